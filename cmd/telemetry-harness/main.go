@@ -1,0 +1,27 @@
+// Command telemetry-harness turns a published telemetry privacy promise into
+// an executable test: it records everything a tool tries to send and checks
+// the capture against policy.yaml.
+//
+// Usage:
+//
+//	telemetry-harness record [--out DIR] [--forward] [--settle DUR] [--timeout DUR] -- COMMAND [ARGS...]
+//	telemetry-harness check --policy FILE --scenario NAME --capture DIR|FILE.har|FILE.jsonl [--canaries FILE]
+//	telemetry-harness version
+//
+// Exit codes: 0 compliant (or recording worked), 1 harness error, 2 usage
+// error, 3 violations found.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
