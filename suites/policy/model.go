@@ -1,0 +1,408 @@
+package policy
+
+import (
+	"fmt"
+	"time"
+)
+
+// Policy is a published telemetry promise turned into data.
+type Policy struct {
+	// Version is the policy format version; only 1 exists.
+	Version int `yaml:"version" example:"1"`
+	// Tool names the tool and the page that makes the promise.
+	Tool Tool `yaml:"tool"`
+	// Endpoint is the one place reports may go.
+	Endpoint Endpoint `yaml:"endpoint"`
+	// Payload says how a report's body is encoded and nested.
+	Payload Payload `yaml:"payload"`
+	// Fields are the values a report may carry, documented ones and the
+	// envelope that holds them.
+	Fields []Field `yaml:"fields"`
+	// Vocabularies are named closed sets of values (e.g. standard goals).
+	Vocabularies map[string][]string `yaml:"vocabularies,omitempty"`
+	// IDs says how each pseudonymous id is computed from planted inputs.
+	IDs *IDs `yaml:"ids,omitempty"`
+	// Canaries is the plan of what the harness plants where.
+	Canaries []CanaryPlan `yaml:"canaries,omitempty"`
+	// Clauses are the promises, one per sentence of the page that promises.
+	Clauses []Clause `yaml:"clauses"`
+	// Scenarios are the runs that exercise the clauses.
+	Scenarios []Scenario `yaml:"scenarios"`
+
+	// File is the path the policy was loaded from; empty for a policy
+	// built in code.
+	File string `yaml:"-"`
+}
+
+// Tool names the tool under test and its promise.
+type Tool struct {
+	// Name is a short name of the tool, e.g. "pants".
+	Name string `yaml:"name" example:"pants"`
+	// Promise is the page the clauses paraphrase.
+	Promise Promise `yaml:"promise"`
+	// Config names the tool's config file and the telemetry section in it;
+	// empty when the tool is configured otherwise.
+	Config *ToolConfig `yaml:"config,omitempty"`
+}
+
+// Promise identifies the page that makes the promise.
+type Promise struct {
+	Title string `yaml:"title" example:"Anonymous telemetry"`
+	URL   string `yaml:"url" example:"https://www.pantsbuild.org/2.16/docs/using-pants/anonymous-telemetry"`
+	// Retrieved is when the page text was read (YYYY-MM-DD); empty if unknown.
+	Retrieved string `yaml:"retrieved,omitempty" example:"2026-05-01"`
+}
+
+// ToolConfig is where the tool's telemetry settings live.
+type ToolConfig struct {
+	File    string `yaml:"file" example:"pants.toml"`
+	Section string `yaml:"section,omitempty" example:"anonymous-telemetry"`
+}
+
+// Endpoint is the documented destination of reports.
+type Endpoint struct {
+	Scheme string `yaml:"scheme" allowed:"http, https" example:"https"`
+	Host   string `yaml:"host" example:"spire.bugout.dev"`
+	// Port is the TCP port; 0 means the scheme's default.
+	Port   int    `yaml:"port,omitempty" example:"443"`
+	Path   string `yaml:"path" example:"/humbug/reports"`
+	Method string `yaml:"method" example:"POST"`
+	// Headers lists the request headers a report may carry.
+	Headers Headers `yaml:"headers"`
+}
+
+// Headers are the request headers allowed on a report.
+type Headers struct {
+	// Allowed header names, matched case-insensitively.
+	Allowed []string `yaml:"allowed" example:"[Host, User-Agent, Content-Type]"`
+	// Secret header names: allowed, but their values are never printed
+	// (e.g. the vendor's bearer token, which is not user data).
+	Secret []string `yaml:"secret,omitempty" example:"[Authorization]"`
+}
+
+// Payload says how a report body is encoded and what nests inside it.
+type Payload struct {
+	// Encoding of the request body; only "json" exists.
+	Encoding string `yaml:"encoding" allowed:"json" example:"json"`
+	// Closed lists the JSON objects (by path) in which every key must be a
+	// declared field; keys of other objects are not checked.
+	Closed []string `yaml:"closed" example:"[$, $.content]"`
+}
+
+// Field types.
+const (
+	TypeString     = "string"
+	TypeNumber     = "number"  // a JSON number or a decimal string
+	TypeInteger    = "integer" // a JSON integer or an integer string
+	TypeBoolean    = "boolean"
+	TypeStringList = "string-list"
+	TypeJSONString = "json-string" // a string holding JSON, parsed and checked like the body
+	TypeTagList    = "tag-list"    // a list of "key<sep>value" strings
+)
+
+// Field formats.
+const (
+	FormatSHA256Hex = "sha256-hex" // 64 lowercase hex digits
+	FormatUnixTime  = "unix-seconds"
+)
+
+// Field is one value a report may carry.
+type Field struct {
+	// Name is how clauses and tags refer to the field.
+	Name string `yaml:"name" example:"run_id"`
+	// Path is where the field sits in the observation, e.g. $.content.run_id.
+	Path string `yaml:"path" example:"$.content.run_id"`
+	// Envelope marks a field that carries the documented ones (title,
+	// content, tags) rather than being one of them; false by default.
+	Envelope bool `yaml:"envelope,omitempty" example:"true"`
+	// Doc is the page's words for the field; empty for envelope fields.
+	Doc string `yaml:"doc,omitempty" example:"The unique id of the run"`
+	Type string `yaml:"type" allowed:"string, number, integer, boolean, string-list, json-string, tag-list" example:"string"`
+	// Format names a built-in format; empty for none.
+	Format string `yaml:"format,omitempty" allowed:"sha256-hex, unix-seconds" example:"sha256-hex"`
+	// Pattern is a regular expression (Go RE2 syntax) a string value must
+	// match; empty for none.
+	Pattern string `yaml:"pattern,omitempty" example:"^[0-9]+\\.[0-9]+"`
+	// Enum lists the only values allowed; empty for any.
+	Enum []string `yaml:"enum,omitempty" example:"[SUCCESS, FAILURE]"`
+	// AllowEmpty lets the empty string pass Format and Pattern; false by
+	// default.
+	AllowEmpty bool `yaml:"allow_empty,omitempty" example:"true"`
+	// Vocabulary names the closed set the list's elements come from.
+	Vocabulary string `yaml:"vocabulary,omitempty" example:"standard_goals"`
+	// Required fields must be present in every report; false by default.
+	Required bool `yaml:"required,omitempty" example:"true"`
+	// Derive says how the value is computed from another field; nil when
+	// it is a datum of its own.
+	Derive *Derive `yaml:"derive,omitempty"`
+	// Sep splits a tag-list's entries into key and value.
+	Sep string `yaml:"sep,omitempty" example:":"`
+	// Tags declares the tag keys of a tag-list.
+	Tags []Tag `yaml:"tags,omitempty"`
+}
+
+// Derivation rules: how a value is computed from a field.
+const (
+	DeriveEquals        = "equals"         // the same value
+	DeriveElement       = "element"        // one entry per element of a list field
+	DeriveSubstring     = "substring"      // a part of the field's value
+	DeriveVersionPrefix = "version-prefix" // a dot-boundary prefix of a version
+	DeriveTemplate      = "template"       // Template with {value} replaced
+)
+
+// Derive says how a value repeats or derives from a documented field.
+type Derive struct {
+	From string `yaml:"from" example:"platform"`
+	Rule string `yaml:"rule" allowed:"equals, element, substring, version-prefix, template" example:"substring"`
+	// Template is used by rule template: "{value}" stands for the field.
+	Template string `yaml:"template,omitempty" example:"pants run {value}"`
+	// How says in words how the tool computes it.
+	How string `yaml:"how,omitempty" example:"platform.uname().system, which platform.platform() also holds"`
+}
+
+// Tag is one allowed key of a tag list.
+type Tag struct {
+	Key string `yaml:"key" example:"os"`
+	// Const is the only value allowed; empty when the value derives.
+	Const string `yaml:"const,omitempty" example:"pantsbuild/pants"`
+	// Derive says which field the value repeats or derives from.
+	Derive *Derive `yaml:"derive,omitempty"`
+	// Required tags must be present in every report; false by default.
+	Required bool `yaml:"required,omitempty" example:"true"`
+}
+
+// IDs says how pseudonymous ids are computed.
+type IDs struct {
+	// Hash is the hash function; only "sha256" exists.
+	Hash string `yaml:"hash" allowed:"sha256" example:"sha256"`
+	// Salt is the canary role whose value salts every id (the repo id).
+	Salt string `yaml:"salt" example:"repo-id"`
+	// Separators between salt and input that the promise allows; the page
+	// says "concatenation", Pants used a dot.
+	Separators []string `yaml:"separators" example:"[\".\", \"\"]"`
+	// Fields maps each id field to the canary role it hashes.
+	Fields []IDField `yaml:"fields"`
+}
+
+// IDField is one pseudonymous id.
+type IDField struct {
+	Field string `yaml:"field" example:"user_id"`
+	// Input is the canary role hashed with the salt; empty for the salt
+	// alone (sha256(R)).
+	Input string `yaml:"input,omitempty" example:"user"`
+}
+
+// Where a canary can be planted.
+const (
+	PlantEnv      = "env"       // as the value of the listed environment variables
+	PlantUser     = "user"      // as the user name (USER, LOGNAME, USERNAME)
+	PlantHostname = "hostname"  // as the host name (needs a namespace)
+	PlantNode     = "node"      // as the MAC / uuid.getnode() (needs a namespace)
+	PlantRepoID   = "repo-id"   // as the tool's repo id
+	PlantRepoDir  = "repo-dir"  // as a folder name in the repo copy's path
+	PlantHomeDir  = "home-dir"  // as the fresh HOME folder's name
+	PlantTemplate = "template"  // wherever a scenario's templates put it
+)
+
+// CanaryPlan says how the harness plants one canary role.
+type CanaryPlan struct {
+	Role string `yaml:"role" example:"user"`
+	// Plant says where it goes.
+	Plant string `yaml:"plant" allowed:"env, user, hostname, node, repo-id, repo-dir, home-dir, template" example:"user"`
+	// Env lists environment variables set to the value (plant env/user).
+	Env []string `yaml:"env,omitempty" example:"[USER, LOGNAME, USERNAME]"`
+	// Pattern is what a generated value must look like (so that, e.g., a
+	// goal name or repo id is valid for the tool); empty for the default
+	// word form.
+	Pattern string `yaml:"pattern,omitempty" example:"^[a-z][a-z0-9-]{15,40}$"`
+	// Note explains the plan in words.
+	Note string `yaml:"note,omitempty" example:"lands in the error message of a failing run"`
+}
+
+// Testability of a clause.
+const (
+	TestableClient     = "client"
+	TestableServerSide = "server-side"
+)
+
+// Clause is one promise of the page.
+type Clause struct {
+	ID string `yaml:"id" example:"consent.nothing-until-opt-in"`
+	// Promise is our paraphrase.
+	Promise string `yaml:"promise" example:"no request at all unless telemetry is enabled"`
+	// Section is the page section the promise comes from.
+	Section string `yaml:"section" example:"Opting in to telemetry"`
+	// Quote is the page's own sentence; empty when paraphrased only.
+	Quote    string `yaml:"quote,omitempty" example:"No telemetry is sent until you opt into this feature."`
+	Testable string `yaml:"testable" allowed:"client, server-side" example:"client"`
+	// Checks implement the clause; empty for server-side clauses.
+	Checks []Check `yaml:"checks,omitempty"`
+}
+
+// Check kinds.
+const (
+	KindNothingSent      = "nothing-sent"
+	KindNoLogMention     = "no-log-mention"
+	KindAllowedFields    = "allowed-fields"
+	KindAllowedHeaders   = "allowed-headers"
+	KindRequiredFields   = "required-fields"
+	KindFieldFormat      = "field-format"
+	KindIDSalted         = "id-salted"
+	KindIDsUnlinkable    = "ids-unlinkable"
+	KindIDsAbsent        = "ids-absent"
+	KindGoalsSubset      = "goals-subset"
+	KindGoalCount        = "goal-count"
+	KindCanaryAbsent     = "canary-absent"
+	KindForbiddenPattern = "forbidden-patterns"
+	KindDestination      = "destination"
+	KindOneReport        = "one-report"
+	KindRunID            = "run-id"
+	KindBackground       = "background"
+	KindFailureHarmless  = "failure-harmless"
+)
+
+// Check is one data-driven check; which parameters apply depends on Kind
+// (the loader rejects parameters a kind does not read).
+type Check struct {
+	Kind string `yaml:"kind" example:"canary-absent"`
+	// Fields names the fields a check reads (field-format, ids-absent,
+	// ids-unlinkable).
+	Fields []string `yaml:"fields,omitempty" example:"[repo_id, machine_id, user_id]"`
+	// Field names the one field a check reads (goals-subset, goal-count,
+	// run-id).
+	Field string `yaml:"field,omitempty" example:"standard_goals"`
+	// Tag names a tag key whose values the check also reads (goals-subset).
+	Tag string `yaml:"tag,omitempty" example:"goal"`
+	// Vocabulary names the closed set of allowed values (goals-subset).
+	Vocabulary string `yaml:"vocabulary,omitempty" example:"standard_goals"`
+	// Roles are the canary roles that must not appear (canary-absent).
+	Roles []string `yaml:"roles,omitempty" example:"[user, host, node]"`
+	// IgnoreForms are canary forms that are not a leak for these roles
+	// (canary-absent): the documented repo_id is the sha256 of the raw repo
+	// id, so that form of the repo-id canary is expected.
+	IgnoreForms []string `yaml:"ignore_forms,omitempty" example:"[sha256]"`
+	// Patterns are regular expressions that must not match (no-log-mention:
+	// stdout/stderr; forbidden-patterns: request bodies and URLs).
+	Patterns []string `yaml:"patterns,omitempty" example:"['(?i)telemetry']"`
+	// Tolerance is how much longer a run may take (background).
+	Tolerance Duration `yaml:"tolerance,omitempty" example:"2s"`
+	// MaxRequests is the most requests a run may make (failure-harmless).
+	MaxRequests int `yaml:"max_requests,omitempty" example:"1"`
+	// TimePattern's first group is the run id's time stamp (run-id).
+	TimePattern string `yaml:"time_pattern,omitempty" example:"^pants_run_([0-9_]{19})_"`
+	// TimeLayout is Go's layout of that time stamp (run-id).
+	TimeLayout string `yaml:"time_layout,omitempty" example:"2006_01_02_15_04_05"`
+	// TimeZone is the zone the tool writes the time stamp in; the
+	// scenarios set TZ to it (run-id). Empty means UTC.
+	TimeZone string `yaml:"time_zone,omitempty" example:"UTC"`
+	// TimestampField is a unix-seconds field that must lie in the run's
+	// window too (run-id); empty for none.
+	TimestampField string `yaml:"timestamp_field,omitempty" example:"timestamp"`
+	// Slack widens the run window on both sides (run-id), for clock
+	// granularity.
+	Slack Duration `yaml:"slack,omitempty" example:"1s"`
+}
+
+// Scenario is one way of running the tool, as data for a generic runner.
+type Scenario struct {
+	Name        string `yaml:"name" example:"opt-in"`
+	Description string `yaml:"description" example:"telemetry enabled with a valid repo id"`
+	// Repo is the scenario repo, relative to the repository root.
+	Repo string `yaml:"repo" example:"fixtures/repos/pants-basic"`
+	// Canaries are the roles planted in this scenario.
+	Canaries []string `yaml:"canaries,omitempty" example:"[user, home, repo-path]"`
+	// Vary lists roles that get a fresh value per canary set (see Runs);
+	// every other role keeps one value across the scenario's runs.
+	Vary []string `yaml:"vary,omitempty" example:"[repo-id]"`
+	// Files are written into the repo copy before the run.
+	Files []File `yaml:"files,omitempty"`
+	// Env is set for the tool, on top of the tool contract's environment.
+	Env map[string]string `yaml:"env,omitempty" example:"{TZ: UTC}"`
+	// Prepare are commands (argv, never a shell) run in the repo copy
+	// before the tool, e.g. a tool's own opt-out command.
+	Prepare [][]string `yaml:"prepare,omitempty" example:"[[git, init, -q]]"`
+	// Goals and Args form the tool's command line: goals first.
+	Goals []string `yaml:"goals" example:"[test, lint]"`
+	Args  []string `yaml:"args,omitempty" example:"['src/python/app::']"`
+	// Sink is how the harness answers reports; runs may override it.
+	Sink Sink `yaml:"sink,omitempty"`
+	// Runs are the runs of this scenario; empty means one run.
+	Runs []Run `yaml:"runs,omitempty"`
+	// Expect is what a compliant tool does in this scenario.
+	Expect Expect `yaml:"expect"`
+	// Clauses are the clause ids the scenario exercises.
+	Clauses []string `yaml:"clauses" example:"[consent.nothing-until-opt-in]"`
+}
+
+// File is a file the runner writes in the repo copy.
+type File struct {
+	// Path is relative to the repo copy.
+	Path string `yaml:"path" example:"pants.toml"`
+	// Mode is write (create or replace) or append.
+	Mode    string `yaml:"mode" allowed:"write, append" example:"append"`
+	Content string `yaml:"content" example:"[anonymous-telemetry]\nenabled = true\n"`
+}
+
+// Sink says how the harness answers a report.
+type Sink struct {
+	// Status is the HTTP status answered; 0 means 200.
+	Status int `yaml:"status,omitempty" example:"500"`
+	// Delay is how long the sink waits before answering; 0 for none.
+	Delay Duration `yaml:"delay,omitempty" example:"10s"`
+	// Refuse makes the connection fail instead of answering; false by
+	// default.
+	Refuse bool `yaml:"refuse,omitempty" example:"true"`
+}
+
+// Run is one run of a scenario.
+type Run struct {
+	// Name names the run's folder inside the scenario's folder.
+	Name string `yaml:"name" example:"repo-a-1"`
+	// Set names the canary set: runs with the same set share every value,
+	// runs with different sets differ in the scenario's Vary roles.
+	Set string `yaml:"set" example:"a"`
+	// Sink overrides the scenario's sink; nil keeps it.
+	Sink *Sink `yaml:"sink,omitempty"`
+}
+
+// Expected report counts.
+const (
+	ReportsNone      = "none"
+	ReportsOne       = "one"
+	ReportsAtMostOne = "at-most-one"
+)
+
+// Expected exits.
+const (
+	ExitSuccess = "success"
+	ExitFailure = "failure"
+	ExitAny     = "any"
+)
+
+// Expect is what a compliant tool does in a scenario, per run.
+type Expect struct {
+	Reports string `yaml:"reports" allowed:"none, one, at-most-one" example:"one"`
+	Exit    string `yaml:"exit" allowed:"success, failure, any" example:"success"`
+}
+
+// Duration is a time.Duration written as Go duration text ("10s").
+type Duration time.Duration
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// String formats the duration like time.Duration.
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// UnmarshalText parses Go duration text.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("not a duration: %q", b)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText writes Go duration text.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }

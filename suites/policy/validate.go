@@ -1,0 +1,577 @@
+package policy
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// KindSpec says which parameters a check kind reads.
+type KindSpec struct {
+	Kind     string
+	Required []string
+	Optional []string
+	// Doc says what the check does, for reports and error messages.
+	Doc string
+}
+
+// Kinds lists every check kind the engine implements.
+func Kinds() []KindSpec {
+	return []KindSpec{
+		{Kind: KindNothingSent, Doc: "no request at all (a rejected or opaque tunnel is unobservable, not a pass)"},
+		{Kind: KindNoLogMention, Required: []string{"patterns"}, Doc: "stdout and stderr match none of the patterns"},
+		{Kind: KindAllowedFields, Doc: "closed objects hold only declared fields, tag lists only declared keys, derived values match their source"},
+		{Kind: KindAllowedHeaders, Doc: "requests carry only the endpoint's allowed headers"},
+		{Kind: KindRequiredFields, Doc: "every report holds every required field and tag"},
+		{Kind: KindFieldFormat, Required: []string{"fields"}, Doc: "the fields have their declared type, format, pattern and enum"},
+		{Kind: KindIDSalted, Doc: "each id is the salted hash the ids section declares, recomputed from the planted canaries"},
+		{Kind: KindIDsUnlinkable, Required: []string{"fields"}, Doc: "ids are stable within a canary set and differ across sets"},
+		{Kind: KindIDsAbsent, Required: []string{"fields"}, Doc: "the fields are absent or empty (sending nothing also passes)"},
+		{Kind: KindGoalsSubset, Required: []string{"field", "vocabulary"}, Optional: []string{"tag"}, Doc: "the list field's (and tag's) values are in the vocabulary"},
+		{Kind: KindGoalCount, Required: []string{"field"}, Doc: "the field counts the scenario's distinct goals"},
+		{Kind: KindCanaryAbsent, Required: []string{"roles"}, Optional: []string{"ignore_forms"}, Doc: "no planted value of the roles appears in any form"},
+		{Kind: KindForbiddenPattern, Required: []string{"patterns"}, Doc: "no request URL or body matches the patterns"},
+		{Kind: KindDestination, Doc: "every request goes to the endpoint (scheme, host, port, path, method)"},
+		{Kind: KindOneReport, Doc: "each run sends exactly one report"},
+		{Kind: KindRunID, Required: []string{"field", "time_pattern", "time_layout"}, Optional: []string{"time_zone", "timestamp_field", "slack"}, Doc: "the run id is unique per run and its time stamp lies in the run"},
+		{Kind: KindBackground, Required: []string{"tolerance"}, Doc: "the run does not wait for the endpoint longer than the tolerance"},
+		{Kind: KindFailureHarmless, Required: []string{"max_requests"}, Doc: "an endpoint failure leaves the exit as expected and causes no retries"},
+	}
+}
+
+// KindOf returns the spec of a check kind.
+func KindOf(kind string) (KindSpec, bool) {
+	for _, k := range Kinds() {
+		if k.Kind == kind {
+			return k, true
+		}
+	}
+	return KindSpec{}, false
+}
+
+func kindNames() string {
+	var names []string
+	for _, k := range Kinds() {
+		names = append(names, k.Kind)
+	}
+	return strings.Join(names, ", ")
+}
+
+var (
+	clauseIDRe   = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*(\.[a-z0-9]+(-[a-z0-9]+)*)+$`)
+	nameRe       = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+	roleRe       = nameRe
+	fieldNameRe  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+	pathRe       = regexp.MustCompile(`^\$(\.[A-Za-z_][A-Za-z0-9_-]*)*$`)
+	methodRe     = regexp.MustCompile(`^[A-Z]+$`)
+	templateRe   = regexp.MustCompile(`\{\{\s*([^}]*?)\s*\}\}`)
+	checkParams  = []string{"fields", "field", "tag", "vocabulary", "roles", "ignore_forms", "patterns", "tolerance", "max_requests", "time_pattern", "time_layout", "time_zone", "timestamp_field", "slack"}
+	allTypes     = []string{TypeString, TypeNumber, TypeInteger, TypeBoolean, TypeStringList, TypeJSONString, TypeTagList}
+	allFormats   = []string{FormatSHA256Hex, FormatUnixTime}
+	allDerive    = []string{DeriveEquals, DeriveElement, DeriveSubstring, DeriveVersionPrefix, DeriveTemplate}
+	allPlants    = []string{PlantEnv, PlantUser, PlantHostname, PlantNode, PlantRepoID, PlantRepoDir, PlantHomeDir, PlantTemplate}
+	allReports   = []string{ReportsNone, ReportsOne, ReportsAtMostOne}
+	allExits     = []string{ExitSuccess, ExitFailure, ExitAny}
+	allTestables = []string{TestableClient, TestableServerSide}
+)
+
+// validator checks what the shapes cannot: references, uniqueness,
+// regexes, and that every client-testable clause is exercised.
+type validator struct {
+	p *Policy
+	w *walker
+}
+
+// at reports a problem at the node of path (falling back to its parent).
+func (v *validator) at(path, msg, allowed, example string) {
+	n := v.node(path)
+	v.w.add(n, path, msg, meta{allowed: allowed, example: example})
+}
+
+func (v *validator) node(path string) *yaml.Node {
+	for p := path; p != ""; {
+		if n, ok := v.w.nodes[p]; ok {
+			return n
+		}
+		i := strings.LastIndexAny(p, ".[")
+		if i < 0 {
+			break
+		}
+		p = p[:i]
+	}
+	return v.w.nodes[""]
+}
+
+func (v *validator) has(path string) bool {
+	_, ok := v.w.nodes[path]
+	return ok
+}
+
+func (v *validator) oneOf(path, val string, allowed []string, example string) bool {
+	if slices.Contains(allowed, val) {
+		return true
+	}
+	v.at(path, fmt.Sprintf("%q is not allowed", val), strings.Join(allowed, ", "), example)
+	return false
+}
+
+func (v *validator) regex(path, expr string) {
+	if _, err := regexp.Compile(expr); err != nil {
+		v.at(path, "not a valid regular expression: "+err.Error(), "Go RE2 syntax", `'^[0-9]+$'`)
+	}
+}
+
+func (v *validator) validate() {
+	p := v.p
+	if p.Version != 1 {
+		v.at("version", fmt.Sprintf("unsupported version %d", p.Version), "1", "version: 1")
+	}
+	e := p.Endpoint
+	v.oneOf("endpoint.scheme", e.Scheme, []string{"http", "https"}, "scheme: https")
+	if e.Host == "" || strings.ContainsAny(e.Host, "/: ") {
+		v.at("endpoint.host", fmt.Sprintf("%q is not a host name", e.Host), "a DNS name or IP address without scheme or port", "host: spire.bugout.dev")
+	}
+	if e.Port < 0 || e.Port > 65535 {
+		v.at("endpoint.port", fmt.Sprintf("port %d out of range", e.Port), "1-65535, or 0 for the scheme's default", "port: 443")
+	}
+	if !strings.HasPrefix(e.Path, "/") {
+		v.at("endpoint.path", fmt.Sprintf("%q does not start with /", e.Path), "an absolute URL path", "path: /humbug/reports")
+	}
+	if !methodRe.MatchString(e.Method) {
+		v.at("endpoint.method", fmt.Sprintf("%q is not an HTTP method", e.Method), "an upper-case method name", "method: POST")
+	}
+	v.oneOf("payload.encoding", p.Payload.Encoding, []string{"json"}, "encoding: json")
+	for i, c := range p.Payload.Closed {
+		if !pathRe.MatchString(c) {
+			v.at(fmt.Sprintf("payload.closed[%d]", i), fmt.Sprintf("%q is not an object path", c), "$ or $.key.key", "$.content")
+		}
+	}
+	v.vocabularies()
+	v.fields()
+	v.canaries()
+	v.ids()
+	v.clauses()
+	v.scenarios()
+}
+
+func (v *validator) vocabularies() {
+	for name, words := range v.p.Vocabularies {
+		if len(words) == 0 {
+			v.at("vocabularies."+name, "empty vocabulary", "a non-empty list of words", name+": [test, lint]")
+		}
+	}
+}
+
+func (v *validator) fields() {
+	p := v.p
+	names := map[string]int{}
+	paths := map[string]int{}
+	for i, f := range p.Fields {
+		at := fmt.Sprintf("fields[%d]", i)
+		if !fieldNameRe.MatchString(f.Name) {
+			v.at(at+".name", fmt.Sprintf("%q is not a field name", f.Name), "letters, digits, _ and -", "name: run_id")
+		} else if j, dup := names[f.Name]; dup {
+			v.at(at+".name", fmt.Sprintf("duplicate field name %q (first at fields[%d])", f.Name, j), "unique names", "name: run_id")
+		} else {
+			names[f.Name] = i
+		}
+		if !pathRe.MatchString(f.Path) || f.Path == "$" {
+			v.at(at+".path", fmt.Sprintf("%q is not a field path", f.Path), "$.key or $.key.key", "path: $.content.run_id")
+		} else if j, dup := paths[f.Path]; dup {
+			v.at(at+".path", fmt.Sprintf("duplicate field path %q (first at fields[%d])", f.Path, j), "unique paths", "path: $.content.run_id")
+		} else {
+			paths[f.Path] = i
+		}
+		v.oneOf(at+".type", f.Type, allTypes, "type: string")
+		if f.Format != "" {
+			v.oneOf(at+".format", f.Format, allFormats, "format: sha256-hex")
+		}
+		if f.Pattern != "" {
+			v.regex(at+".pattern", f.Pattern)
+		}
+		if f.Vocabulary != "" {
+			if _, ok := p.Vocabularies[f.Vocabulary]; !ok {
+				v.at(at+".vocabulary", fmt.Sprintf("unknown vocabulary %q", f.Vocabulary), vocabNames(p), "vocabulary: standard_goals")
+			}
+		}
+		if f.Derive != nil {
+			v.derive(at+".derive", f.Derive)
+		}
+		if f.Type == TypeTagList {
+			if f.Sep == "" {
+				v.at(at+".sep", "a tag-list needs a separator", "a non-empty string", `sep: ":"`)
+			}
+			if len(f.Tags) == 0 {
+				v.at(at+".tags", "a tag-list needs its tag keys", "a list of tags", "tags: [{key: os, derive: {from: platform, rule: substring}}]")
+			}
+		} else {
+			if f.Sep != "" {
+				v.at(at+".sep", "sep applies to tag-list fields only", "", "")
+			}
+			if len(f.Tags) > 0 {
+				v.at(at+".tags", "tags apply to tag-list fields only", "", "")
+			}
+		}
+		keys := map[string]bool{}
+		for j, t := range f.Tags {
+			tat := fmt.Sprintf("%s.tags[%d]", at, j)
+			if t.Key == "" || keys[t.Key] {
+				v.at(tat+".key", fmt.Sprintf("empty or duplicate tag key %q", t.Key), "unique non-empty keys", "key: os")
+			}
+			keys[t.Key] = true
+			if (t.Const == "") == (t.Derive == nil) {
+				v.at(tat, "a tag needs exactly one of const and derive", "const: VALUE or derive: {from: FIELD, rule: RULE}", "derive: {from: platform, rule: substring}")
+			}
+			if t.Derive != nil {
+				v.derive(tat+".derive", t.Derive)
+			}
+		}
+	}
+	for i, c := range p.Payload.Closed {
+		if c == "$" {
+			continue
+		}
+		if f, ok := v.fieldAt(c); !ok || f.Type != TypeJSONString {
+			v.at(fmt.Sprintf("payload.closed[%d]", i), fmt.Sprintf("%q is neither $ nor a json-string field", c), "$ or the path of a json-string field", "$.content")
+		}
+	}
+}
+
+func (v *validator) fieldAt(path string) (*Field, bool) {
+	for i := range v.p.Fields {
+		if v.p.Fields[i].Path == path {
+			return &v.p.Fields[i], true
+		}
+	}
+	return nil, false
+}
+
+func vocabNames(p *Policy) string {
+	var n []string
+	for k := range p.Vocabularies {
+		n = append(n, k)
+	}
+	slices.Sort(n)
+	if len(n) == 0 {
+		return "a vocabulary declared under vocabularies"
+	}
+	return strings.Join(n, ", ")
+}
+
+func fieldNames(p *Policy) string {
+	var n []string
+	for _, f := range p.Fields {
+		n = append(n, f.Name)
+	}
+	return strings.Join(n, ", ")
+}
+
+func roleNames(p *Policy) string {
+	var n []string
+	for _, c := range p.Canaries {
+		n = append(n, c.Role)
+	}
+	if len(n) == 0 {
+		return "a role declared under canaries"
+	}
+	return strings.Join(n, ", ")
+}
+
+func (v *validator) derive(at string, d *Derive) {
+	if _, ok := v.p.Field(d.From); !ok {
+		v.at(at+".from", fmt.Sprintf("unknown field %q", d.From), fieldNames(v.p), "from: platform")
+	}
+	v.oneOf(at+".rule", d.Rule, allDerive, "rule: equals")
+	if d.Rule == DeriveTemplate && !strings.Contains(d.Template, "{value}") {
+		v.at(at+".template", "rule template needs a template holding {value}", "a string with {value}", `template: "pants run {value}"`)
+	}
+}
+
+func (v *validator) canaries() {
+	seen := map[string]bool{}
+	for i, c := range v.p.Canaries {
+		at := fmt.Sprintf("canaries[%d]", i)
+		if !roleRe.MatchString(c.Role) || seen[c.Role] {
+			v.at(at+".role", fmt.Sprintf("empty, malformed or duplicate role %q", c.Role), "unique lower-case words joined by -", "role: user")
+		}
+		seen[c.Role] = true
+		v.oneOf(at+".plant", c.Plant, allPlants, "plant: env")
+		if c.Plant == PlantEnv && len(c.Env) == 0 {
+			v.at(at+".env", "plant env needs the variable names", "a list of variable names", "env: [TELEMETRY_CANARY]")
+		}
+		if len(c.Env) > 0 && c.Plant != PlantEnv && c.Plant != PlantUser {
+			v.at(at+".env", "env applies to plant env and user only", "", "")
+		}
+		if c.Pattern != "" {
+			v.regex(at+".pattern", c.Pattern)
+		}
+	}
+}
+
+func (v *validator) role(at, role string) {
+	if _, ok := v.p.CanaryPlan(role); !ok {
+		v.at(at, fmt.Sprintf("unknown canary role %q", role), roleNames(v.p), "user")
+	}
+}
+
+func (v *validator) ids() {
+	ids := v.p.IDs
+	if ids == nil {
+		return
+	}
+	v.oneOf("ids.hash", ids.Hash, []string{"sha256"}, "hash: sha256")
+	v.role("ids.salt", ids.Salt)
+	if len(ids.Separators) == 0 {
+		v.at("ids.separators", "no separator allowed", "a list of separators; \"\" is plain concatenation", `separators: [".", ""]`)
+	}
+	for i, f := range ids.Fields {
+		at := fmt.Sprintf("ids.fields[%d]", i)
+		if _, ok := v.p.Field(f.Field); !ok {
+			v.at(at+".field", fmt.Sprintf("unknown field %q", f.Field), fieldNames(v.p), "field: user_id")
+		}
+		if f.Input != "" {
+			v.role(at+".input", f.Input)
+		}
+	}
+}
+
+func (v *validator) clauses() {
+	seen := map[string]int{}
+	for i, c := range v.p.Clauses {
+		at := fmt.Sprintf("clauses[%d]", i)
+		if !clauseIDRe.MatchString(c.ID) {
+			v.at(at+".id", fmt.Sprintf("%q is not a clause id", c.ID), "lower-case words joined by - and at least one .", "id: consent.nothing-until-opt-in")
+		} else if j, dup := seen[c.ID]; dup {
+			v.at(at+".id", fmt.Sprintf("duplicate clause id %q (first at clauses[%d])", c.ID, j), "unique ids", "id: consent.nothing-until-opt-in")
+		} else {
+			seen[c.ID] = i
+		}
+		if !v.oneOf(at+".testable", c.Testable, allTestables, "testable: client") {
+			continue
+		}
+		if c.Testable == TestableClient && len(c.Checks) == 0 {
+			v.at(at+".checks", "a client-testable clause needs at least one check", kindNames(), "checks: [{kind: nothing-sent}]")
+		}
+		if c.Testable == TestableServerSide && len(c.Checks) > 0 {
+			v.at(at+".checks", "a server-side clause cannot be checked from the client", "no checks", "testable: server-side")
+		}
+		for j, ch := range c.Checks {
+			v.check(fmt.Sprintf("%s.checks[%d]", at, j), &ch)
+		}
+	}
+}
+
+func (v *validator) check(at string, c *Check) {
+	spec, ok := KindOf(c.Kind)
+	if !ok {
+		v.at(at+".kind", fmt.Sprintf("unknown check kind %q", c.Kind), kindNames(), "kind: canary-absent")
+		return
+	}
+	for _, prm := range checkParams {
+		present := v.has(at + "." + prm)
+		want := slices.Contains(spec.Required, prm)
+		if want && !present {
+			v.at(at+"."+prm, fmt.Sprintf("check kind %s needs %s", c.Kind, prm), paramsOf(spec), exampleParam(prm))
+		}
+		if present && !want && !slices.Contains(spec.Optional, prm) {
+			v.at(at+"."+prm, fmt.Sprintf("check kind %s does not read %s", c.Kind, prm), paramsOf(spec), "")
+		}
+	}
+	for i, f := range c.Fields {
+		if _, ok := v.p.Field(f); !ok {
+			v.at(fmt.Sprintf("%s.fields[%d]", at, i), fmt.Sprintf("unknown field %q", f), fieldNames(v.p), "fields: [repo_id]")
+		}
+	}
+	for _, prm := range []struct{ name, val string }{{"field", c.Field}, {"timestamp_field", c.TimestampField}} {
+		if prm.val == "" {
+			continue
+		}
+		if _, ok := v.p.Field(prm.val); !ok {
+			v.at(at+"."+prm.name, fmt.Sprintf("unknown field %q", prm.val), fieldNames(v.p), prm.name+": run_id")
+		}
+	}
+	if c.Vocabulary != "" {
+		if _, ok := v.p.Vocabularies[c.Vocabulary]; !ok {
+			v.at(at+".vocabulary", fmt.Sprintf("unknown vocabulary %q", c.Vocabulary), vocabNames(v.p), "vocabulary: standard_goals")
+		}
+	}
+	if c.Tag != "" && !v.tagDeclared(c.Tag) {
+		v.at(at+".tag", fmt.Sprintf("tag key %q is declared by no tag-list field", c.Tag), "a key under a tag-list field's tags", "tag: goal")
+	}
+	for i, r := range c.Roles {
+		v.role(fmt.Sprintf("%s.roles[%d]", at, i), r)
+	}
+	for i, pat := range c.Patterns {
+		v.regex(fmt.Sprintf("%s.patterns[%d]", at, i), pat)
+	}
+	if c.TimePattern != "" {
+		if re, err := regexp.Compile(c.TimePattern); err != nil {
+			v.regex(at+".time_pattern", c.TimePattern)
+		} else if re.NumSubexp() < 1 {
+			v.at(at+".time_pattern", "time_pattern needs a group around the time stamp", "a regular expression with one (group)", `time_pattern: '^pants_run_([0-9_]{19})_'`)
+		}
+	}
+	if c.TimeZone != "" {
+		if _, err := time.LoadLocation(c.TimeZone); err != nil {
+			v.at(at+".time_zone", fmt.Sprintf("unknown time zone %q", c.TimeZone), "an IANA zone name", "time_zone: UTC")
+		}
+	}
+	if c.Kind == KindIDSalted && v.p.IDs == nil {
+		v.at(at+".kind", "check kind id-salted needs the policy's ids section", "an ids section", "ids: {hash: sha256, salt: repo-id, separators: [\".\"], fields: [{field: repo_id}]}")
+	}
+	if c.Kind == KindFailureHarmless && c.MaxRequests < 1 {
+		v.at(at+".max_requests", "max_requests must be at least 1", "an integer >= 1", "max_requests: 1")
+	}
+}
+
+func (v *validator) tagDeclared(key string) bool {
+	for _, f := range v.p.Fields {
+		for _, t := range f.Tags {
+			if t.Key == key {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func paramsOf(s KindSpec) string {
+	if len(s.Required)+len(s.Optional) == 0 {
+		return "no parameters"
+	}
+	out := append([]string{}, s.Required...)
+	for _, o := range s.Optional {
+		out = append(out, o+" (optional)")
+	}
+	return strings.Join(out, ", ")
+}
+
+func exampleParam(name string) string {
+	for _, f := range fieldsOf(reflectCheck) {
+		if f.key == name {
+			return f.meta.example
+		}
+	}
+	return ""
+}
+
+func (v *validator) scenarios() {
+	p := v.p
+	seen := map[string]int{}
+	exercised := map[string]bool{}
+	for i, s := range p.Scenarios {
+		at := fmt.Sprintf("scenarios[%d]", i)
+		if !nameRe.MatchString(s.Name) {
+			v.at(at+".name", fmt.Sprintf("%q is not a scenario name", s.Name), "lower-case words joined by -", "name: opt-in")
+		} else if j, dup := seen[s.Name]; dup {
+			v.at(at+".name", fmt.Sprintf("duplicate scenario name %q (first at scenarios[%d])", s.Name, j), "unique names", "name: opt-in")
+		} else {
+			seen[s.Name] = i
+		}
+		planted := map[string]bool{}
+		for j, r := range s.Canaries {
+			v.role(fmt.Sprintf("%s.canaries[%d]", at, j), r)
+			planted[r] = true
+		}
+		for j, r := range s.Vary {
+			if !planted[r] {
+				v.at(fmt.Sprintf("%s.vary[%d]", at, j), fmt.Sprintf("role %q is not planted in this scenario", r), "a role listed under the scenario's canaries", "vary: [repo-id]")
+			}
+		}
+		for j, f := range s.Files {
+			fat := fmt.Sprintf("%s.files[%d]", at, j)
+			v.oneOf(fat+".mode", f.Mode, []string{"write", "append"}, "mode: append")
+			if f.Path == "" || strings.HasPrefix(f.Path, "/") || slices.Contains(strings.Split(f.Path, "/"), "..") {
+				v.at(fat+".path", fmt.Sprintf("%q is not a path inside the repo", f.Path), "a relative path without ..", "path: pants.toml")
+			}
+			v.templates(fat+".content", f.Content, planted)
+		}
+		for k, val := range s.Env {
+			v.templates(at+".env."+k, val, planted)
+		}
+		for j, g := range s.Goals {
+			v.templates(fmt.Sprintf("%s.goals[%d]", at, j), g, planted)
+		}
+		for j, a := range s.Args {
+			v.templates(fmt.Sprintf("%s.args[%d]", at, j), a, planted)
+		}
+		for j, cmd := range s.Prepare {
+			if len(cmd) == 0 {
+				v.at(fmt.Sprintf("%s.prepare[%d]", at, j), "empty command", "argv as a list", "[git, init, -q]")
+			}
+			for k, a := range cmd {
+				v.templates(fmt.Sprintf("%s.prepare[%d][%d]", at, j, k), a, planted)
+			}
+		}
+		v.sink(at+".sink", s.Sink)
+		runNames := map[string]bool{}
+		for j, r := range s.Runs {
+			rat := fmt.Sprintf("%s.runs[%d]", at, j)
+			if !nameRe.MatchString(r.Name) || runNames[r.Name] {
+				v.at(rat+".name", fmt.Sprintf("empty, malformed or duplicate run name %q", r.Name), "unique lower-case words joined by -", "name: repo-a-1")
+			}
+			runNames[r.Name] = true
+			if r.Set == "" {
+				v.at(rat+".set", "empty canary set name", "a name shared by runs with the same canary values", "set: a")
+			}
+			if r.Sink != nil {
+				v.sink(rat+".sink", *r.Sink)
+			}
+		}
+		v.oneOf(at+".expect.reports", s.Expect.Reports, allReports, "reports: one")
+		v.oneOf(at+".expect.exit", s.Expect.Exit, allExits, "exit: success")
+		if len(s.Clauses) == 0 {
+			v.at(at+".clauses", "a scenario must exercise at least one clause", "client-testable clause ids", "clauses: [consent.nothing-until-opt-in]")
+		}
+		dup := map[string]bool{}
+		for j, id := range s.Clauses {
+			cat := fmt.Sprintf("%s.clauses[%d]", at, j)
+			c, err := p.Clause(id)
+			switch {
+			case err != nil:
+				v.at(cat, fmt.Sprintf("unknown clause %q", id), "an id under clauses", "consent.nothing-until-opt-in")
+			case c.Testable != TestableClient:
+				v.at(cat, fmt.Sprintf("clause %q is %s and cannot be exercised by a scenario", id, c.Testable), "client-testable clause ids", "")
+			case dup[id]:
+				v.at(cat, fmt.Sprintf("clause %q listed twice", id), "each clause once", "")
+			}
+			dup[id] = true
+			exercised[id] = true
+		}
+	}
+	for i, c := range p.Clauses {
+		if c.Testable == TestableClient && !exercised[c.ID] && clauseIDRe.MatchString(c.ID) {
+			v.at(fmt.Sprintf("clauses[%d].id", i), fmt.Sprintf("client-testable clause %q is exercised by no scenario", c.ID), "a scenario listing it under clauses", "clauses: ["+c.ID+"]")
+		}
+	}
+}
+
+func (v *validator) sink(at string, s Sink) {
+	if s.Status != 0 && (s.Status < 100 || s.Status > 599) {
+		v.at(at+".status", fmt.Sprintf("status %d is not an HTTP status", s.Status), "100-599, or 0 for 200", "status: 500")
+	}
+	if s.Delay < 0 {
+		v.at(at+".delay", "negative delay", "a duration >= 0", "delay: 10s")
+	}
+}
+
+func (v *validator) templates(at, s string, planted map[string]bool) {
+	for _, m := range templateRe.FindAllStringSubmatch(s, -1) {
+		name := m[1]
+		if name == "repo_id" {
+			continue
+		}
+		role, ok := strings.CutPrefix(name, "canary.")
+		if !ok {
+			v.at(at, fmt.Sprintf("unknown template {{%s}}", name), "{{canary.<role>}} or {{repo_id}}", "{{canary.config-value}}")
+			continue
+		}
+		if !planted[role] {
+			v.at(at, fmt.Sprintf("template {{canary.%s}} names a role this scenario does not plant", role), "a role listed under the scenario's canaries", "canaries: ["+role+"]")
+		}
+	}
+}
