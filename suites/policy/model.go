@@ -116,7 +116,7 @@ type Field struct {
 	// content, tags) rather than being one of them; false by default.
 	Envelope bool `yaml:"envelope,omitempty" example:"true"`
 	// Doc is the page's words for the field; empty for envelope fields.
-	Doc string `yaml:"doc,omitempty" example:"The unique id of the run"`
+	Doc  string `yaml:"doc,omitempty" example:"The unique id of the run"`
 	Type string `yaml:"type" allowed:"string, number, integer, boolean, string-list, json-string, tag-list" example:"string"`
 	// Format names a built-in format; empty for none.
 	Format string `yaml:"format,omitempty" allowed:"sha256-hex, unix-seconds" example:"sha256-hex"`
@@ -194,14 +194,14 @@ type IDField struct {
 
 // Where a canary can be planted.
 const (
-	PlantEnv      = "env"       // as the value of the listed environment variables
-	PlantUser     = "user"      // as the user name (USER, LOGNAME, USERNAME)
-	PlantHostname = "hostname"  // as the host name (needs a namespace)
-	PlantNode     = "node"      // as the MAC / uuid.getnode() (needs a namespace)
-	PlantRepoID   = "repo-id"   // as the tool's repo id
-	PlantRepoDir  = "repo-dir"  // as a folder name in the repo copy's path
-	PlantHomeDir  = "home-dir"  // as the fresh HOME folder's name
-	PlantTemplate = "template"  // wherever a scenario's templates put it
+	PlantEnv      = "env"      // as the value of the listed environment variables
+	PlantUser     = "user"     // as the user name (USER, LOGNAME, USERNAME)
+	PlantHostname = "hostname" // as the host name (needs a namespace)
+	PlantNode     = "node"     // as the MAC / uuid.getnode() (needs a namespace)
+	PlantRepoID   = "repo-id"  // as the tool's repo id
+	PlantRepoDir  = "repo-dir" // as a folder name in the repo copy's path
+	PlantHomeDir  = "home-dir" // as the fresh HOME folder's name
+	PlantTemplate = "template" // wherever a scenario's templates put it
 )
 
 // CanaryPlan says how the harness plants one canary role.
