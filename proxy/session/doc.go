@@ -1,0 +1,45 @@
+// Package session runs a command under the recording proxy and writes its run
+// folder: the environment of the tool contract, the command in its own
+// process group with the harness as child subreaper, and the wait for late
+// senders.
+//
+//	run, err := session.Record(ctx, session.Options{
+//		Argv: []string{"python3", "pants.py", "lint", "::"},
+//		Out:  "out/opt-in",
+//	})
+//
+// Record creates the folder (capture.jsonl, capture.har, stdout, stderr,
+// run.json), starts a proxy with a fresh CA, and runs the command with an
+// allowlisted environment: PATH, LANG, TZ, TERM; HOME a fresh empty folder;
+// USER/LOGNAME/USERNAME planted or inherited; every proxy variable, in both
+// cases, at the proxy; NO_PROXY empty; every CA variable at the harness
+// bundle, whatever the harness's own environment says (see BuildEnv).
+//
+// # Late senders
+//
+// Telemetry is often sent by a process that outlives the command (Pants'
+// daemon sends after the CLI returns). After the command exits, recording
+// goes on while any process of the session lives or any client connection
+// to the proxy is open, and ends the moment neither holds (after
+// Options.Settle, default 0). Everything is event driven: the command's exit,
+// a pidfd per descendant, the proxy's connection-change channel, timers.
+// Processes are attributed to a session by a marker variable (MarkerEnv),
+// their process group and session ids and their parent, so several sessions
+// can run in one harness process; orphans reparented to the harness are
+// reaped.
+//
+// At Options.Timeout (default 60 s) whatever is alive is sent SIGTERM, then
+// SIGKILL, and run.json says so (timed_out, killed with reason "timeout").
+//
+// # Tools that keep a daemon on purpose
+//
+// A daemon that stays up (pantsd) would hold every run until the timeout.
+// Options.IdleStop ends that wait early without cutting off a late report:
+// once the command has exited, if for a whole IdleStop window no proxy
+// connection was open (or opened and closed) and the remaining processes
+// used at most 1% of one CPU, they are stopped and recorded as killed with
+// reason "idle". A daemon that is still preparing or sending its report
+// either burns CPU or holds a connection, so it is left alone; choose a
+// window longer than the tool's slowest pause between work and send (a few
+// seconds for Pants).
+package session
