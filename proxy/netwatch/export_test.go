@@ -1,0 +1,18 @@
+package netwatch
+
+// Test-only access to internals that cannot be driven through the public API
+// without breaking the host (a host without user namespaces, a leaky
+// namespace).
+
+// HostFacts is hostFacts for tests.
+type HostFacts = hostFacts
+
+// Diagnose is diagnose for tests.
+var Diagnose = diagnose
+
+// CheckSealed is checkSealed for tests: it checks the caller's own network
+// namespace.
+var CheckSealed = checkSealed
+
+// ProcessesInNetns is processesInNetns for tests.
+var ProcessesInNetns = processesInNetns

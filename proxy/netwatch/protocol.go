@@ -1,0 +1,81 @@
+package netwatch
+
+import "net/netip"
+
+// helperArg is the first argument that turns a re-executed harness binary into
+// the namespace helper (see MaybeRunHelper). It is long and odd on purpose: no
+// real command line starts with it.
+const helperArg = "__telemetry_harness_netns_helper"
+
+// helperFD is the descriptor number of the control socket in the helper
+// (exec.Cmd.ExtraFiles[0]).
+const helperFD = 3
+
+// Addresses inside every sealed namespace (read-only). None of them is
+// reachable from the host: the namespace has no interface that leads out.
+var (
+	// transparentIPv4 is on the namespace's lo; every DNS A answer points at
+	// it, so a client that ignores the proxy lands on the transparent listeners.
+	transparentIPv4 = netip.MustParseAddr("198.18.0.1")
+	// transparentIPv6 is the AAAA counterpart of transparentIPv4.
+	transparentIPv6 = netip.MustParseAddr("2001:db8::1")
+	// sinkIPv4 and sinkIPv6 are the sink device's own addresses, the source of
+	// every escaping packet.
+	sinkIPv4 = netip.MustParseAddr("198.18.0.2")
+	sinkIPv6 = netip.MustParseAddr("2001:db8::2")
+)
+
+// sinkName is the sink device's name inside the namespace; sinkPeerName is the
+// inner peer when the sink is a veth pair.
+const (
+	sinkName     = "sink0"
+	sinkPeerName = "sink0p"
+)
+
+// helperConfig is the first message from the parent to the helper.
+type helperConfig struct {
+	Hostname string `json:"hostname"`
+	MAC      string `json:"mac"`
+	// Probe makes the helper set everything up, report, and exit without
+	// waiting for a tool: Available uses it.
+	Probe bool `json:"probe,omitempty"`
+}
+
+// helperReady is the helper's answer: the namespace as built, with the
+// descriptors (in the order of Files) attached as SCM_RIGHTS.
+type helperReady struct {
+	Error      string      `json:"error,omitempty"`
+	Files      []string    `json:"files,omitempty"`
+	Interfaces []Interface `json:"interfaces,omitempty"`
+	SinkKind   string      `json:"sink_kind,omitempty"`
+	LoIndex    int         `json:"lo_index,omitempty"`
+	SinkIndex  int         `json:"sink_index,omitempty"`
+	PeerIndex  int         `json:"peer_index,omitempty"`
+	IPv6       bool        `json:"ipv6"`
+	Resolvers  []string    `json:"resolvers,omitempty"`
+	Routes     []string    `json:"routes,omitempty"`
+	// Setup lists the equivalent `ip` commands, so a failure can be
+	// reproduced by hand.
+	Setup []string `json:"setup,omitempty"`
+}
+
+// helperGo is the parent's second message: the tool to exec. Stdin, stdout
+// and stderr travel as SCM_RIGHTS in that order.
+type helperGo struct {
+	Argv []string `json:"argv"`
+	Env  []string `json:"env"`
+	Dir  string   `json:"dir,omitempty"`
+}
+
+// helperExecError is sent only when exec fails; a successful exec closes the
+// control socket (it is close-on-exec), which the parent reads as success.
+type helperExecError struct {
+	Error string `json:"error"`
+}
+
+// Interface is one network interface inside the namespace.
+type Interface struct {
+	Index int    `json:"index"`
+	Name  string `json:"name"`
+	MAC   string `json:"mac,omitempty"`
+}

@@ -1,0 +1,587 @@
+package netwatch
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Options configures a sealed namespace.
+type Options struct {
+	// Hostname is the canary hostname set in the namespace's UTS namespace.
+	// Empty: a random "th-<hex>" name (read it back with Hostname).
+	Hostname string
+	// MAC is the canary hardware address of the sink device, which Python's
+	// uuid.getnode() returns inside. It must be unicast and should be
+	// universally administered (first byte's two low bits clear), because
+	// Python prefers such addresses. Nil: a random one of that kind.
+	MAC net.HardwareAddr
+	// PcapPath is where packets.pcapng is written (mode 0600). Empty: no
+	// file; flows are still classified.
+	PcapPath string
+	// DNSLogPath is where every DNS question is streamed as JSON lines
+	// (dns.jsonl). Empty: no file; DNSQueries still has them.
+	DNSLogPath string
+}
+
+// Command is the tool to run inside the namespace.
+type Command struct {
+	Argv []string // Argv[0] is looked up in Env's PATH when it has no slash
+	Env  []string // the whole environment; nothing is inherited
+	Dir  string   // working directory; empty: the harness's
+	// Stdin, Stdout and Stderr are handed to the tool as they are (only
+	// files can cross into the namespace; nil means /dev/null). Pass real
+	// files, not pipes you drain, so that late senders cannot block you.
+	Stdin, Stdout, Stderr *os.File
+}
+
+// Sandbox is one sealed network namespace, its listeners and its capture.
+// Its methods are safe for concurrent use.
+type Sandbox struct {
+	cmd      *exec.Cmd
+	ctl      *net.UnixConn
+	info     helperReady
+	hostname string
+	mac      net.HardwareAddr
+	netnsDev uint64
+	netnsIno uint64
+
+	proxyL, httpsL, httpL net.Listener
+	dnsConn               *net.UDPConn
+	capture               *capture
+	dns                   *dnsResponder
+	pcapFile, dnsFile     *os.File
+	marker                []byte
+
+	waitDone chan struct{}
+	waitErr  error
+
+	mu       sync.Mutex
+	released bool
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// setupTimeout bounds the helper's setup when ctx has no deadline.
+const setupTimeout = 10 * time.Second
+
+// Start makes a sealed namespace and returns it with its listeners open and
+// its capture running; the tool does not run until Go. ctx bounds the setup
+// only. Call Close in every case. When namespaces cannot be made, the error
+// matches ErrUnavailable (see Available).
+func Start(ctx context.Context, opts Options) (*Sandbox, error) {
+	return start(ctx, opts, false)
+}
+
+func start(ctx context.Context, opts Options, probe bool) (_ *Sandbox, err error) {
+	s := &Sandbox{hostname: opts.Hostname, mac: opts.MAC, waitDone: make(chan struct{})}
+	if s.hostname == "" {
+		s.hostname = "th-" + randomHex(6)
+	}
+	if len(s.hostname) > 64 {
+		return nil, fmt.Errorf("start namespace: hostname %q is longer than 64 bytes", s.hostname)
+	}
+	if s.mac == nil {
+		s.mac = randomMAC()
+	}
+	if len(s.mac) != 6 || s.mac[0]&1 != 0 {
+		return nil, fmt.Errorf("start namespace: canary MAC %s must be a 6-byte unicast address", s.mac)
+	}
+	s.marker = []byte("netwatch-drain-" + randomHex(16))
+
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("start namespace: socketpair: %w", err)
+	}
+	child := os.NewFile(uintptr(pair[1]), "netwatch-helper-ctl")
+	parent := os.NewFile(uintptr(pair[0]), "netwatch-ctl")
+	conn, err := net.FileConn(parent)
+	parent.Close()
+	if err != nil {
+		child.Close()
+		return nil, fmt.Errorf("start namespace: control socket: %w", err)
+	}
+	s.ctl = conn.(*net.UnixConn)
+
+	s.cmd = &exec.Cmd{
+		Path:        "/proc/self/exe",
+		Args:        []string{"telemetry-harness-netns", helperArg},
+		Env:         []string{},
+		ExtraFiles:  []*os.File{child},
+		SysProcAttr: sysProcAttr(),
+	}
+	if err := s.startHelper(); err != nil {
+		child.Close()
+		s.ctl.Close()
+		return nil, diagnose(fmt.Errorf("start namespace helper: %w", err), readHostFacts())
+	}
+	child.Close()
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if st, err := os.Stat(fmt.Sprintf("/proc/%d/ns/net", s.cmd.Process.Pid)); err == nil {
+		if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+			s.netnsDev, s.netnsIno = sys.Dev, sys.Ino
+		}
+	}
+
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(setupTimeout)
+	}
+	_ = s.ctl.SetDeadline(deadline)
+	stop := context.AfterFunc(ctx, func() { _ = s.ctl.SetDeadline(time.Now()) })
+	defer stop()
+
+	cfg, _ := json.Marshal(helperConfig{Hostname: s.hostname, MAC: s.mac.String(), Probe: probe})
+	if _, err := s.ctl.Write(cfg); err != nil {
+		return nil, fmt.Errorf("start namespace: send config to helper: %w", err)
+	}
+	buf := make([]byte, 1<<16)
+	oob := make([]byte, unix.CmsgSpace(8*4))
+	n, oobn, _, _, err := s.ctl.ReadMsgUnix(buf, oob)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("start namespace: read helper reply: %w", err)
+	}
+	fds, perr := parseRights(oob[:oobn])
+	if n == 0 {
+		closeFDs(fds)
+		return nil, diagnose(errors.New("start namespace: the helper exited without a reply; does main (or TestMain) call netwatch.MaybeRunHelper first?"), readHostFacts())
+	}
+	if err := json.Unmarshal(buf[:n], &s.info); err != nil {
+		closeFDs(fds)
+		return nil, fmt.Errorf("start namespace: decode helper reply: %w", err)
+	}
+	if s.info.Error != "" {
+		closeFDs(fds)
+		return nil, diagnose(fmt.Errorf("set up namespace: %s", s.info.Error), readHostFacts())
+	}
+	if probe {
+		closeFDs(fds)
+		return s, nil
+	}
+	if perr != nil || len(fds) != len(s.info.Files) {
+		closeFDs(fds)
+		return nil, fmt.Errorf("start namespace: helper sent %d descriptors for %d names (%v)", len(fds), len(s.info.Files), perr)
+	}
+	_ = s.ctl.SetDeadline(time.Time{})
+	if err := s.adopt(fds, opts); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// startHelper starts the helper from a goroutine locked to its thread, which
+// stays until the helper is reaped: Pdeathsig fires when the forking thread
+// exits, not the process, and the Go runtime may end an unlocked thread.
+func (s *Sandbox) startHelper() error {
+	started := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := s.cmd.Start(); err != nil {
+			started <- err
+			close(s.waitDone)
+			return
+		}
+		started <- nil
+		s.waitErr = s.cmd.Wait()
+		close(s.waitDone)
+	}()
+	return <-started
+}
+
+func sysProcAttr() *syscall.SysProcAttr {
+	uid, gid := os.Getuid(), os.Getgid()
+	uidMap := []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}}
+	gidMap := []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}}
+	setgroups := false
+	if os.Geteuid() == 0 {
+		// Root may map every id: the tool then sees files as it would
+		// outside, owners and all.
+		uidMap = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1<<32 - 1}}
+		gidMap = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1<<32 - 1}}
+		setgroups = true
+	}
+	return &syscall.SysProcAttr{
+		Cloneflags:                 unix.CLONE_NEWUSER | unix.CLONE_NEWNET | unix.CLONE_NEWUTS,
+		UidMappings:                uidMap,
+		GidMappings:                gidMap,
+		GidMappingsEnableSetgroups: setgroups,
+		AmbientCaps:                []uintptr{unix.CAP_NET_ADMIN, unix.CAP_NET_RAW, unix.CAP_NET_BIND_SERVICE},
+		// The helper, and the tool it becomes, die with the harness.
+		Pdeathsig: syscall.SIGKILL,
+		// The tool leads its own process group, so that Close can kill
+		// its children too.
+		Setpgid: true,
+	}
+}
+
+// adopt wraps the helper's descriptors and starts serving DNS and capturing.
+func (s *Sandbox) adopt(fds []int, opts Options) error {
+	byName := map[string]int{}
+	for i, name := range s.info.Files {
+		byName[name] = fds[i]
+	}
+	files := map[string]*os.File{}
+	for name, fd := range byName {
+		files[name] = os.NewFile(uintptr(fd), "netwatch-"+name)
+	}
+	for _, name := range []string{"packet", "proxy", "https", "http", "dns"} {
+		if files[name] == nil {
+			for _, f := range files {
+				f.Close()
+			}
+			return fmt.Errorf("start namespace: helper sent no %s socket", name)
+		}
+	}
+	listener := func(name string) (net.Listener, error) {
+		defer files[name].Close()
+		l, err := net.FileListener(files[name])
+		if err != nil {
+			return nil, fmt.Errorf("start namespace: wrap %s listener: %w", name, err)
+		}
+		return l, nil
+	}
+	var err error
+	if s.proxyL, err = listener("proxy"); err != nil {
+		return err
+	}
+	if s.httpsL, err = listener("https"); err != nil {
+		return err
+	}
+	if s.httpL, err = listener("http"); err != nil {
+		return err
+	}
+	pc, err := net.FilePacketConn(files["dns"])
+	files["dns"].Close()
+	if err != nil {
+		return fmt.Errorf("start namespace: wrap dns socket: %w", err)
+	}
+	s.dnsConn = pc.(*net.UDPConn)
+
+	proxyAddr, err := netip.ParseAddrPort(s.proxyL.Addr().String())
+	if err != nil {
+		return fmt.Errorf("start namespace: proxy address: %w", err)
+	}
+	var pcapOut io.Writer
+	if opts.PcapPath != "" {
+		if s.pcapFile, err = os.OpenFile(opts.PcapPath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600); err != nil {
+			files["packet"].Close()
+			return fmt.Errorf("start namespace: create pcapng: %w", err)
+		}
+		pcapOut = s.pcapFile
+	}
+	if opts.DNSLogPath != "" {
+		if s.dnsFile, err = os.OpenFile(opts.DNSLogPath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o600); err != nil {
+			files["packet"].Close()
+			return fmt.Errorf("start namespace: create dns log: %w", err)
+		}
+	}
+	s.capture, err = newCapture(files["packet"], pcapOut, s.info.Interfaces, s.info.LoIndex, s.info.PeerIndex, newClassifier(proxyAddr), s.marker)
+	if err != nil {
+		files["packet"].Close()
+		return fmt.Errorf("start namespace: %w", err)
+	}
+	go s.capture.run()
+
+	s.dns = &dnsResponder{conn: s.dnsConn, v4: transparentIPv4, marker: s.marker, done: make(chan struct{})}
+	if s.info.IPv6 {
+		s.dns.v6 = transparentIPv6
+	}
+	if s.dnsFile != nil {
+		s.dns.log = s.dnsFile
+	}
+	go s.dns.serve()
+	return nil
+}
+
+// Go starts the tool in the namespace (the helper execs it: same pid, same
+// process group, the harness stays its parent). It returns once exec
+// succeeded. It may be called once.
+func (s *Sandbox) Go(c Command) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.released {
+		return errors.New("start tool: already started")
+	}
+	if len(c.Argv) == 0 {
+		return errors.New("start tool: empty command line")
+	}
+	s.released = true
+	var stdio []int
+	for _, f := range []*os.File{c.Stdin, c.Stdout, c.Stderr} {
+		if f == nil {
+			null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+			if err != nil {
+				return fmt.Errorf("start tool: %w", err)
+			}
+			defer null.Close()
+			f = null
+		}
+		stdio = append(stdio, int(f.Fd()))
+	}
+	msg, err := json.Marshal(helperGo{Argv: c.Argv, Env: c.Env, Dir: c.Dir})
+	if err != nil {
+		return fmt.Errorf("start tool: %w", err)
+	}
+	_ = s.ctl.SetDeadline(time.Now().Add(30 * time.Second))
+	if _, _, err := s.ctl.WriteMsgUnix(msg, unix.UnixRights(stdio...), nil); err != nil {
+		return fmt.Errorf("start tool %s: send command to helper: %w", c.Argv[0], err)
+	}
+	// A successful exec closes the helper's end (close-on-exec): EOF.
+	buf := make([]byte, 1<<16)
+	n, err := s.ctl.Read(buf)
+	if n == 0 && (err == nil || errors.Is(err, io.EOF)) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("start tool %s: wait for exec: %w", c.Argv[0], err)
+	}
+	var e helperExecError
+	if jerr := json.Unmarshal(buf[:n], &e); jerr != nil {
+		return fmt.Errorf("start tool %s: decode helper reply: %w", c.Argv[0], jerr)
+	}
+	return fmt.Errorf("start tool: %s", e.Error)
+}
+
+// Wait waits for the tool (or, before Go, the helper) to exit and returns its
+// status as exec.Cmd.Wait does. Processes it left behind in the namespace are
+// not waited for: see Processes.
+func (s *Sandbox) Wait() error {
+	<-s.waitDone
+	return s.waitErr
+}
+
+// Done is closed when the tool has exited.
+func (s *Sandbox) Done() <-chan struct{} { return s.waitDone }
+
+// Process is the tool's process once Go returned (before that, the helper's;
+// it is the same pid).
+func (s *Sandbox) Process() *os.Process { return s.cmd.Process }
+
+// ProcessState is the tool's exit status, nil until it exited.
+func (s *Sandbox) ProcessState() *os.ProcessState {
+	select {
+	case <-s.waitDone:
+		return s.cmd.ProcessState
+	default:
+		return nil
+	}
+}
+
+// ProxyListener is the TCP listener on 127.0.0.1:<port> inside the namespace,
+// for the recording proxy to serve; give the tool http://<its Addr> as
+// HTTPS_PROXY. Serving it happens in the harness's own namespace, so the
+// proxy's upstream connections leave from the host as usual.
+func (s *Sandbox) ProxyListener() net.Listener { return s.proxyL }
+
+// TransparentListeners are the namespace's wildcard listeners on :443 and :80,
+// where a client that ignores the proxy lands after the DNS responder gave it
+// the transparent address. Serve https with TLS (certificate by SNI).
+func (s *Sandbox) TransparentListeners() (https, http net.Listener) { return s.httpsL, s.httpL }
+
+// Hostname is the canary hostname inside the namespace.
+func (s *Sandbox) Hostname() string { return s.hostname }
+
+// MAC is the canary MAC address of the sink device.
+func (s *Sandbox) MAC() net.HardwareAddr { return append(net.HardwareAddr(nil), s.mac...) }
+
+// Node is the MAC as the integer Python's uuid.getnode() returns.
+func (s *Sandbox) Node() uint64 {
+	var v uint64
+	for _, b := range s.mac {
+		v = v<<8 | uint64(b)
+	}
+	return v
+}
+
+// Interfaces lists the namespace's interfaces as set up.
+func (s *Sandbox) Interfaces() []Interface { return append([]Interface(nil), s.info.Interfaces...) }
+
+// Sink describes the sink device: its name and kind (dummy, ifb or veth).
+func (s *Sandbox) Sink() (name, kind string) { return sinkName, s.info.SinkKind }
+
+// Routes are the namespace's routes as checked before the tool could start.
+func (s *Sandbox) Routes() []string { return append([]string(nil), s.info.Routes...) }
+
+// SetupCommands are the `ip` commands equivalent to the setup, for reproducing
+// a failure by hand.
+func (s *Sandbox) SetupCommands() []string { return append([]string(nil), s.info.Setup...) }
+
+// Flows returns the packets seen so far, sorted into flows in the order they
+// started. After Close it is complete.
+func (s *Sandbox) Flows() []Flow {
+	if s.capture == nil {
+		return nil
+	}
+	return s.capture.flows()
+}
+
+// DNSQueries returns every question asked of the namespace's DNS responder.
+func (s *Sandbox) DNSQueries() []Query {
+	if s.dns == nil {
+		return nil
+	}
+	qs, _ := s.dns.snapshot()
+	return qs
+}
+
+// Processes lists the pids of every process living in the namespace, the
+// tool's descendants or not (a daemon that left the process group is still
+// in the namespace). An empty list means the tool and everything it started
+// are gone.
+func (s *Sandbox) Processes() ([]int, error) {
+	if s.netnsIno == 0 {
+		return nil, errors.New("list namespace processes: namespace identity unknown")
+	}
+	return processesInNetns(s.netnsDev, s.netnsIno)
+}
+
+func processesInNetns(dev, ino uint64) ([]int, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, fmt.Errorf("list namespace processes: %w", err)
+	}
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		var st unix.Stat_t
+		if unix.Stat("/proc/"+e.Name()+"/ns/net", &st) != nil {
+			continue // gone, or not ours to inspect
+		}
+		if st.Dev == dev && st.Ino == ino {
+			pids = append(pids, pid)
+		}
+	}
+	return pids, nil
+}
+
+// Signal sends sig to every process in the namespace and to the tool's
+// process group.
+func (s *Sandbox) Signal(sig syscall.Signal) error {
+	pids, err := s.Processes()
+	if p := s.cmd.Process; p != nil {
+		_ = unix.Kill(-p.Pid, sig)
+	}
+	for _, pid := range pids {
+		_ = unix.Kill(pid, sig)
+	}
+	return err
+}
+
+// drainTimeout bounds the wait for the drain marker at Close.
+const drainTimeout = time.Second
+
+// Close kills whatever still runs in the namespace, waits until the capture
+// has seen every packet sent before, closes every socket (the namespace
+// vanishes with the last one) and flushes packets.pcapng and dns.jsonl. It
+// returns the first error of the capture or the logs.
+func (s *Sandbox) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.close() })
+	return s.closeErr
+}
+
+func (s *Sandbox) close() error {
+	var errs []error
+	s.ctl.Close() // a helper still waiting for Go exits on EOF
+	if s.cmd.Process != nil {
+		select {
+		case <-s.waitDone:
+		default:
+			_ = s.Signal(syscall.SIGKILL)
+		}
+		<-s.waitDone
+		// Processes outside the tool's group (daemons) may still live.
+		for deadline := time.Now().Add(2 * time.Second); ; {
+			pids, err := s.Processes()
+			if err != nil || len(pids) == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				errs = append(errs, fmt.Errorf("close namespace: processes %v survive SIGKILL", pids))
+				break
+			}
+			_ = s.Signal(syscall.SIGKILL)
+			time.Sleep(5 * time.Millisecond) // poll: reaping is the kernel's and the reaper's
+		}
+	}
+	if s.capture != nil && s.dnsConn != nil {
+		// The marker crosses lo after every packet the tool sent.
+		if _, err := s.dnsConn.WriteToUDPAddrPort(s.marker, netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), 53)); err == nil {
+			if !s.capture.waitMarker(drainTimeout) {
+				errs = append(errs, errors.New("close namespace: capture did not drain within 1s; packets.pcapng may miss the last packets"))
+			}
+		}
+	}
+	for _, l := range []net.Listener{s.proxyL, s.httpsL, s.httpL} {
+		if l != nil {
+			_ = l.Close() // the proxy may have closed it already
+		}
+	}
+	if s.dnsConn != nil {
+		s.dnsConn.Close()
+		<-s.dns.done
+		if _, err := s.dns.snapshot(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if s.capture != nil {
+		if err := s.capture.close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, f := range []*os.File{s.pcapFile, s.dnsFile} {
+		if f != nil {
+			if err := f.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close %s: %w", f.Name(), err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func closeFDs(fds []int) {
+	for _, fd := range fds {
+		unix.Close(fd)
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// randomMAC returns a random unicast, universally administered address, the
+// kind Python's uuid.getnode() prefers.
+func randomMAC() net.HardwareAddr {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	b[0] &^= 0x03
+	if b[0] == 0 {
+		b[0] = 0x04 // avoid 00:..., which some tools treat as unset
+	}
+	return b
+}
