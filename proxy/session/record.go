@@ -1,0 +1,231 @@
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/telemetry-harness/telemetry-harness/proxy"
+	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
+)
+
+// File names of a run folder besides the capture and run.json.
+const (
+	StdoutName = "stdout"
+	StderrName = "stderr"
+)
+
+// ErrRunFolder is wrapped when the run folder cannot be created or written.
+var ErrRunFolder = errors.New("run folder not writable")
+
+// ErrNotFound is wrapped when the command cannot be found.
+var ErrNotFound = errors.New("command not found")
+
+// Options configure one recorded run. Every zero value has a documented
+// default.
+type Options struct {
+	// Argv is the command and its arguments, never run through a shell.
+	// Required.
+	Argv []string
+	// Dir is the command's working directory; empty means the harness's.
+	Dir string
+	// Out is the run folder, created if missing; files already in it are
+	// replaced. Required.
+	Out string
+
+	// Forward, Answers, Default, MaxBody and MaxDecoded configure the proxy
+	// (see proxy.Options): sink mode answering 200 `{}` by default.
+	Forward             bool
+	Answers             map[string]proxy.Answer
+	Default             proxy.Answer
+	MaxBody, MaxDecoded int64
+	// Logger receives the proxy's warnings; nil discards them.
+	Logger *log.Logger
+
+	// Home is the command's HOME; empty means a fresh empty folder that is
+	// removed afterwards.
+	Home string
+	// User is planted as USER, LOGNAME and USERNAME (a canary); empty
+	// means the harness's own values.
+	User string
+	// Env holds more KEY=VALUE entries; PassEnv names harness variables to
+	// copy. Neither may name a proxy, CA or HOME variable (see BuildEnv).
+	Env     []string
+	PassEnv []string
+
+	// Settle, Timeout, IdleStop and KillGrace shape the wait for late
+	// senders (see Spec): no settle window, 60 s timeout, no idle stop and
+	// 2 s from SIGTERM to SIGKILL by default.
+	Settle, Timeout, IdleStop, KillGrace time.Duration
+
+	// NoRedact keeps Authorization, Cookie and Proxy-Authorization values
+	// in capture.har; the JSONL always keeps exact bytes.
+	NoRedact bool
+
+	// Stdout and Stderr also receive the command's output (the terminal);
+	// nil means the run folder files only.
+	Stdout, Stderr io.Writer
+}
+
+// Record runs opts.Argv under a fresh recording proxy and writes the run
+// folder: capture.jsonl (streamed while recording), capture.har, stdout,
+// stderr and run.json. It returns the run facts, also when it fails after
+// the folder was made (then run.Error says why and everything captured so
+// far is kept). The error wraps ErrNotFound, ErrRunFolder, ErrTimeout or
+// ErrInterrupted where one applies.
+func Record(ctx context.Context, opts Options) (*capture.Run, error) {
+	if len(opts.Argv) == 0 || opts.Argv[0] == "" {
+		return nil, errors.New("record: no command given")
+	}
+	if opts.Out == "" {
+		return nil, errors.New("record: no run folder given")
+	}
+	// Check what can be checked before anything starts: the environment
+	// options and the command, with the PATH the command will get.
+	probe, err := BuildEnv(EnvOptions{ProxyURL: "-", Bundle: "-", Home: "-", User: opts.User, Extra: opts.Env, PassEnv: opts.PassEnv})
+	if err != nil {
+		return nil, fmt.Errorf("record: %w", err)
+	}
+	if _, err := LookPath(opts.Argv[0], opts.Dir, probe); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
+	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRunFolder, err)
+	}
+	w, err := capture.Create(filepath.Join(opts.Out, capture.JSONLName))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRunFolder, err)
+	}
+	run := &capture.Run{Argv: append([]string(nil), opts.Argv...), Dir: opts.Dir, ExitCode: -1, Forward: opts.Forward, Start: time.Now()}
+	err = record(ctx, opts, w, run)
+	if cerr := w.Close(); cerr != nil {
+		err = errors.Join(err, cerr)
+	}
+	if herr := writeHAR(opts.Out, !opts.NoRedact); herr != nil {
+		err = errors.Join(err, herr)
+	}
+	if err != nil {
+		run.Error = err.Error()
+	}
+	if run.End.IsZero() {
+		run.End = time.Now()
+	}
+	if werr := capture.WriteRun(opts.Out, run); werr != nil {
+		err = errors.Join(err, werr)
+	}
+	return run, err
+}
+
+// record does the part of Record between creating the capture and writing
+// the run facts; it fills run.
+func record(ctx context.Context, opts Options, w *capture.Writer, run *capture.Run) (err error) {
+	stdout, err := createOutput(opts.Out, StdoutName, opts.Stdout)
+	if err != nil {
+		return err
+	}
+	defer stdout.close()
+	stderr, err := createOutput(opts.Out, StderrName, opts.Stderr)
+	if err != nil {
+		return err
+	}
+	defer stderr.close()
+
+	home := opts.Home
+	if home == "" {
+		if home, err = os.MkdirTemp("", "telemetry-harness-home-"); err != nil {
+			return fmt.Errorf("make HOME folder: %w", err)
+		}
+		defer os.RemoveAll(home)
+	}
+	p, err := proxy.New(proxy.Options{
+		Forward: opts.Forward, Capture: w, Answers: opts.Answers, Default: opts.Default,
+		MaxBody: opts.MaxBody, MaxDecoded: opts.MaxDecoded, Logger: opts.Logger,
+	})
+	if err != nil {
+		return fmt.Errorf("start proxy: %w", err)
+	}
+	defer func() {
+		if cerr := p.Close(); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+		run.Exchanges = p.Exchanges()
+	}()
+	env, err := BuildEnv(EnvOptions{
+		ProxyURL: p.URL(), Bundle: p.BundleFile(), CertDir: p.CertDir(), Home: home,
+		User: opts.User, Extra: opts.Env, PassEnv: opts.PassEnv,
+	})
+	if err != nil {
+		return fmt.Errorf("record: %w", err)
+	}
+	id, err := newID()
+	if err != nil {
+		return err
+	}
+	got, err := Supervise(ctx, Spec{
+		Argv: opts.Argv, Dir: opts.Dir, Env: env, ID: id,
+		Stdout: stdout.writer(), Stderr: stderr.writer(),
+		Settle: opts.Settle, Timeout: opts.Timeout, IdleStop: opts.IdleStop, KillGrace: opts.KillGrace,
+	}, p)
+	if got != nil {
+		got.Forward = opts.Forward
+		*run = *got
+	}
+	return err
+}
+
+// writeHAR converts the run folder's JSONL capture to capture.har.
+// TODO(proxy): write it with capture.WriteHAR(f, exs, redact) once the HAR
+// writer lands; until then there is no capture.har.
+func writeHAR(dir string, redact bool) error {
+	_ = dir
+	_ = redact
+	return nil
+}
+
+func newID() (string, error) {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("make session id: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// runOutput is one of the command's streams: a file in the run folder and,
+// optionally, a pass-through writer.
+type runOutput struct {
+	f    *os.File
+	pass io.Writer
+}
+
+func createOutput(dir, name string, pass io.Writer) (*runOutput, error) {
+	f, err := os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRunFolder, err)
+	}
+	return &runOutput{f: f, pass: pass}, nil
+}
+
+// writer is the file itself when there is no pass-through (the command
+// then writes it directly), else a tee that never lets a failing terminal
+// stop the file.
+func (o *runOutput) writer() io.Writer {
+	if o.pass == nil {
+		return o.f
+	}
+	return o
+}
+
+func (o *runOutput) Write(b []byte) (int, error) {
+	n, err := o.f.Write(b)
+	_, _ = o.pass.Write(b)
+	return n, err
+}
+
+func (o *runOutput) close() { o.f.Close() }
