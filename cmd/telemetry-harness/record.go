@@ -3,14 +3,176 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
+	"github.com/telemetry-harness/telemetry-harness/proxy/session"
 )
 
-// recordCommand is owned by the session/record work (issue 2).
+const recordUsage = "record [--out DIR] [--forward] [--settle DUR] [--timeout DUR] [--idle-stop DUR] [--pass-env NAME]... [--no-redact] -- COMMAND [ARGS...]"
+
+// recordOptions are the parsed flags of `record`.
+type recordOptions struct {
+	// out is the run folder; empty means a new telemetry-capture-<time>
+	// folder in the current directory.
+	out      string
+	forward  bool
+	settle   time.Duration
+	timeout  time.Duration
+	idleStop time.Duration
+	passEnv  []string
+	noRedact bool
+	// argv is COMMAND [ARGS...].
+	argv []string
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
+
 func recordCommand() command {
-	return command{name: "record", usage: "record [--out DIR] [--forward] [--settle DUR] [--timeout DUR] -- COMMAND [ARGS...]",
+	return command{name: "record", usage: recordUsage,
 		short: "run COMMAND under the recording proxy and save what it sends",
 		run: func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-			return harnessError(stderr, errors.New("record: not implemented yet"))
+			var o recordOptions
+			fs := newFlagSet("record", stderr)
+			fs.StringVar(&o.out, "out", "", "run folder to write (default: a new telemetry-capture-YYYYMMDD-HHMMSS folder here)")
+			fs.BoolVar(&o.forward, "forward", false, "pass requests on to the real hosts (default: answer them in the harness, never contact a host)")
+			fs.DurationVar(&o.settle, "settle", 0, "after everything went quiet, wait this long for a late connection")
+			fs.DurationVar(&o.timeout, "timeout", session.DefaultTimeout, "kill whatever is still running after this long")
+			fs.DurationVar(&o.idleStop, "idle-stop", 0, "after COMMAND exited, stop descendants that stay idle (no connection, <1% CPU) this long, e.g. a daemon (0: wait for them)")
+			fs.Var((*stringList)(&o.passEnv), "pass-env", "copy this variable from the harness environment (repeatable)")
+			fs.BoolVar(&o.noRedact, "no-redact", false, "keep Authorization/Cookie values in capture.har")
+			if code, ok := parseFlags(fs, recordUsage, args, stderr); !ok {
+				return code
+			}
+			o.argv = fs.Args()
+			return runRecord(ctx, o, stdout, stderr)
 		}}
+}
+
+// runRecord records one run and prints its requests; it returns the exit
+// code.
+func runRecord(ctx context.Context, o recordOptions, stdout, stderr io.Writer) int {
+	usage := func(msg string) int {
+		fmt.Fprintf(stderr, "%s: record: %s\nUsage: %s %s\n", toolName, msg, toolName, recordUsage)
+		return exitUsage
+	}
+	switch {
+	case len(o.argv) == 0:
+		return usage("no command given; put it after --, e.g. record -- python3 app.py")
+	case o.timeout <= 0:
+		return usage(fmt.Sprintf("--timeout %s: must be positive", o.timeout))
+	case o.settle < 0 || o.idleStop < 0:
+		return usage("--settle and --idle-stop must not be negative")
+	}
+	out := o.out
+	if out == "" {
+		out = defaultRunFolder(time.Now())
+	}
+	mode := "sink mode: nothing leaves this machine"
+	if o.forward {
+		mode = "forward mode: requests go on to the real hosts"
+	}
+	started := func(proxyURL string) {
+		fmt.Fprintf(stderr, "%s: recording %s into %s through %s (%s)\n", toolName, strings.Join(o.argv, " "), out, proxyURL, mode)
+	}
+
+	run, err := session.Record(ctx, session.Options{
+		Argv: o.argv, Out: out, Forward: o.forward, Started: started,
+		Settle: o.settle, Timeout: o.timeout, IdleStop: o.idleStop,
+		PassEnv: o.passEnv, NoRedact: o.noRedact,
+		Stdout: stdout, Stderr: stderr,
+	})
+	switch {
+	case errors.Is(err, session.ErrNotFound):
+		return harnessError(stderr, fmt.Errorf("%v; nothing was started", err))
+	case errors.Is(err, session.ErrRunFolder):
+		return harnessError(stderr, fmt.Errorf("cannot write the run folder %s: %v; choose another --out", out, innermost(err)))
+	case run == nil && err != nil:
+		return harnessError(stderr, err)
+	}
+	printCapture(stdout, stderr, out)
+	switch {
+	case errors.Is(err, session.ErrTimeout):
+		return harnessError(stderr, fmt.Errorf("%s timed out after %s: killed %d process(es) (see %s); the capture so far is kept in %s; raise --timeout, or use --idle-stop DUR for a tool that leaves a daemon running",
+			o.argv[0], o.timeout, len(run.Killed), filepath.Join(out, capture.RunName), out))
+	case errors.Is(err, session.ErrInterrupted):
+		return harnessError(stderr, fmt.Errorf("interrupted: killed %d process(es); the capture so far is kept in %s", len(run.Killed), out))
+	case err != nil:
+		return harnessError(stderr, fmt.Errorf("%w; the capture so far is kept in %s", err, out))
+	}
+	status := fmt.Sprintf("exited with status %d", run.ExitCode)
+	if run.Signal != "" {
+		status = "was killed by " + run.Signal
+	}
+	fmt.Fprintf(stderr, "%s: %s %s; %d request(s) recorded in %s\n", toolName, o.argv[0], status, run.Exchanges, out)
+	if n := len(run.Killed); n > 0 {
+		fmt.Fprintf(stderr, "%s: stopped %d idle process(es) left running (--idle-stop %s)\n", toolName, n, o.idleStop)
+	}
+	return exitOK
+}
+
+// defaultRunFolder names a new folder in the current directory; a second
+// run in the same second gets a numbered suffix.
+func defaultRunFolder(now time.Time) string {
+	base := "telemetry-capture-" + now.Format("20060102-150405")
+	name := base
+	for i := 2; ; i++ {
+		if _, err := os.Lstat(name); os.IsNotExist(err) {
+			return name
+		}
+		name = fmt.Sprintf("%s-%d", base, i)
+	}
+}
+
+// printCapture prints one row per captured exchange.
+func printCapture(stdout, stderr io.Writer, dir string) {
+	exs, err := capture.Load(dir)
+	if err != nil && !errors.Is(err, capture.ErrTruncated) {
+		fmt.Fprintf(stderr, "%s: read the capture back: %v\n", toolName, err)
+		return
+	}
+	if len(exs) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SEQ\tMETHOD\tURL\tBODY\tSTATUS")
+	for _, ex := range exs {
+		method, url, status := ex.Method, ex.URL, "-"
+		if ex.Kind != capture.KindHTTP && ex.Kind != "" {
+			method = string(ex.Kind)
+			if url == "" {
+				url = ex.Host
+			}
+		}
+		if r := ex.Response; r != nil {
+			if r.Error != "" {
+				status = "error"
+			} else {
+				status = fmt.Sprint(r.Status)
+			}
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\n", ex.Seq, method, url, ex.Body.Size, status)
+	}
+	tw.Flush()
+}
+
+// innermost returns the deepest wrapped error's text (the OS reason).
+func innermost(err error) error {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err
+		}
+		err = next
+	}
 }

@@ -28,6 +28,14 @@ var ErrRunFolder = errors.New("run folder not writable")
 // ErrNotFound is wrapped when the command cannot be found.
 var ErrNotFound = errors.New("command not found")
 
+// kindError puts an error in a class (errors.Is(err, kind)) without adding
+// the class name to its text, which already says it.
+type kindError struct{ kind, err error }
+
+func (e kindError) Error() string        { return e.err.Error() }
+func (e kindError) Unwrap() error        { return e.err }
+func (e kindError) Is(target error) bool { return target == e.kind }
+
 // Options configure one recorded run. Every zero value has a documented
 // default.
 type Options struct {
@@ -69,6 +77,10 @@ type Options struct {
 	// in capture.har; the JSONL always keeps exact bytes.
 	NoRedact bool
 
+	// Started, if set, is called with the proxy's URL once the proxy
+	// listens, just before the command starts (for progress output).
+	Started func(proxyURL string)
+
 	// Stdout and Stderr also receive the command's output (the terminal);
 	// nil means the run folder files only.
 	Stdout, Stderr io.Writer
@@ -94,14 +106,14 @@ func Record(ctx context.Context, opts Options) (*capture.Run, error) {
 		return nil, fmt.Errorf("record: %w", err)
 	}
 	if _, err := LookPath(opts.Argv[0], opts.Dir, probe); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNotFound, err)
+		return nil, kindError{ErrNotFound, err}
 	}
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrRunFolder, err)
+		return nil, kindError{ErrRunFolder, fmt.Errorf("create run folder: %w", err)}
 	}
 	w, err := capture.Create(filepath.Join(opts.Out, capture.JSONLName))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrRunFolder, err)
+		return nil, kindError{ErrRunFolder, err}
 	}
 	run := &capture.Run{Argv: append([]string(nil), opts.Argv...), Dir: opts.Dir, ExitCode: -1, Forward: opts.Forward, Start: time.Now()}
 	err = record(ctx, opts, w, run)
@@ -168,6 +180,9 @@ func record(ctx context.Context, opts Options, w *capture.Writer, run *capture.R
 	if err != nil {
 		return err
 	}
+	if opts.Started != nil {
+		opts.Started(p.URL())
+	}
 	got, err := Supervise(ctx, Spec{
 		Argv: opts.Argv, Dir: opts.Dir, Env: env, ID: id,
 		Stdout: stdout.writer(), Stderr: stderr.writer(),
@@ -207,7 +222,7 @@ type runOutput struct {
 func createOutput(dir, name string, pass io.Writer) (*runOutput, error) {
 	f, err := os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrRunFolder, err)
+		return nil, kindError{ErrRunFolder, fmt.Errorf("create %s: %w", name, err)}
 	}
 	return &runOutput{f: f, pass: pass}, nil
 }
