@@ -7,9 +7,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
 	"github.com/telemetry-harness/telemetry-harness/proxy/session"
@@ -83,7 +85,7 @@ func runRecord(ctx context.Context, o recordOptions, stdout, stderr io.Writer) i
 		mode = "forward mode: requests go on to the real hosts"
 	}
 	started := func(proxyURL string) {
-		fmt.Fprintf(stderr, "%s: recording %s into %s through %s (%s)\n", toolName, strings.Join(o.argv, " "), out, proxyURL, mode)
+		fmt.Fprintf(stderr, "%s: recording %s into %s through %s (%s)\n", toolName, quoteArgv(o.argv), out, proxyURL, mode)
 	}
 
 	run, err := session.Record(ctx, session.Options{
@@ -164,6 +166,21 @@ func printCapture(stdout, stderr io.Writer, dir string) {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\n", ex.Seq, method, url, ex.Body.Size, status)
 	}
 	tw.Flush()
+}
+
+// quoteArgv shows argv on one line: words with spaces, quotes or control
+// characters are quoted Go-style (a script passed with -c stays readable).
+func quoteArgv(argv []string) string {
+	words := make([]string, len(argv))
+	for i, a := range argv {
+		words[i] = a
+		if a == "" || strings.ContainsFunc(a, func(r rune) bool {
+			return !(unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("_./:=@%+,-", r))
+		}) {
+			words[i] = strconv.Quote(a)
+		}
+	}
+	return strings.Join(words, " ")
 }
 
 // innermost returns the deepest wrapped error's text (the OS reason).
