@@ -199,6 +199,7 @@ var _ = Describe("a sealed run of a tool that ignores the proxy", Ordered, func(
 	})
 
 	It("leaves nothing unexplained", func() {
+		AddReportEntry("flows", flowList(sb.Flows()))
 		for _, f := range sb.Flows() {
 			Expect(f.Kind).NotTo(Equal(netwatch.KindOther), "flows:\n%s", flowList(sb.Flows()))
 		}
