@@ -149,4 +149,3 @@ func poolFrom(b *testing.B, file string) *x509.CertPool {
 	}
 	return pool
 }
-
