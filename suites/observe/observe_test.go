@@ -101,7 +101,7 @@ var _ = Describe("Observe", func() {
 			inner := obs.Get("$.content.outcome")[0]
 			outer := obs.Get("$.title")[0]
 			Expect(body[inner.Start]).To(Equal(byte('"')))
-			Expect(inner.End - inner.Start).To(BeNumerically(">", 500), "a value inside content gets the span of the whole content string")
+			Expect(inner.End-inner.Start).To(BeNumerically(">", 500), "a value inside content gets the span of the whole content string")
 			Expect(string(body[outer.Start:outer.End])).To(HavePrefix(`"pants run `))
 		})
 	})
