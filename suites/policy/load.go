@@ -145,8 +145,11 @@ type meta struct {
 // every unknown key, missing key and wrong type gets a position; yaml.v3's
 // own errors carry only a line.
 type walker struct {
-	file  string
-	probs []Problem
+	file string
+	// visits counts nodes walked, aliases expanded: a bound against alias
+	// bombs and cycles, which yaml.Node keeps unexpanded.
+	visits int
+	probs  []Problem
 	// nodes maps each value's field path to its node, for the positions
 	// of semantic errors.
 	nodes map[string]*yaml.Node
@@ -184,9 +187,18 @@ func kindName(n *yaml.Node) string {
 	return "an alias"
 }
 
+// maxVisits bounds the walk; a real policy has a few thousand nodes.
+const maxVisits = 200_000
+
 func (w *walker) walk(n *yaml.Node, t reflect.Type, path string, m meta) {
 	for n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
+	}
+	if w.visits++; w.visits > maxVisits {
+		if w.visits == maxVisits+1 {
+			w.add(n, path, fmt.Sprintf("document too large or recursive (more than %d values once aliases are expanded)", maxVisits), meta{allowed: "a policy without recursive or exploding aliases"})
+		}
+		return
 	}
 	w.nodes[path] = n
 	if reflect.PointerTo(t).Implements(textUnmarshaler) {
