@@ -7,10 +7,10 @@ import (
 	"sync/atomic"
 )
 
-// rawWindow is how many of the most recent bytes read from a plain (not
-// tunnelled) client connection are kept to recover the header block of the
-// request net/http just parsed: its head plus one read-ahead buffer always
-// fits, since maxHeaderBytes is smaller.
+// rawWindow bounds the recent bytes kept from a plain (not tunnelled)
+// client connection to recover the header block of the request net/http
+// just parsed: at least rawWindow/2 are always kept, and a head plus one
+// read-ahead buffer fits in that, since maxHeaderBytes is smaller.
 const (
 	rawWindow      = 256 << 10
 	maxHeaderBytes = 64 << 10
@@ -42,8 +42,10 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 		c.mu.Lock()
 		if c.keepRaw {
 			c.raw = append(c.raw, p[:n]...)
-			if over := len(c.raw) - rawWindow; over > 0 {
-				c.raw = append(c.raw[:0], c.raw[over:]...)
+			if len(c.raw) > rawWindow {
+				// Keep the newest half: trimming by halves keeps the copying
+				// proportional to the bytes read, even for huge bodies.
+				c.raw = append(c.raw[:0], c.raw[len(c.raw)-rawWindow/2:]...)
 			}
 		}
 		c.mu.Unlock()
