@@ -1,0 +1,314 @@
+package scenario
+
+import (
+	"crypto/rand"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/telemetry-harness/telemetry-harness/suites/canary"
+	"github.com/telemetry-harness/telemetry-harness/suites/oracle"
+	"github.com/telemetry-harness/telemetry-harness/suites/policy"
+)
+
+// values are the canaries of one canary set.
+type values struct {
+	// byRole is what {{canary.<role>}} expands to.
+	byRole map[string]string
+	// canaries is what was planted, as canaries.json lists it.
+	canaries []canary.Canary
+	// notes say which listed roles could not be planted.
+	notes []string
+}
+
+// sets hands out the canary values of a scenario's runs: roles in the
+// scenario's vary list get fresh values per set, the others one value for
+// the whole scenario. Runs of one scenario are sequential, so it needs no
+// lock.
+type sets struct {
+	p      *policy.Policy
+	sc     *policy.Scenario
+	shared map[string]string
+	nodes  []oracle.Node
+	bySet  map[string]*values
+}
+
+// newSets checks the scenario's roles against the plan and draws the values
+// shared by every run.
+func newSets(p *policy.Policy, sc *policy.Scenario) (*sets, error) {
+	s := &sets{p: p, sc: sc, shared: map[string]string{}, bySet: map[string]*values{}}
+	for _, role := range sc.Canaries {
+		plan, ok := p.CanaryPlan(role)
+		if !ok {
+			return nil, fmt.Errorf("canary role %s: not in the policy's canary plan; add it under canaries or drop it from the scenario", role)
+		}
+		switch plan.Plant {
+		case policy.PlantNode:
+			nodes, err := oracle.NodeCandidates()
+			if err != nil {
+				return nil, fmt.Errorf("canary role %s: %w", role, err)
+			}
+			s.nodes = nodes
+		case policy.PlantHostname:
+		default:
+			if slices.Contains(sc.Vary, role) {
+				continue
+			}
+			v, err := generate(plan)
+			if err != nil {
+				return nil, err
+			}
+			s.shared[role] = v
+		}
+	}
+	return s, nil
+}
+
+// values returns the canaries of set, drawing the set's vary roles the first
+// time the set is asked for.
+func (s *sets) values(set string) (*values, error) {
+	if v, ok := s.bySet[set]; ok {
+		return v, nil
+	}
+	v := &values{byRole: map[string]string{}}
+	for _, role := range s.sc.Canaries {
+		plan, _ := s.p.CanaryPlan(role)
+		switch plan.Plant {
+		case policy.PlantHostname:
+			v.notes = append(v.notes, fmt.Sprintf("canary role %s not planted: the host name can only be set inside a network namespace, which this runner does not use yet", role))
+			continue
+		case policy.PlantNode:
+			// Not planted but recorded: the tool sees this machine's real
+			// MACs, so a leak of any of them is still caught.
+			if len(s.nodes) == 0 {
+				v.notes = append(v.notes, fmt.Sprintf("canary role %s not recorded: this machine has no MAC address (uuid.getnode() then makes up a random one)", role))
+				continue
+			}
+			// Every spelling of every candidate: the canary search knows
+			// strings, not MACs, and uuid.getnode() may pick any of them.
+			for _, n := range s.nodes {
+				for _, form := range oracle.NodeForms(n.MAC) {
+					v.canaries = append(v.canaries, canary.Canary{Role: role, Value: form})
+				}
+			}
+			v.byRole[role] = s.nodes[0].Decimal
+			continue
+		}
+		val, ok := s.shared[role]
+		if !ok {
+			var err error
+			if val, err = generate(plan); err != nil {
+				return nil, err
+			}
+		}
+		v.byRole[role] = val
+		v.canaries = append(v.canaries, canary.Canary{Role: role, Value: val})
+	}
+	s.bySet[set] = v
+	return v, nil
+}
+
+// generate draws a fresh value for a role: a repo id is a random UUID (36
+// characters, which Pants' repo id check accepts, as `uuidgen` would make
+// one), anything else comes from the canary package.
+func generate(plan *policy.CanaryPlan) (string, error) {
+	if plan.Plant == policy.PlantRepoID {
+		return newUUID()
+	}
+	return canary.Generate(plan.Role).Value, nil
+}
+
+// newUUID returns a random version 4 UUID.
+func newUUID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("generate repo id: %w", err)
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
+}
+
+// sandbox is one run's prepared folder and inputs.
+type sandbox struct {
+	workdir, home, user string
+	// env holds the scenario's variables and the canary variables.
+	env []string
+	// words are the goals and arguments after the tool words.
+	words []string
+	// prepare are the scenario's preparatory commands, expanded.
+	prepare [][]string
+}
+
+// prepare makes the run's repo copy and HOME under tmp and expands the
+// scenario's templates with the run's canaries.
+func prepare(opts Options, sc *policy.Scenario, v *values, tmp string) (*sandbox, error) {
+	tv := policy.Values{Canaries: v.byRole}
+	src := sc.Repo
+	if !filepath.IsAbs(src) {
+		src = filepath.Join(opts.Root, src)
+	}
+	if st, err := os.Stat(src); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("scenario repo %s: not a folder (relative repos resolve against %q); check the policy's repo or the root", src, opts.Root)
+	}
+	sb := &sandbox{}
+	repoParent, homeName := "repo", "home"
+	for _, role := range sc.Canaries {
+		plan, _ := opts.Policy.CanaryPlan(role)
+		val, ok := v.byRole[role]
+		if !ok {
+			continue
+		}
+		switch plan.Plant {
+		case policy.PlantRepoDir:
+			repoParent = val
+		case policy.PlantHomeDir:
+			homeName = val
+		case policy.PlantUser:
+			sb.user = val
+		case policy.PlantEnv:
+			for _, k := range plan.Env {
+				sb.env = append(sb.env, k+"="+val)
+			}
+		}
+	}
+	sb.workdir = filepath.Join(tmp, repoParent, filepath.Base(src))
+	sb.home = filepath.Join(tmp, homeName)
+	if err := copyTree(src, sb.workdir); err != nil {
+		return nil, fmt.Errorf("copy scenario repo %s: %w", src, err)
+	}
+	if err := os.Mkdir(sb.home, 0o700); err != nil {
+		return nil, fmt.Errorf("make HOME folder: %w", err)
+	}
+	for i, f := range sc.Files {
+		if err := writeFile(sb.workdir, f, tv); err != nil {
+			return nil, fmt.Errorf("scenario %s, files[%d] (%s): %w", sc.Name, i, f.Path, err)
+		}
+	}
+	keys := make([]string, 0, len(sc.Env))
+	for k := range sc.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		val, err := policy.Expand(sc.Env[k], tv)
+		if err != nil {
+			return nil, fmt.Errorf("scenario %s, env %s: %w", sc.Name, k, err)
+		}
+		sb.env = append(sb.env, k+"="+val)
+	}
+	var err error
+	if sb.words, err = expandAll(append(slices.Clone(sc.Goals), sc.Args...), tv); err != nil {
+		return nil, fmt.Errorf("scenario %s, goals/args: %w", sc.Name, err)
+	}
+	for i, argv := range sc.Prepare {
+		words, err := expandAll(argv, tv)
+		if err != nil {
+			return nil, fmt.Errorf("scenario %s, prepare[%d]: %w", sc.Name, i, err)
+		}
+		sb.prepare = append(sb.prepare, words)
+	}
+	return sb, nil
+}
+
+func expandAll(in []string, tv policy.Values) ([]string, error) {
+	out := make([]string, len(in))
+	for i, s := range in {
+		var err error
+		if out[i], err = policy.Expand(s, tv); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// writeFile writes or appends one scenario file inside the repo copy.
+func writeFile(root string, f policy.File, tv policy.Values) error {
+	rel, err := policy.Expand(f.Path, tv)
+	if err != nil {
+		return err
+	}
+	rel = filepath.Clean(rel)
+	if filepath.IsAbs(rel) || rel == ".." || strings.HasPrefix(rel, "../") {
+		return fmt.Errorf("path %q leaves the repo copy; give a path relative to the repo", f.Path)
+	}
+	content, err := policy.Expand(f.Content, tv)
+	if err != nil {
+		return err
+	}
+	p := filepath.Join(root, rel)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	flag := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	switch f.Mode {
+	case "write":
+	case "append":
+		flag = os.O_WRONLY | os.O_CREATE | os.O_APPEND
+	default:
+		return fmt.Errorf("mode %q: want write or append", f.Mode)
+	}
+	fh, err := os.OpenFile(p, flag, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := io.WriteString(fh, content); err != nil {
+		fh.Close()
+		return err
+	}
+	return fh.Close()
+}
+
+// copyTree copies the folder src to dst (which must not exist), keeping file
+// modes and symbolic links.
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		to := filepath.Join(dst, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(to, info.Mode().Perm()|0o700)
+		case d.Type()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(target, to)
+		case d.Type().IsRegular():
+			return copyFile(p, to, info.Mode().Perm())
+		}
+		return nil
+	})
+}
+
+func copyFile(from, to string, perm fs.FileMode) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}

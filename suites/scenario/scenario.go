@@ -1,0 +1,373 @@
+package scenario
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/telemetry-harness/telemetry-harness/proxy"
+	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
+	"github.com/telemetry-harness/telemetry-harness/proxy/session"
+	"github.com/telemetry-harness/telemetry-harness/suites/canary"
+	"github.com/telemetry-harness/telemetry-harness/suites/policy"
+)
+
+// CanariesName is the file name of the planted canaries in a run folder.
+const CanariesName = "canaries.json"
+
+// DefaultParallel is how many scenarios RunAll runs at once by default.
+const DefaultParallel = 2
+
+// Options configure a scenario runner. Every zero value has a documented
+// default.
+type Options struct {
+	// Policy holds the scenarios and the canary plan. Required.
+	Policy *policy.Policy
+	// Tool is the tool words (e.g. {"python3", "/abs/fixtures/reference/pants.py"});
+	// the scenario's goals and arguments follow them. Relative paths in it
+	// resolve against the repo copy, so callers pass them through
+	// ResolveTool first. Required.
+	Tool []string
+	// Root is the folder relative scenario repos resolve against (the
+	// repository root or an extracted embed); empty means the current
+	// directory.
+	Root string
+	// Out is the output folder: runs go to <Out>/<scenario>[/<run>].
+	// Required.
+	Out string
+	// Settle, Timeout and IdleStop shape the wait for late senders (see
+	// session.Options): no settle window, session.DefaultTimeout, no idle
+	// stop by default.
+	Settle, Timeout, IdleStop time.Duration
+	// PassEnv names harness variables copied to the tool as they are.
+	PassEnv []string
+	// Parallel is how many scenarios RunAll runs at once; zero means
+	// DefaultParallel.
+	Parallel int
+	// Keep keeps each run's temporary folder (repo copy and HOME) so the
+	// tool can be rerun by hand (RunResult.Rerun); false removes them.
+	Keep bool
+	// Log receives one progress line per run; nil discards.
+	Log io.Writer
+}
+
+// Result is what running one scenario gave.
+type Result struct {
+	// Scenario is the scenario's name.
+	Scenario string
+	// Runs are the scenario's runs in policy order, as far as they went.
+	Runs []RunResult
+	// Err is set when a run could not be made or recorded (the tool was
+	// not found, hung, crashed the harness...); it joins the runs' errors.
+	// A tool that exits non-zero is not an error: that is a fact of the
+	// run (Run.ExitCode) for the judge.
+	Err error
+}
+
+// RunResult is one run of a scenario.
+type RunResult struct {
+	// Name and Set are the run's name and canary set (policy.Run).
+	Name, Set string
+	// Dir is the run folder: capture, stdout, stderr, run.json and
+	// canaries.json.
+	Dir string
+	// Run holds the recorded facts; nil when the tool never started.
+	Run *capture.Run
+	// Canaries are the values planted in this run.
+	Canaries []canary.Canary
+	// Notes say which listed canary roles could not be planted, and why.
+	Notes []string
+	// Workdir is the repo copy the tool ran in, and Home its HOME; both are
+	// removed after the run unless Options.Keep is set.
+	Workdir, Home string
+	// Argv is the command line the tool ran with (tool words, goals,
+	// arguments).
+	Argv []string
+	// Env is the tool's environment without the proxy and CA variables,
+	// which pointed at the run's proxy and are gone with it: enough to
+	// rerun the tool by hand (it then talks to the network directly, or,
+	// wrapped in `telemetry-harness record`, through a new proxy).
+	Env []string
+	// Err is set when the run could not be made or recorded.
+	Err error
+}
+
+// Rerun returns a shell line that runs the tool again by hand, in its kept
+// working folder with its environment (see Env).
+func (r *RunResult) Rerun() string {
+	var b strings.Builder
+	b.WriteString("cd ")
+	b.WriteString(quote(r.Workdir))
+	b.WriteString(" && env -i")
+	for _, kv := range r.Env {
+		b.WriteString(" ")
+		b.WriteString(quote(kv))
+	}
+	for _, w := range r.Argv {
+		b.WriteString(" ")
+		b.WriteString(quote(w))
+	}
+	return b.String()
+}
+
+// logger serialises progress lines from concurrent scenarios.
+type logger struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *logger) printf(format string, args ...any) {
+	if l == nil || l.w == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(l.w, format+"\n", args...)
+}
+
+// RunAll runs the named scenarios (every scenario of the policy when names
+// is empty), up to opts.Parallel at once, and returns their results in the
+// order of names. A scenario that fails to run does not stop the others:
+// its Result carries the error. The error is only for bad options or an
+// unknown scenario name, in which case nothing runs.
+func RunAll(ctx context.Context, opts Options, names []string) ([]*Result, error) {
+	if err := check(opts); err != nil {
+		return nil, err
+	}
+	var scs []*policy.Scenario
+	if len(names) == 0 {
+		for i := range opts.Policy.Scenarios {
+			scs = append(scs, &opts.Policy.Scenarios[i])
+		}
+	}
+	for _, n := range names {
+		sc, err := opts.Policy.Scenario(n)
+		if err != nil {
+			return nil, fmt.Errorf("run scenarios: %w", err)
+		}
+		scs = append(scs, sc)
+	}
+	par := opts.Parallel
+	if par <= 0 {
+		par = DefaultParallel
+	}
+	log := &logger{w: opts.Log}
+	results := make([]*Result, len(scs))
+	sem := make(chan struct{}, par)
+	var wg sync.WaitGroup
+	for i, sc := range scs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			results[i] = run(ctx, opts, sc, log)
+		}()
+	}
+	wg.Wait()
+	return results, nil
+}
+
+// Run runs every run of one scenario in order and returns its result; the
+// error is the result's Err (or bad options, when the result is nil).
+func Run(ctx context.Context, opts Options, sc *policy.Scenario) (*Result, error) {
+	if err := check(opts); err != nil {
+		return nil, err
+	}
+	if sc == nil {
+		return nil, errors.New("run scenario: no scenario given")
+	}
+	res := run(ctx, opts, sc, &logger{w: opts.Log})
+	return res, res.Err
+}
+
+// check validates the options both entry points share.
+func check(opts Options) error {
+	switch {
+	case opts.Policy == nil:
+		return errors.New("run scenarios: no policy given")
+	case len(opts.Tool) == 0 || opts.Tool[0] == "":
+		return errors.New("run scenarios: no tool given; pass the tool words, e.g. python3 fixtures/reference/pants.py")
+	case opts.Out == "":
+		return errors.New("run scenarios: no output folder given")
+	}
+	return nil
+}
+
+// run runs one scenario's runs sequentially.
+func run(ctx context.Context, opts Options, sc *policy.Scenario, log *logger) *Result {
+	res := &Result{Scenario: sc.Name}
+	runs := sc.RunsOf()
+	sets, err := newSets(opts.Policy, sc)
+	if err != nil {
+		res.Err = fmt.Errorf("scenario %s: %w", sc.Name, err)
+		log.printf("%s: %v", sc.Name, res.Err)
+		return res
+	}
+	var errs []error
+	for _, r := range runs {
+		if err := ctx.Err(); err != nil {
+			errs = append(errs, fmt.Errorf("scenario %s: not run: %w", sc.Name, err))
+			break
+		}
+		dir := filepath.Join(opts.Out, sc.Name)
+		if len(sc.Runs) > 0 {
+			dir = filepath.Join(dir, r.Name)
+		}
+		rr := runOne(ctx, opts, sc, r, dir, sets)
+		res.Runs = append(res.Runs, rr)
+		log.printf("%s", progress(sc.Name, &rr, len(sc.Runs) > 0))
+		if rr.Err != nil {
+			errs = append(errs, fmt.Errorf("scenario %s, run %s: %w", sc.Name, r.Name, rr.Err))
+			// The next runs would fail the same way; a timeout or crash of
+			// one run says nothing about the next, so those go on.
+			if errors.Is(rr.Err, session.ErrNotFound) || errors.Is(rr.Err, errToolWord) || ctx.Err() != nil {
+				break
+			}
+		}
+	}
+	res.Err = errors.Join(errs...)
+	return res
+}
+
+// progress is the one-line summary of a run.
+func progress(scenario string, rr *RunResult, named bool) string {
+	name := scenario
+	if named {
+		name += "/" + rr.Name
+	}
+	if rr.Run == nil {
+		return fmt.Sprintf("%s: not run: %v", name, rr.Err)
+	}
+	line := fmt.Sprintf("%s: exit %d, %d exchange(s), %s", name, rr.Run.ExitCode, rr.Run.Exchanges,
+		rr.Run.End.Sub(rr.Run.Start).Round(time.Millisecond))
+	if rr.Run.TimedOut {
+		line += ", timed out"
+	}
+	if rr.Err != nil {
+		line += ": " + rr.Err.Error()
+	}
+	return line
+}
+
+// errToolWord is wrapped when a tool word names a file that does not exist.
+var errToolWord = errors.New("tool file not found")
+
+// runOne makes, records and cleans up one run.
+func runOne(ctx context.Context, opts Options, sc *policy.Scenario, r policy.Run, dir string, sets *sets) RunResult {
+	rr := RunResult{Name: r.Name, Set: r.Set, Dir: dir}
+	if err := checkTool(opts.Tool); err != nil {
+		rr.Err = err
+		return rr
+	}
+	vals, err := sets.values(r.Set)
+	if err != nil {
+		rr.Err = err
+		return rr
+	}
+	rr.Canaries, rr.Notes = vals.canaries, vals.notes
+
+	tmp, err := os.MkdirTemp("", "telemetry-harness-"+sc.Name+"-")
+	if err != nil {
+		rr.Err = fmt.Errorf("make temporary folder: %w", err)
+		return rr
+	}
+	if !opts.Keep {
+		defer os.RemoveAll(tmp)
+	}
+	sb, err := prepare(opts, sc, vals, tmp)
+	if err != nil {
+		rr.Err = err
+		return rr
+	}
+	rr.Workdir, rr.Home = sb.workdir, sb.home
+	rr.Argv = append(append([]string(nil), opts.Tool...), sb.words...)
+	rr.Env, err = rerunEnv(sb, opts.PassEnv)
+	if err != nil {
+		rr.Err = err
+		return rr
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		rr.Err = fmt.Errorf("create run folder: %w", err)
+		return rr
+	}
+	if err := canary.WriteFile(filepath.Join(dir, CanariesName), rr.Canaries); err != nil {
+		rr.Err = fmt.Errorf("write %s: %w", CanariesName, err)
+		return rr
+	}
+	so := session.Options{
+		Dir: sb.workdir, Home: sb.home, User: sb.user, Env: sb.env, PassEnv: opts.PassEnv,
+		Answers: answers(opts.Policy, r.Sink),
+		Settle:  opts.Settle, Timeout: opts.Timeout, IdleStop: opts.IdleStop,
+	}
+	for i, argv := range sb.prepare {
+		so.Argv, so.Out = argv, filepath.Join(dir, "prepare", fmt.Sprint(i+1))
+		run, err := session.Record(ctx, so)
+		if err != nil {
+			rr.Err = fmt.Errorf("prepare command %d (%s): %w", i+1, strings.Join(argv, " "), err)
+			return rr
+		}
+		if run.ExitCode != 0 {
+			rr.Err = fmt.Errorf("prepare command %d (%s) exited %d; see %s", i+1, strings.Join(argv, " "), run.ExitCode, so.Out)
+			return rr
+		}
+	}
+	so.Argv, so.Out = rr.Argv, dir
+	rr.Run, rr.Err = session.Record(ctx, so)
+	if rr.Err != nil {
+		rr.Err = fmt.Errorf("tool %s: %w", strings.Join(opts.Tool, " "), rr.Err)
+	}
+	return rr
+}
+
+// checkTool reports a tool word that is an absolute path to nothing, such as
+// a mistyped script path after "python3": the interpreter would start and
+// fail, which would look like the tool failing rather than the harness
+// being misconfigured.
+func checkTool(words []string) error {
+	for _, w := range words[1:] {
+		if filepath.IsAbs(w) {
+			if _, err := os.Stat(w); err != nil {
+				return fmt.Errorf("tool %s: %w: %s; check the --tool words", strings.Join(words, " "), errToolWord, w)
+			}
+		}
+	}
+	return nil
+}
+
+// answers is how the sink answers the policy's endpoint in one run; nil
+// (200 `{}` for every host) when the run asks for nothing special.
+func answers(p *policy.Policy, s *policy.Sink) map[string]proxy.Answer {
+	if s == nil || *s == (policy.Sink{}) {
+		return nil
+	}
+	return map[string]proxy.Answer{p.Endpoint.Host: {Status: s.Status, Delay: s.Delay.D(), Refuse: s.Refuse}}
+}
+
+// rerunEnv is the tool's environment without the variables that pointed at
+// the run's proxy and CA bundle.
+func rerunEnv(sb *sandbox, passEnv []string) ([]string, error) {
+	env, err := session.BuildEnv(session.EnvOptions{ProxyURL: "-", Bundle: "-", Home: sb.home, User: sb.user, Extra: sb.env, PassEnv: passEnv})
+	if err != nil {
+		return nil, fmt.Errorf("build environment: %w", err)
+	}
+	drop := map[string]bool{"SSL_CERT_DIR": true}
+	for _, list := range [][]string{session.ProxyVariables(), session.NoProxyVariables(), session.CAVariables()} {
+		for _, k := range list {
+			drop[k] = true
+		}
+	}
+	out := env[:0]
+	for _, kv := range env {
+		if k, _, _ := strings.Cut(kv, "="); !drop[k] {
+			out = append(out, kv)
+		}
+	}
+	return out, nil
+}
