@@ -1,0 +1,191 @@
+package judge
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/telemetry-harness/telemetry-harness/suites/observe"
+	"github.com/telemetry-harness/telemetry-harness/suites/policy"
+)
+
+// roleOf names the canary role a value equals, for evidence that must not
+// print the value; empty when it is no canary.
+func (rv *runView) roleOf(v string) string {
+	var roles []string
+	for role, vs := range rv.canaryValues {
+		if slices.Contains(vs, v) {
+			roles = append(roles, role)
+		}
+	}
+	sort.Strings(roles)
+	return strings.Join(roles, ",")
+}
+
+func (j *judgement) goalsSubset(clause string, c policy.Check) outcome {
+	var out outcome
+	vocab := j.p.Vocabularies[c.Vocabulary]
+	f, ok := j.p.Field(c.Field)
+	if !ok {
+		out.unobs("unknown field %q", c.Field)
+		return out
+	}
+	for _, rv := range j.runs {
+		if r := blindReason(rv); r != "" {
+			out.unobs("%s", r)
+		}
+		for _, o := range withBody(rv) {
+			out.exercised = true
+			vals := values(o, f)
+			if c.Tag != "" {
+				if list, ok := j.tagListOf[c.Tag]; ok {
+					vals = append(vals, o.Get(list+"["+c.Tag+"]")...)
+				}
+			}
+			for _, v := range vals {
+				if slices.Contains(vocab, v.Text) {
+					continue
+				}
+				ev := fmt.Sprintf("%d chars, redacted", len(v.Text))
+				if role := rv.roleOf(v.Text); role != "" {
+					ev = "the " + role + " canary, " + ev
+				}
+				out.findings = append(out.findings, j.finding(clause, c.Kind, rv, o.Exchange.Seq, v.Path,
+					fmt.Sprintf("a goal outside the %s vocabulary is sent", c.Vocabulary), ev))
+			}
+		}
+	}
+	return out
+}
+
+// goalCount compares the count field with the scenario's distinct goals,
+// custom ones included.
+func (j *judgement) goalCount(clause string, c policy.Check) outcome {
+	var out outcome
+	f, ok := j.p.Field(c.Field)
+	if !ok {
+		out.unobs("unknown field %q", c.Field)
+		return out
+	}
+	for _, rv := range j.runs {
+		if r := blindReason(rv); r != "" {
+			out.unobs("%s", r)
+		}
+		vals := policy.Values{Canaries: map[string]string{}}
+		for role, vs := range rv.canaryValues {
+			vals.Canaries[role] = vs[0]
+		}
+		distinct := map[string]bool{}
+		expandErr := ""
+		for _, g := range j.sc.Goals {
+			e, err := policy.Expand(g, vals)
+			if err != nil {
+				expandErr = err.Error()
+				break
+			}
+			distinct[e] = true
+		}
+		for _, o := range j.reports(rv) {
+			for _, v := range o.Get(f.Path) {
+				if expandErr != "" {
+					out.unobs("goals of the scenario unknown: %s", expandErr)
+					continue
+				}
+				out.exercised = true
+				n, err := strconv.Atoi(strings.TrimSpace(v.Text))
+				if err != nil || n != len(distinct) {
+					out.findings = append(out.findings, j.finding(clause, c.Kind, rv, o.Exchange.Seq, v.Path,
+						fmt.Sprintf("%s is %q; the run had %d distinct goals, custom ones included", f.Name, v.Text, len(distinct)), ""))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// canaryAbsent searches every exchange for the roles' planted values in
+// every form.
+func (j *judgement) canaryAbsent(clause string, c policy.Check) outcome {
+	var out outcome
+	roles := map[string]bool{}
+	for _, r := range c.Roles {
+		roles[r] = true
+	}
+	planted := map[string]bool{}
+	for _, rv := range j.runs {
+		for r := range roles {
+			if len(rv.canaryValues[r]) > 0 {
+				planted[r] = true
+			}
+		}
+	}
+	var missing []string
+	for _, r := range c.Roles {
+		if !planted[r] {
+			missing = append(missing, r)
+		}
+	}
+	if len(missing) > 0 {
+		out.note("not planted: %s", strings.Join(missing, ", "))
+	}
+	if len(planted) == 0 {
+		return out
+	}
+	for _, rv := range j.runs {
+		if r := blindReason(rv); r != "" {
+			out.unobs("%s", r)
+		}
+		out.exercised = true
+		for _, o := range rv.obs {
+			for _, h := range j.search.find(o, planted) {
+				if slices.Contains(c.IgnoreForms, h.Form) {
+					continue
+				}
+				out.findings = append(out.findings, j.finding(clause, c.Kind, rv, h.Exchange, h.Path,
+					fmt.Sprintf("the %s canary is sent (%s)", h.Role, h.Form),
+					fmt.Sprintf("role %s, form %s, %d chars", h.Role, h.Form, h.Length)))
+			}
+		}
+	}
+	return out
+}
+
+// forbiddenPatterns matches the URL, every decoded string and the raw body.
+func (j *judgement) forbiddenPatterns(clause string, c policy.Check) outcome {
+	var out outcome
+	for _, rv := range j.runs {
+		if r := blindReason(rv); r != "" {
+			out.unobs("%s", r)
+		}
+		for _, o := range rv.obs {
+			out.exercised = true
+			for _, expr := range c.Patterns {
+				re, err := j.regex(expr)
+				if err != nil {
+					out.unobs("%v", err)
+					continue
+				}
+				hit := false
+				for _, v := range o.Values {
+					if v.Kind != observe.KindString && v.Kind != observe.KindURL {
+						continue
+					}
+					if loc := re.FindStringIndex(v.Text); loc != nil {
+						hit = true
+						out.findings = append(out.findings, j.finding(clause, c.Kind, rv, o.Exchange.Seq, v.Path,
+							fmt.Sprintf("matches the forbidden pattern %s", expr), fmt.Sprintf("%d of %d chars match, redacted", loc[1]-loc[0], len(v.Text))))
+					}
+				}
+				if !hit && !o.IsJSON {
+					if loc := re.FindIndex(o.Body); loc != nil {
+						out.findings = append(out.findings, j.finding(clause, c.Kind, rv, o.Exchange.Seq, "body",
+							fmt.Sprintf("matches the forbidden pattern %s", expr), fmt.Sprintf("%d chars match, redacted", loc[1]-loc[0])))
+					}
+				}
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,382 @@
+package judge
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/telemetry-harness/telemetry-harness/suites/observe"
+	"github.com/telemetry-harness/telemetry-harness/suites/oracle"
+	"github.com/telemetry-harness/telemetry-harness/suites/policy"
+)
+
+var identRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+
+// childPath is the observe path of member key of the object at parent.
+func childPath(parent, key string) string {
+	if identRe.MatchString(key) {
+		return parent + "." + key
+	}
+	return parent + "[" + strconv.Quote(key) + "]"
+}
+
+func splitPath(path string) (parent, key string) {
+	i := strings.LastIndexByte(path, '.')
+	if i < 0 {
+		return "$", path
+	}
+	return path[:i], path[i+1:]
+}
+
+// present reports whether the field's key exists in its parent object,
+// whatever its value (an empty list or string counts as present).
+func present(o *observe.Observation, f *policy.Field) bool {
+	parent, key := splitPath(f.Path)
+	return slices.Contains(o.Keys(parent), key)
+}
+
+// values returns the field's leaf values: the elements of a list, else the
+// value itself.
+func values(o *observe.Observation, f *policy.Field) []observe.Value {
+	if f.Type == policy.TypeStringList || f.Type == policy.TypeTagList {
+		return o.Get(f.Path + "[*]")
+	}
+	return o.Get(f.Path)
+}
+
+// describe says what a value is without showing it.
+func describe(vs []observe.Value) string {
+	switch len(vs) {
+	case 0:
+		return "no scalar value"
+	case 1:
+		return fmt.Sprintf("%s, %d chars, value redacted", vs[0].Kind, len(vs[0].Text))
+	}
+	return fmt.Sprintf("%d values, values redacted", len(vs))
+}
+
+func describeAt(o *observe.Observation, path string) string {
+	if vs := o.Get(path); len(vs) > 0 {
+		return describe(vs)
+	}
+	if vs := o.Get(path + "[*]"); len(vs) > 0 {
+		return fmt.Sprintf("list of %d, values redacted", len(vs))
+	}
+	if o.HasObject(path) {
+		return fmt.Sprintf("object with %d keys, values redacted", len(o.Keys(path)))
+	}
+	return "empty"
+}
+
+func (j *judgement) regex(expr string) (*regexp.Regexp, error) {
+	if re, ok := j.regexes[expr]; ok {
+		return re, nil
+	}
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		return nil, fmt.Errorf("policy regex %q: %w", expr, err)
+	}
+	j.regexes[expr] = re
+	return re, nil
+}
+
+func (j *judgement) allowedFields(clause string, c policy.Check) outcome {
+	var out outcome
+	allowed := map[string]map[string]bool{}
+	for _, cl := range j.p.Payload.Closed {
+		allowed[cl] = map[string]bool{}
+	}
+	for _, f := range j.p.Fields {
+		parent, key := splitPath(f.Path)
+		if m, ok := allowed[parent]; ok {
+			m[key] = true
+		}
+	}
+	for _, rv := range j.runs {
+		if r := blindReason(rv); r != "" {
+			out.unobs("%s", r)
+		}
+		for _, o := range withBody(rv) {
+			out.exercised = true
+			ex := o.Exchange.Seq
+			if !o.IsJSON {
+				why := "not JSON"
+				if o.BodyError != "" {
+					why = o.BodyError
+				}
+				out.findings = append(out.findings, j.finding(clause, c.Kind, rv, ex, "$",
+					"body is not the documented "+j.p.Payload.Encoding+" payload", why))
+				continue
+			}
+			for _, cl := range j.p.Payload.Closed {
+				if !o.HasObject(cl) {
+					continue
+				}
+				for _, k := range o.Keys(cl) {
+					if allowed[cl][k] {
+						continue
+					}
+					p := childPath(cl, k)
+					out.findings = append(out.findings, j.finding(clause, c.Kind, rv, ex, p,
+						fmt.Sprintf("undocumented field %q", k), describeAt(o, p)))
+				}
+			}
+			for i := range j.p.Fields {
+				f := &j.p.Fields[i]
+				if f.Derive != nil && f.Type != policy.TypeTagList {
+					for _, v := range o.Get(f.Path) {
+						if msg := j.derived(o, f.Derive, v.Text); msg != "" {
+							out.findings = append(out.findings, j.finding(clause, c.Kind, rv, ex, v.Path, msg, describe([]observe.Value{v})))
+						}
+					}
+				}
+				if f.Type == policy.TypeTagList {
+					out.findings = append(out.findings, j.tagFindings(clause, c.Kind, rv, o, f)...)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func (j *judgement) tagFindings(clause, kind string, rv *runView, o *observe.Observation, f *policy.Field) []Finding {
+	var out []Finding
+	specs := map[string]*policy.Tag{}
+	for i := range f.Tags {
+		specs[f.Tags[i].Key] = &f.Tags[i]
+	}
+	ex := o.Exchange.Seq
+	for _, t := range o.Tags(lastKey(f.Path)) {
+		ev := fmt.Sprintf("tag value of %d chars, redacted", len(t.Value))
+		if !t.HasSep {
+			out = append(out, j.finding(clause, kind, rv, ex, t.Path, fmt.Sprintf("tag without the %q separator", f.Sep), fmt.Sprintf("%d chars, redacted", len(t.Key))))
+			continue
+		}
+		spec, ok := specs[t.Key]
+		switch {
+		case !ok:
+			out = append(out, j.finding(clause, kind, rv, ex, t.Path, fmt.Sprintf("undocumented tag key %q", t.Key), ev))
+		case spec.Const != "" && t.Value != spec.Const:
+			out = append(out, j.finding(clause, kind, rv, ex, t.Path, fmt.Sprintf("tag %q must be %q", t.Key, spec.Const), ev))
+		case spec.Derive != nil:
+			if msg := j.derived(o, spec.Derive, t.Value); msg != "" {
+				out = append(out, j.finding(clause, kind, rv, ex, t.Path, fmt.Sprintf("tag %q: %s", t.Key, msg), ev))
+			}
+		}
+	}
+	return out
+}
+
+// derived checks that v is computed from its source field as declared; it
+// returns why not, or "".
+func (j *judgement) derived(o *observe.Observation, d *policy.Derive, v string) string {
+	if d.Rule == policy.DeriveElement {
+		return "" // membership is the business of the clause that owns the list (goals-subset)
+	}
+	src, ok := j.p.Field(d.From)
+	if !ok {
+		return fmt.Sprintf("derives from unknown field %q", d.From)
+	}
+	var texts []string
+	for _, sv := range o.Get(src.Path) {
+		texts = append(texts, sv.Text)
+	}
+	if len(texts) == 0 {
+		return fmt.Sprintf("repeats field %s, which the report does not hold", d.From)
+	}
+	for _, s := range texts {
+		switch d.Rule {
+		case policy.DeriveEquals:
+			if v == s {
+				return ""
+			}
+		case policy.DeriveSubstring:
+			if v != "" && strings.Contains(s, v) {
+				return ""
+			}
+		case policy.DeriveVersionPrefix:
+			if v != "" && (v == s || strings.HasPrefix(s, v+".")) {
+				return ""
+			}
+		case policy.DeriveTemplate:
+			if v == strings.ReplaceAll(d.Template, "{value}", s) {
+				return ""
+			}
+		}
+	}
+	return fmt.Sprintf("is not derived from field %s as declared (%s)", d.From, d.Rule)
+}
+
+func (j *judgement) allowedHeaders(clause string, c policy.Check) outcome {
+	var out outcome
+	for _, rv := range j.runs {
+		if r := blindReason(rv); r != "" {
+			out.unobs("%s", r)
+		}
+		for _, o := range rv.obs {
+			out.exercised = true
+			for _, h := range o.Exchange.Headers {
+				if slices.ContainsFunc(j.p.Endpoint.Headers.Allowed, func(a string) bool { return strings.EqualFold(a, h.Name) }) {
+					continue
+				}
+				out.findings = append(out.findings, j.finding(clause, c.Kind, rv, o.Exchange.Seq, "header:"+h.Name,
+					fmt.Sprintf("header %q is not among the allowed headers", h.Name), fmt.Sprintf("%d chars, value redacted", len(h.Value))))
+			}
+		}
+	}
+	return out
+}
+
+func (j *judgement) requiredFields(clause string, c policy.Check) outcome {
+	var out outcome
+	for _, rv := range j.runs {
+		if r := blindReason(rv); r != "" {
+			out.unobs("%s", r)
+		}
+		reports := j.reports(rv)
+		if len(reports) == 0 {
+			if j.sc.Expect.Reports == policy.ReportsOne && blindReason(rv) == "" {
+				out.exercised = true
+				out.findings = append(out.findings, j.finding(clause, c.Kind, rv, 0, "", "no report was sent, so no documented field is present", ""))
+			} else {
+				out.note("no report sent")
+			}
+			continue
+		}
+		for _, o := range reports {
+			out.exercised = true
+			for i := range j.p.Fields {
+				f := &j.p.Fields[i]
+				if f.Required && !present(o, f) {
+					out.findings = append(out.findings, j.finding(clause, c.Kind, rv, o.Exchange.Seq, f.Path,
+						fmt.Sprintf("documented field %s is missing", f.Name), ""))
+				}
+				for _, t := range f.Tags {
+					if !t.Required {
+						continue
+					}
+					if !slices.ContainsFunc(o.Tags(lastKey(f.Path)), func(x observe.Tag) bool { return x.Key == t.Key }) {
+						out.findings = append(out.findings, j.finding(clause, c.Kind, rv, o.Exchange.Seq, lastKey(f.Path)+"["+t.Key+"]",
+							fmt.Sprintf("required tag %q is missing", t.Key), ""))
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+func (j *judgement) fieldFormat(clause string, c policy.Check) outcome {
+	var out outcome
+	for _, rv := range j.runs {
+		if r := blindReason(rv); r != "" {
+			out.unobs("%s", r)
+		}
+		for _, o := range withBody(rv) {
+			out.exercised = true
+			for _, name := range c.Fields {
+				f, ok := j.p.Field(name)
+				if !ok || !present(o, f) {
+					continue
+				}
+				for _, prob := range j.formatProblems(o, f) {
+					out.findings = append(out.findings, j.finding(clause, c.Kind, rv, o.Exchange.Seq, prob.path, prob.msg, prob.evidence))
+				}
+			}
+		}
+	}
+	return out
+}
+
+type problem struct{ path, msg, evidence string }
+
+// formatProblems checks a present field's type, format, pattern and enum.
+func (j *judgement) formatProblems(o *observe.Observation, f *policy.Field) []problem {
+	var out []problem
+	scalars := o.Get(f.Path)
+	bad := func(v observe.Value, msg string) {
+		out = append(out, problem{v.Path, fmt.Sprintf("%s %s", f.Name, msg), describe([]observe.Value{v})})
+	}
+	switch f.Type {
+	case policy.TypeStringList:
+		if len(scalars) > 0 || (!o.HasObject(f.Path) && len(o.Get(f.Path+"[*]")) == 0 && !isEmptyList(o, f)) {
+			return []problem{{f.Path, f.Name + " is not a list of strings", describeAt(o, f.Path)}}
+		}
+		for _, v := range o.Get(f.Path + "[*]") {
+			if v.Kind != observe.KindString {
+				bad(v, "holds a "+v.Kind+", not a string")
+			}
+		}
+		return out
+	case policy.TypeJSONString:
+		if !slices.Contains(o.Embedded, f.Path) {
+			return []problem{{f.Path, f.Name + " is not a string holding JSON", describeAt(o, f.Path)}}
+		}
+		return nil
+	case policy.TypeTagList:
+		return nil
+	}
+	if len(scalars) != 1 {
+		return []problem{{f.Path, fmt.Sprintf("%s is not a single %s", f.Name, f.Type), describeAt(o, f.Path)}}
+	}
+	v := scalars[0]
+	switch f.Type {
+	case policy.TypeString:
+		if v.Kind != observe.KindString {
+			bad(v, "is a "+v.Kind+", not a string")
+			return out
+		}
+	case policy.TypeNumber:
+		if _, err := strconv.ParseFloat(v.Text, 64); err != nil || (v.Kind != observe.KindNumber && v.Kind != observe.KindString) {
+			bad(v, "is not a number (as a JSON number or a decimal string)")
+			return out
+		}
+	case policy.TypeInteger:
+		if _, err := strconv.ParseInt(v.Text, 10, 64); err != nil || (v.Kind != observe.KindNumber && v.Kind != observe.KindString) {
+			bad(v, "is not an integer (as a JSON number or a string)")
+			return out
+		}
+	case policy.TypeBoolean:
+		if v.Kind != observe.KindBool {
+			bad(v, "is not a boolean")
+			return out
+		}
+	}
+	if f.AllowEmpty && v.Text == "" {
+		return out
+	}
+	switch f.Format {
+	case policy.FormatSHA256Hex:
+		if !oracle.IsSHA256Hex(v.Text) {
+			bad(v, "is not a lowercase sha256 hex digest")
+		}
+	case policy.FormatUnixTime:
+		if t, err := strconv.ParseFloat(v.Text, 64); err != nil || t <= 0 {
+			bad(v, "is not a positive unix time in seconds")
+		}
+	}
+	if f.Pattern != "" {
+		re, err := j.regex(f.Pattern)
+		if err == nil && !re.MatchString(v.Text) {
+			bad(v, fmt.Sprintf("does not match the declared pattern %s", f.Pattern))
+		}
+	}
+	if len(f.Enum) > 0 && !slices.Contains(f.Enum, v.Text) {
+		bad(v, fmt.Sprintf("is none of %s", strings.Join(f.Enum, ", ")))
+	}
+	return out
+}
+
+// isEmptyList reports whether the field holds [] (no leaves, no object).
+func isEmptyList(o *observe.Observation, f *policy.Field) bool {
+	for _, v := range o.Values {
+		if v.Kind == observe.KindString || v.Kind == observe.KindNumber || v.Kind == observe.KindBool || v.Kind == observe.KindNull {
+			if strings.HasPrefix(v.Path, f.Path+"[") || v.Path == f.Path {
+				return false
+			}
+		}
+	}
+	return present(o, f)
+}

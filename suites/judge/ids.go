@@ -1,0 +1,218 @@
+package judge
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/telemetry-harness/telemetry-harness/suites/oracle"
+	"github.com/telemetry-harness/telemetry-harness/suites/policy"
+)
+
+func sha256Hex(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}
+
+// idSalted recomputes each id from the planted salt and input with the
+// policy's separators; an id that is an unsalted hash of a planted value,
+// or matches no declared formula, is a finding.
+func (j *judgement) idSalted(clause string, c policy.Check) outcome {
+	var out outcome
+	ids := j.p.IDs
+	if ids == nil {
+		out.unobs("the policy declares no ids")
+		return out
+	}
+	for _, rv := range j.runs {
+		if r := blindReason(rv); r != "" {
+			out.unobs("%s", r)
+		}
+		salt := ""
+		if v := rv.canaryValues[ids.Salt]; len(v) > 0 {
+			salt = v[0]
+		}
+		in := oracle.Inputs{RepoID: salt, Values: map[string][]string{}}
+		for role, vs := range rv.canaryValues {
+			if role != ids.Salt {
+				in.Values[role] = vs
+			}
+		}
+		for _, o := range withBody(rv) {
+			for _, idf := range ids.Fields {
+				f, ok := j.p.Field(idf.Field)
+				if !ok {
+					continue
+				}
+				for _, v := range o.Get(f.Path) {
+					if !oracle.IsSHA256Hex(v.Text) {
+						continue // empty or malformed: the format check's business
+					}
+					out.exercised = true
+					if m, ok := oracle.Classify(v.Text, in); ok && !m.Salted {
+						out.findings = append(out.findings, j.finding(clause, c.Kind, rv, o.Exchange.Seq, v.Path,
+							fmt.Sprintf("%s is an unsalted hash of a planted value: %s", f.Name, m.Formula),
+							fmt.Sprintf("role %s, form %s", m.Role, m.Formula)))
+						continue
+					}
+					if salt == "" {
+						out.unobs("the %s canary (the salt) was not planted, so %s cannot be recomputed", ids.Salt, f.Name)
+						continue
+					}
+					expected := expectedIDs(salt, idf.Input, rv.canaryValues[idf.Input], ids.Separators)
+					if slices.Contains(expected, v.Text) {
+						continue
+					}
+					if idf.Input != "" && len(rv.canaryValues[idf.Input]) == 0 {
+						out.note("the %s canary was not planted, so %s was checked for unsalted hashes only", idf.Input, f.Name)
+						continue
+					}
+					if m, ok := oracle.Classify(v.Text, in); ok {
+						out.findings = append(out.findings, j.finding(clause, c.Kind, rv, o.Exchange.Seq, v.Path,
+							fmt.Sprintf("%s is %s of the %s canary, not the declared %s", f.Name, m.Formula, m.Role, declared(ids, idf)),
+							fmt.Sprintf("role %s, form %s", m.Role, m.Formula)))
+						continue
+					}
+					out.findings = append(out.findings, j.finding(clause, c.Kind, rv, o.Exchange.Seq, v.Path,
+						fmt.Sprintf("%s matches no declared formula (%s)", f.Name, declared(ids, idf)), "sha256 hex, 64 chars"))
+				}
+			}
+		}
+	}
+	return out
+}
+
+func expectedIDs(salt, input string, values, seps []string) []string {
+	if input == "" {
+		return []string{sha256Hex(salt)}
+	}
+	var out []string
+	for _, v := range values {
+		for _, s := range seps {
+			out = append(out, sha256Hex(salt+s+v))
+		}
+	}
+	return out
+}
+
+func declared(ids *policy.IDs, f policy.IDField) string {
+	if f.Input == "" {
+		return fmt.Sprintf("%s(<%s>)", ids.Hash, ids.Salt)
+	}
+	var forms []string
+	for _, s := range ids.Separators {
+		forms = append(forms, fmt.Sprintf("%s(<%s>%s<%s>)", ids.Hash, ids.Salt, s, f.Input))
+	}
+	return strings.Join(forms, " or ")
+}
+
+// idsUnlinkable compares ids across runs: stable within a canary set,
+// different across sets.
+func (j *judgement) idsUnlinkable(clause string, c policy.Check) outcome {
+	var out outcome
+	sets := map[string]bool{}
+	for _, rv := range j.runs {
+		sets[rv.Set] = true
+		if r := blindReason(rv); r != "" {
+			out.unobs("%s", r)
+		}
+	}
+	if len(j.runs) < 2 {
+		out.note("unlinkability needs two runs")
+		return out
+	}
+	for _, name := range c.Fields {
+		f, ok := j.p.Field(name)
+		if !ok {
+			continue
+		}
+		// set -> value -> first run that sent it
+		seen := map[string]map[string]*runView{}
+		for _, rv := range j.runs {
+			for _, o := range j.reports(rv) {
+				for _, v := range o.Get(f.Path) {
+					if v.Text == "" {
+						continue
+					}
+					out.exercised = true
+					if seen[rv.Set] == nil {
+						seen[rv.Set] = map[string]*runView{}
+					}
+					if _, ok := seen[rv.Set][v.Text]; !ok {
+						seen[rv.Set][v.Text] = rv
+					}
+				}
+			}
+		}
+		var setNames []string
+		for s := range seen {
+			setNames = append(setNames, s)
+		}
+		sort.Strings(setNames)
+		for _, s := range setNames {
+			if len(seen[s]) > 1 {
+				out.findings = append(out.findings, j.finding(clause, c.Kind, nil, 0, f.Path,
+					fmt.Sprintf("%s takes %d values across runs with the same canaries (set %s): not a stable id", f.Name, len(seen[s]), s), ""))
+			}
+			for _, t := range setNames {
+				if t <= s {
+					continue
+				}
+				for v, rv := range seen[s] {
+					if other, ok := seen[t][v]; ok {
+						out.findings = append(out.findings, j.finding(clause, c.Kind, other, 0, f.Path,
+							fmt.Sprintf("%s is the same in canary sets %s and %s (run %s): it links them", f.Name, s, t, rv.Name), "sha256 hex, 64 chars"))
+					}
+				}
+			}
+		}
+	}
+	if len(sets) < 2 {
+		out.note("all runs share one canary set: ids checked for stability only")
+	}
+	return out
+}
+
+// idsAbsent passes when the id fields (and tags repeating them) are absent
+// or empty, or nothing was sent.
+func (j *judgement) idsAbsent(clause string, c policy.Check) outcome {
+	var out outcome
+	for _, rv := range j.runs {
+		if r := blindReason(rv); r != "" {
+			out.unobs("%s", r)
+			continue
+		}
+		out.exercised = true
+		for _, o := range withBody(rv) {
+			for _, name := range c.Fields {
+				f, ok := j.p.Field(name)
+				if !ok {
+					continue
+				}
+				for _, v := range o.Get(f.Path) {
+					if v.Text != "" {
+						out.findings = append(out.findings, j.finding(clause, c.Kind, rv, o.Exchange.Seq, v.Path,
+							fmt.Sprintf("%s is sent although it should be removed", f.Name), fmt.Sprintf("%d chars, value redacted", len(v.Text))))
+					}
+				}
+				for _, tf := range j.p.TagLists() {
+					for _, t := range tf.Tags {
+						if t.Derive == nil || t.Derive.From != name {
+							continue
+						}
+						for _, v := range o.Get(lastKey(tf.Path) + "[" + t.Key + "]") {
+							if v.Text != "" {
+								out.findings = append(out.findings, j.finding(clause, c.Kind, rv, o.Exchange.Seq, v.Path,
+									fmt.Sprintf("tag %q repeats %s although it should be removed", t.Key, f.Name), fmt.Sprintf("%d chars, value redacted", len(v.Text))))
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	return out
+}

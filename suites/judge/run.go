@@ -1,0 +1,58 @@
+package judge
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
+)
+
+// CanariesName is the file name of the planted canaries in a run folder.
+const CanariesName = "canaries.json"
+
+// LoadRun reads what a run left behind: from a run folder its capture
+// (capture.jsonl, else capture.har), run.json, stdout, stderr and
+// canaries.json, each optional except the capture; from a .jsonl or .har
+// file the capture alone. A capture cut mid-line is a harness error: a
+// partial capture cannot prove that nothing else was sent.
+func LoadRun(path string) (Run, error) {
+	var r Run
+	exs, err := capture.Load(path)
+	if err != nil {
+		return r, fmt.Errorf("load run %s: %w", path, err)
+	}
+	r.Exchanges = exs
+	st, err := os.Stat(path)
+	if err != nil || !st.IsDir() {
+		return r, nil
+	}
+	if _, err := os.Stat(filepath.Join(path, capture.RunName)); err == nil {
+		facts, err := capture.ReadRun(path)
+		if err != nil {
+			return r, fmt.Errorf("load run %s: %w", path, err)
+		}
+		r.Facts = facts
+	}
+	stdout, errOut := os.ReadFile(filepath.Join(path, "stdout"))
+	stderr, errErr := os.ReadFile(filepath.Join(path, "stderr"))
+	switch {
+	case errOut == nil && errErr == nil:
+		r.Stdout, r.Stderr, r.HaveLogs = stdout, stderr, true
+	case errOut != nil && !errors.Is(errOut, fs.ErrNotExist):
+		return r, fmt.Errorf("load run %s: %w", path, errOut)
+	case errErr != nil && !errors.Is(errErr, fs.ErrNotExist):
+		return r, fmt.Errorf("load run %s: %w", path, errErr)
+	}
+	cp := filepath.Join(path, CanariesName)
+	if _, err := os.Stat(cp); err == nil {
+		cs, err := ReadCanaries(cp)
+		if err != nil {
+			return r, fmt.Errorf("load run %s: %w", path, err)
+		}
+		r.Canaries = cs
+	}
+	return r, nil
+}

@@ -1,0 +1,335 @@
+package judge
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
+	"github.com/telemetry-harness/telemetry-harness/suites/observe"
+	"github.com/telemetry-harness/telemetry-harness/suites/policy"
+)
+
+// hostShown is the host for a message, unless it carries a canary.
+func (j *judgement) hostShown(o *observe.Observation, host string) string {
+	all := map[string]bool{}
+	for _, rv := range j.runs {
+		for r := range rv.canaryValues {
+			all[r] = true
+		}
+	}
+	if o != nil {
+		for _, h := range j.search.find(o, all) {
+			if h.Path == "host" {
+				return fmt.Sprintf("<host holding the %s canary, redacted>", h.Role)
+			}
+		}
+	}
+	return host
+}
+
+func (j *judgement) endpointPort() string {
+	e := j.p.Endpoint
+	if e.Port != 0 {
+		return strconv.Itoa(e.Port)
+	}
+	if e.Scheme == "https" {
+		return "443"
+	}
+	return "80"
+}
+
+// destinationProblems lists how a request differs from the endpoint.
+func (j *judgement) destinationProblems(o *observe.Observation) []string {
+	e := j.p.Endpoint
+	var out []string
+	if !strings.EqualFold(o.Host, e.Host) {
+		out = append(out, "host "+j.hostShown(o, o.Host)+" is not "+e.Host)
+	}
+	if o.Scheme != e.Scheme {
+		out = append(out, "scheme "+o.Scheme+" is not "+e.Scheme)
+	}
+	if o.Port != j.endpointPort() {
+		out = append(out, "port "+o.Port+" is not "+j.endpointPort())
+	}
+	if o.Path != e.Path {
+		out = append(out, fmt.Sprintf("path (%d chars, redacted) is not %s", len(o.Path), e.Path))
+	}
+	if o.Method != e.Method {
+		out = append(out, "method "+o.Method+" is not "+e.Method)
+	}
+	return out
+}
+
+func blindHost(ex *capture.Exchange) string {
+	if h, _, err := net.SplitHostPort(ex.Host); err == nil {
+		return strings.ToLower(h)
+	}
+	return strings.ToLower(ex.Host)
+}
+
+func (j *judgement) nothingSent(clause string, c policy.Check) outcome {
+	var out outcome
+	for _, rv := range j.runs {
+		for _, o := range rv.obs {
+			out.findings = append(out.findings, j.finding(clause, c.Kind, rv, o.Exchange.Seq, "url",
+				fmt.Sprintf("a request was sent: %s to %s", o.Method, j.hostShown(o, o.Host)), fmt.Sprintf("body of %d bytes, redacted", len(o.Body))))
+		}
+		if r := blindReason(rv); r != "" && len(rv.obs) == 0 {
+			out.unobs("%s", r)
+		}
+		out.exercised = true
+	}
+	return out
+}
+
+func (j *judgement) noLogMention(clause string, c policy.Check) outcome {
+	var out outcome
+	for _, rv := range j.runs {
+		if !rv.HaveLogs {
+			out.unobs("stdout and stderr were not captured")
+			continue
+		}
+		out.exercised = true
+		for _, s := range []struct {
+			name string
+			b    []byte
+		}{{"stdout", rv.Stdout}, {"stderr", rv.Stderr}} {
+			sc := bufio.NewScanner(bytes.NewReader(s.b))
+			sc.Buffer(make([]byte, 64<<10), 16<<20)
+			for n := 1; sc.Scan(); n++ {
+				for _, expr := range c.Patterns {
+					re, err := j.regex(expr)
+					if err != nil {
+						out.unobs("%v", err)
+						continue
+					}
+					if re.Match(sc.Bytes()) {
+						out.findings = append(out.findings, j.finding(clause, c.Kind, rv, 0, fmt.Sprintf("%s:%d", s.name, n),
+							fmt.Sprintf("the output mentions telemetry (pattern %s)", expr), fmt.Sprintf("line of %d chars, redacted", len(sc.Bytes()))))
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+func (j *judgement) destination(clause string, c policy.Check) outcome {
+	var out outcome
+	for _, rv := range j.runs {
+		out.exercised = true
+		for _, o := range rv.obs {
+			if probs := j.destinationProblems(o); len(probs) > 0 {
+				out.findings = append(out.findings, j.finding(clause, c.Kind, rv, o.Exchange.Seq, "url",
+					"request outside the documented endpoint: "+strings.Join(probs, ", "), ""))
+			}
+		}
+		for _, ex := range rv.blind {
+			if h := blindHost(ex); h != strings.ToLower(j.p.Endpoint.Host) {
+				out.findings = append(out.findings, j.finding(clause, c.Kind, rv, ex.Seq, "host",
+					fmt.Sprintf("connection outside the documented endpoint: host %s is not %s (%s)", h, j.p.Endpoint.Host, ex.Kind), ""))
+			} else {
+				out.unobs("exchange #%d is %s: its path and method are unknown", ex.Seq, ex.Kind)
+			}
+		}
+	}
+	return out
+}
+
+func (j *judgement) oneReport(clause string, c policy.Check) outcome {
+	var out outcome
+	for _, rv := range j.runs {
+		if r := blindReason(rv); r != "" {
+			out.unobs("%s", r)
+			continue
+		}
+		out.exercised = true
+		reports := j.reports(rv)
+		switch {
+		case len(reports) == 0:
+			out.findings = append(out.findings, j.finding(clause, c.Kind, rv, 0, "", "no report was sent; one per run is expected", ""))
+		case len(reports) > 1:
+			out.findings = append(out.findings, j.finding(clause, c.Kind, rv, reports[1].Exchange.Seq, "",
+				fmt.Sprintf("%d reports were sent; one per run is expected", len(reports)), ""))
+		}
+	}
+	return out
+}
+
+func (j *judgement) runID(clause string, c policy.Check) outcome {
+	var out outcome
+	f, ok := j.p.Field(c.Field)
+	if !ok {
+		out.unobs("unknown field %q", c.Field)
+		return out
+	}
+	re, err := j.regex(c.TimePattern)
+	if err != nil {
+		out.unobs("%v", err)
+		return out
+	}
+	loc := time.UTC
+	if c.TimeZone != "" {
+		if loc, err = time.LoadLocation(c.TimeZone); err != nil {
+			out.unobs("time zone %s: %v", c.TimeZone, err)
+			return out
+		}
+	}
+	slack := c.Slack.D()
+	firstRun := map[string]string{}
+	for i, rv := range j.runs {
+		if r := blindReason(rv); r != "" {
+			out.unobs("%s", r)
+		}
+		runName := rv.Name
+		if runName == "" {
+			runName = strconv.Itoa(i + 1)
+		}
+		ids := map[string]bool{}
+		for _, o := range j.reports(rv) {
+			ex := o.Exchange.Seq
+			for _, v := range o.Get(f.Path) {
+				out.exercised = true
+				if !ids[v.Text] {
+					ids[v.Text] = true
+					if prev, dup := firstRun[v.Text]; dup {
+						out.findings = append(out.findings, j.finding(clause, c.Kind, rv, ex, v.Path,
+							fmt.Sprintf("%s repeats the one of run %s", f.Name, prev), ""))
+					} else {
+						firstRun[v.Text] = runName
+					}
+				}
+				if rv.Facts == nil {
+					out.unobs("run.json is missing, so the run's time window is unknown")
+					continue
+				}
+				lo, hi := rv.Facts.Start.Add(-slack), runEnd(rv.Facts).Add(slack)
+				m := re.FindStringSubmatch(v.Text)
+				if m == nil || len(m) < 2 {
+					out.findings = append(out.findings, j.finding(clause, c.Kind, rv, ex, v.Path,
+						fmt.Sprintf("%s holds no time stamp the policy's time_pattern finds", f.Name), fmt.Sprintf("%d chars", len(v.Text))))
+					continue
+				}
+				t, err := time.ParseInLocation(c.TimeLayout, m[1], loc)
+				if err != nil {
+					out.findings = append(out.findings, j.finding(clause, c.Kind, rv, ex, v.Path,
+						fmt.Sprintf("%s time stamp is not in the layout %s", f.Name, c.TimeLayout), ""))
+					continue
+				}
+				// The stamp has whole seconds: the run started in [t, t+1s).
+				if !t.Add(time.Second).After(lo) || t.After(hi) {
+					out.findings = append(out.findings, j.finding(clause, c.Kind, rv, ex, v.Path,
+						fmt.Sprintf("%s time stamp %s lies outside the run (%s to %s)", f.Name, t.UTC().Format(time.RFC3339), rv.Facts.Start.UTC().Format(time.RFC3339), runEnd(rv.Facts).UTC().Format(time.RFC3339)), ""))
+				}
+			}
+			if c.TimestampField == "" || rv.Facts == nil {
+				continue
+			}
+			tf, ok := j.p.Field(c.TimestampField)
+			if !ok {
+				continue
+			}
+			lo, hi := rv.Facts.Start.Add(-slack), runEnd(rv.Facts).Add(slack)
+			for _, v := range o.Get(tf.Path) {
+				secs, err := strconv.ParseFloat(v.Text, 64)
+				if err != nil {
+					continue // the format check's business
+				}
+				t := time.Unix(0, int64(secs*float64(time.Second)))
+				if t.Before(lo) || t.After(hi) {
+					out.findings = append(out.findings, j.finding(clause, c.Kind, rv, ex, v.Path,
+						fmt.Sprintf("%s %s lies outside the run (%s to %s)", tf.Name, t.UTC().Format(time.RFC3339), rv.Facts.Start.UTC().Format(time.RFC3339), runEnd(rv.Facts).UTC().Format(time.RFC3339)), ""))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// runEnd is when the command itself exited, or when recording stopped if
+// that is unknown.
+func runEnd(r *capture.Run) time.Time {
+	if !r.MainExit.IsZero() {
+		return r.MainExit
+	}
+	return r.End
+}
+
+func (j *judgement) background(clause string, c policy.Check) outcome {
+	var out outcome
+	tol := c.Tolerance.D()
+	for _, rv := range j.runs {
+		if r := blindReason(rv); r != "" {
+			out.unobs("%s", r)
+		}
+		if rv.Facts == nil {
+			out.unobs("run.json is missing, so the run's timing is unknown")
+			continue
+		}
+		if j.in.Baseline != nil {
+			out.exercised = true
+			if d, b := rv.Facts.Duration(), j.in.Baseline.Duration(); d > b+tol {
+				out.findings = append(out.findings, j.finding(clause, c.Kind, rv, 0, "",
+					fmt.Sprintf("the run took %s, the fast-endpoint run %s: more than the tolerance of %s", d.Round(time.Millisecond), b.Round(time.Millisecond), tol), ""))
+			}
+		}
+		reports := j.reports(rv)
+		if len(reports) == 0 {
+			out.note("no report sent, so the run could not wait for one")
+			continue
+		}
+		for _, o := range reports {
+			out.exercised = true
+			if o.Exchange.Time.IsZero() || rv.Facts.MainExit.IsZero() {
+				out.unobs("the report's or the command's end time is unknown")
+				continue
+			}
+			if wait := rv.Facts.MainExit.Sub(o.Exchange.Time); wait > tol {
+				out.findings = append(out.findings, j.finding(clause, c.Kind, rv, o.Exchange.Seq, "",
+					fmt.Sprintf("the command exited %s after sending its report: it waited for the endpoint (tolerance %s)", wait.Round(time.Millisecond), tol), ""))
+			}
+		}
+	}
+	return out
+}
+
+func (j *judgement) failureHarmless(clause string, c policy.Check) outcome {
+	var out outcome
+	for _, rv := range j.runs {
+		if r := blindReason(rv); r != "" {
+			out.unobs("%s", r)
+		}
+		if n := len(rv.Exchanges); n > c.MaxRequests {
+			var ex int64
+			if n > 0 {
+				ex = rv.Exchanges[n-1].Seq
+			}
+			out.findings = append(out.findings, j.finding(clause, c.Kind, rv, ex, "",
+				fmt.Sprintf("%d requests after the endpoint failed; at most %d (no retries)", n, c.MaxRequests), ""))
+		}
+		if rv.Facts == nil {
+			out.unobs("run.json is missing, so the exit code is unknown")
+			continue
+		}
+		out.exercised = true
+		code := rv.Facts.ExitCode
+		switch j.sc.Expect.Exit {
+		case policy.ExitSuccess:
+			if code != 0 {
+				out.findings = append(out.findings, j.finding(clause, c.Kind, rv, 0, "",
+					fmt.Sprintf("the run exited %d; it succeeds when the endpoint works", code), ""))
+			}
+		case policy.ExitFailure:
+			if code == 0 {
+				out.findings = append(out.findings, j.finding(clause, c.Kind, rv, 0, "",
+					"the run exited 0; it fails when the endpoint works", ""))
+			}
+		}
+	}
+	return out
+}
