@@ -1,0 +1,46 @@
+// Package canary plants recognisable values and finds them again in every
+// byte a client sent.
+//
+// A canary is a value the harness makes up and plants where personal or
+// private data would come from (the user name, the host name, a folder name,
+// a goal name, a config value). Generate makes values that survive as a
+// Unix user name, a host name, a folder name and a goal name: lower-case
+// letters and digits, starting with a letter, "cnry" + a tag from the role +
+// 10 random characters, e.g. "cnryuser0k3j9x8ab2".
+//
+// A Searcher is built once for a run's canaries and looks, with one
+// Aho-Corasick automaton (github.com/coregx/ahocorasick: a flat DFA with
+// byte classes; all overlapping matches), for each canary in these forms:
+//
+//	raw, case-folded     the value, in any ASCII case
+//	url-encoded          query and path escaping, and every byte as %XX
+//	json-escaped         JSON string escaping, and every character as \uXXXX
+//	base64, base64url    inside a longer base64 text at any of the three byte
+//	                     alignments, padded or not (the characters that
+//	                     depend on the value alone are matched)
+//	hex                  the value's bytes in hex, either case
+//	md5, sha1, sha256, sha512   the unsalted digest's hex, either case
+//
+// The automaton runs over an ASCII-lower-cased copy of each text, so one
+// pattern covers every case; base64 matches are then checked case-sensitively
+// against the original bytes.
+//
+// Search looks at the URL, the CONNECT/Host authority and SNI, every header
+// (name and value), the body as recorded, the decoded body, and every
+// string, number and query value of the observe.Observation (so canaries
+// escaped inside JSON, or inside JSON nested in a JSON string, are found with
+// the path that holds them). A hit in the body is located by the JSON value
+// whose token holds it (`$.title`), else by byte offset (`body@123`); a hit
+// that a decoded value explains more precisely (`$.content.user_id` rather
+// than the `$.content` string) is reported only there. Hits are unique by
+// canary, location and form; one occurrence can still show as several hits
+// in different forms (the \u-escaped bytes at `$.user` and the decoded value
+// at `$.user`).
+//
+// Locations and excerpts never hold a canary: every canary occurrence is
+// replaced by «role», and other long tokens in the excerpt are shortened.
+//
+// Some hits are what a promise asks for: the sha256 of the repo-id canary
+// is the promised repo_id. The caller decides which (role, form) pairs are
+// findings.
+package canary

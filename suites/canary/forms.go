@@ -1,0 +1,168 @@
+package canary
+
+import (
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// Forms a hit can report.
+const (
+	FormRaw        = "raw"
+	FormCaseFolded = "case-folded"
+	FormURL        = "url-encoded"
+	FormJSON       = "json-escaped"
+	FormBase64     = "base64"
+	FormBase64URL  = "base64url"
+	FormHex        = "hex"
+	FormMD5        = "md5"
+	FormSHA1       = "sha1"
+	FormSHA256     = "sha256"
+	FormSHA512     = "sha512"
+)
+
+// minBase64Core is the shortest base64 fragment searched: shorter ones
+// would match unrelated base64 by chance.
+const minBase64Core = 8
+
+// pattern is one spelling of one canary.
+type pattern struct {
+	canary int
+	form   string
+	text   string // as spelled; the automaton gets it lower-cased
+	exact  bool   // the match must equal text byte for byte (base64)
+}
+
+// spellings lists the patterns of canary i, without repeats.
+func spellings(i int, v string) []pattern {
+	var out []pattern
+	seen := map[string]bool{}
+	add := func(form, text string, exact bool) {
+		key := text
+		if !exact {
+			key = lowerString(text)
+		}
+		if text == "" || seen[key] {
+			return
+		}
+		seen[key] = true
+		out = append(out, pattern{canary: i, form: form, text: text, exact: exact})
+	}
+	add(FormRaw, v, false)
+	add(FormURL, url.QueryEscape(v), false)
+	add(FormURL, url.PathEscape(v), false)
+	add(FormURL, percentAll(v), false)
+	add(FormJSON, jsonEscape(v), false)
+	add(FormJSON, unicodeEscapeAll(v), false)
+	for _, enc := range []struct {
+		form string
+		enc  *base64.Encoding
+	}{{FormBase64, base64.StdEncoding}, {FormBase64URL, base64.URLEncoding}} {
+		for _, core := range base64Cores([]byte(v), enc.enc) {
+			if len(core) >= minBase64Core {
+				add(enc.form, core, true)
+			}
+		}
+	}
+	add(FormHex, hex.EncodeToString([]byte(v)), false)
+	m := md5.Sum([]byte(v))
+	add(FormMD5, hex.EncodeToString(m[:]), false)
+	s1 := sha1.Sum([]byte(v))
+	add(FormSHA1, hex.EncodeToString(s1[:]), false)
+	s256 := sha256.Sum256([]byte(v))
+	add(FormSHA256, hex.EncodeToString(s256[:]), false)
+	s512 := sha512.Sum512([]byte(v))
+	add(FormSHA512, hex.EncodeToString(s512[:]), false)
+	return out
+}
+
+// base64Cores returns, for each of the three positions v can start at
+// inside a longer base64 text, the characters that depend on v's bytes
+// alone: those are present whatever comes before or after, padded or not.
+func base64Cores(v []byte, enc *base64.Encoding) []string {
+	var out []string
+	for a := 0; a < 3; a++ {
+		buf := make([]byte, a+len(v))
+		copy(buf[a:], v)
+		s := enc.WithPadding(base64.NoPadding).EncodeToString(buf)
+		// Character j covers bits [6j, 6j+6); keep those inside v's bits.
+		first := (8*a + 5) / 6
+		last := 8 * (a + len(v)) / 6 // exclusive
+		if last > len(s) {
+			last = len(s)
+		}
+		if first < last {
+			out = append(out, s[first:last])
+		}
+	}
+	return out
+}
+
+func percentAll(v string) string {
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		fmt.Fprintf(&b, "%%%02X", v[i])
+	}
+	return b.String()
+}
+
+// jsonEscape is v as inside a JSON string by Go's encoder (which also
+// escapes <, > and &); Python's ensure_ascii form is unicodeEscapeAll's
+// territory for non-ASCII text.
+func jsonEscape(v string) string {
+	b, err := json.Marshal(v)
+	if err != nil || len(b) < 2 {
+		return v
+	}
+	return string(b[1 : len(b)-1])
+}
+
+// unicodeEscapeAll writes every character as \uXXXX (surrogate pairs above
+// U+FFFF), the most escaped form a JSON encoder can produce.
+func unicodeEscapeAll(v string) string {
+	var b strings.Builder
+	for i := 0; i < len(v); {
+		r, n := utf8.DecodeRuneInString(v[i:])
+		i += n
+		if r > 0xFFFF {
+			r1, r2 := utf16.EncodeRune(r)
+			fmt.Fprintf(&b, `\u%04x\u%04x`, r1, r2)
+			continue
+		}
+		fmt.Fprintf(&b, `\u%04x`, r)
+	}
+	return b.String()
+}
+
+var lowerTable = func() (t [256]byte) {
+	for i := range t {
+		t[i] = byte(i)
+		if i >= 'A' && i <= 'Z' {
+			t[i] = byte(i) + 'a' - 'A'
+		}
+	}
+	return t
+}()
+
+// lowerInto writes the ASCII-lower-cased src into dst (grown as needed).
+func lowerInto(dst, src []byte) []byte {
+	if cap(dst) < len(src) {
+		dst = make([]byte, len(src))
+	}
+	dst = dst[:len(src)]
+	for i, c := range src {
+		dst[i] = lowerTable[c]
+	}
+	return dst
+}
+
+func lowerString(s string) string { return string(lowerInto(nil, []byte(s))) }
