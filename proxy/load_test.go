@@ -64,11 +64,19 @@ var _ = Describe("under concurrent load", func() {
 		for i, ex := range exs {
 			Expect(ex.Seq).To(BeEquivalentTo(i+1), "sequence numbers 1..500 without gaps")
 			Expect(ex.Response).NotTo(BeNil(), "response of #%d recorded", ex.Seq)
+			Expect(ex.Kind).To(Equal(capture.KindHTTP))
 			seen[string(ex.Body.Raw)] = true
 			conns[ex.Conn] = true
 		}
 		Expect(seen).To(HaveLen(workers*each), "every body recorded once")
-		Expect(conns).To(HaveLen(workers), "20 client connections")
+		counts := map[int64]int{}
+		for _, ex := range exs {
+			counts[ex.Conn]++
+		}
+		// One keep-alive connection per worker; a client may reconnect now
+		// and then under heavy load (seen once under -race), which loses
+		// nothing.
+		Expect(len(conns)).To(BeNumerically(">=", workers), "20 client connections; requests per connection id: %v", counts)
 	})
 })
 
