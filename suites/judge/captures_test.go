@@ -10,6 +10,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/telemetry-harness/telemetry-harness/suites/canary"
 	"github.com/telemetry-harness/telemetry-harness/suites/judge"
 	"github.com/telemetry-harness/telemetry-harness/suites/policy"
 )
@@ -76,7 +77,7 @@ func violatedClauses(res *judge.Result) []string {
 
 func canaryValues(dir string) []string {
 	GinkgoHelper()
-	cs, err := judge.ReadCanaries(filepath.Join(dir, "canaries.json"))
+	cs, err := canary.ReadFile(filepath.Join(dir, "canaries.json"))
 	Expect(err).NotTo(HaveOccurred())
 	var out []string
 	for _, c := range cs {
@@ -157,7 +158,7 @@ var _ = Describe("hand-written captures", func() {
 		p := loadPolicy("policy.yaml")
 		res := judgeFolders(p, "opt-in-custom-goals", filepath.Join(root, "fixtures/captures/user-base64"))
 		Expect(res.Findings).To(HaveLen(1))
-		Expect(res.Findings[0].String()).To(Equal("anonymity.no-personal-values [exchange #1] $.content.platform: the user canary is sent (base64) (role user, form base64, 6 chars)"))
+		Expect(res.Findings[0].String()).To(Equal("anonymity.no-personal-values [exchange #1] $.content.platform: the user canary is sent (base64) (role user, form base64, value of 16 chars)"))
 	})
 
 	It("calls nothing-sent unobservable, not passed, when the client rejected the CA", func() {

@@ -145,7 +145,7 @@ func (j *judgement) canaryAbsent(clause string, c policy.Check) outcome {
 				}
 				out.findings = append(out.findings, j.finding(clause, c.Kind, rv, h.Exchange, h.Path,
 					fmt.Sprintf("the %s canary is sent (%s)", h.Role, h.Form),
-					fmt.Sprintf("role %s, form %s, %d chars", h.Role, h.Form, h.Length)))
+					fmt.Sprintf("role %s, form %s, value of %d chars", h.Role, h.Form, h.Length)))
 			}
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
+	"github.com/telemetry-harness/telemetry-harness/suites/canary"
 	"github.com/telemetry-harness/telemetry-harness/suites/observe"
 	"github.com/telemetry-harness/telemetry-harness/suites/policy"
 )
@@ -124,7 +125,7 @@ type Run struct {
 	Stdout, Stderr []byte
 	HaveLogs       bool
 	// Canaries are the values planted in this run.
-	Canaries []Canary
+	Canaries []canary.Canary
 }
 
 // Input is what Judge judges.
@@ -255,7 +256,7 @@ func newJudgement(in Input, sc *policy.Scenario) (*judgement, error) {
 			j.tagListOf[t.Key] = name
 		}
 	}
-	var all []Canary
+	var all []canary.Canary
 	for i, r := range in.Runs {
 		rv := &runView{Run: r, canaryValues: map[string][]string{}}
 		if rv.Set == "" {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
+	"github.com/telemetry-harness/telemetry-harness/suites/canary"
 )
 
 // CanariesName is the file name of the planted canaries in a run folder.
@@ -48,7 +49,7 @@ func LoadRun(path string) (Run, error) {
 	}
 	cp := filepath.Join(path, CanariesName)
 	if _, err := os.Stat(cp); err == nil {
-		cs, err := ReadCanaries(cp)
+		cs, err := canary.ReadFile(cp)
 		if err != nil {
 			return r, fmt.Errorf("load run %s: %w", path, err)
 		}
