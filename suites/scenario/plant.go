@@ -170,7 +170,14 @@ func prepare(opts Options, sc *policy.Scenario, v *values, tmp string) (*sandbox
 		case policy.PlantHomeDir:
 			homeName = val
 		case policy.PlantUser:
+			// The session sets USER, LOGNAME and USERNAME from it; other
+			// names the plan lists are set like an env canary.
 			sb.user = val
+			for _, k := range plan.Env {
+				if k != "USER" && k != "LOGNAME" && k != "USERNAME" {
+					sb.env = append(sb.env, k+"="+val)
+				}
+			}
 		case policy.PlantEnv:
 			for _, k := range plan.Env {
 				sb.env = append(sb.env, k+"="+val)

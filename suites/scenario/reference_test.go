@@ -10,6 +10,8 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
+	"github.com/telemetry-harness/telemetry-harness/suites/canary"
+	"github.com/telemetry-harness/telemetry-harness/suites/oracle"
 	"github.com/telemetry-harness/telemetry-harness/suites/scenario"
 )
 
@@ -76,6 +78,23 @@ var _ = Describe("running the shipped scenarios against the reference", Ordered,
 			Expect(roles).To(HaveKey(role))
 		}
 		Expect(valueOf(rr, "repo-id")).To(MatchRegexp(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`))
+	})
+
+	It("records this machine's node candidates as node canaries and says host is not planted", func() {
+		rr := results["opt-in"].Runs[0]
+		Expect(rr.Notes).To(ContainElement(ContainSubstring("canary role host not planted")))
+		nodes, err := oracle.NodeCandidates()
+		Expect(err).NotTo(HaveOccurred())
+		if len(nodes) == 0 {
+			Expect(rr.Notes).To(ContainElement(ContainSubstring("canary role node not recorded")))
+			return
+		}
+		for _, n := range nodes {
+			for _, form := range oracle.NodeForms(n.MAC) {
+				Expect(rr.Canaries).To(ContainElement(canary.Canary{Role: "node", Value: form}))
+			}
+		}
+		Expect(valueOf(rr, "node")).To(Equal(nodes[0].Decimal), "the first node canary is what uuid.getnode() prefers")
 	})
 
 	It("puts the repo copy under a folder named by the repo-path canary and HOME under the home canary", func() {

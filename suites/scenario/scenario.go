@@ -221,10 +221,19 @@ func run(ctx context.Context, opts Options, sc *policy.Scenario, log *logger) *R
 			dir = filepath.Join(dir, r.Name)
 		}
 		rr := runOne(ctx, opts, sc, r, dir, sets)
+		if len(res.Runs) == 0 {
+			for _, n := range rr.Notes {
+				log.printf("%s: %s", sc.Name, n)
+			}
+		}
 		res.Runs = append(res.Runs, rr)
 		log.printf("%s", progress(sc.Name, &rr, len(sc.Runs) > 0))
 		if rr.Err != nil {
-			errs = append(errs, fmt.Errorf("scenario %s, run %s: %w", sc.Name, r.Name, rr.Err))
+			where := "scenario " + sc.Name
+			if len(sc.Runs) > 0 {
+				where += ", run " + r.Name
+			}
+			errs = append(errs, fmt.Errorf("%s: %w", where, rr.Err))
 			// The next runs would fail the same way; a timeout or crash of
 			// one run says nothing about the next, so those go on.
 			if errors.Is(rr.Err, session.ErrNotFound) || errors.Is(rr.Err, errToolWord) || ctx.Err() != nil {
