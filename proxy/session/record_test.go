@@ -31,10 +31,13 @@ def post(body):
 // latePy double-forks a daemon that posts after the command exited.
 const latePy = postPy + `
 import time
+main = os.getpid()
 if os.fork() == 0:
     os.setsid()
     if os.fork() == 0:
-        time.sleep(0.3)
+        # Send only once the command is gone (reaped by the harness).
+        while os.path.exists("/proc/%d" % main):
+            time.sleep(0.01)
         post(sys.argv[1].encode())
         os._exit(0)
     os._exit(0)
@@ -70,7 +73,7 @@ var _ = Describe("Record", func() {
 
 	It("captures a POST that a detached child sends after the command exited", func(ctx SpecContext) {
 		body := `{"title":"pants run","content":"{\"num_goals\": 1}","tags":["late"]}`
-		opts.Argv = []string{"python3", "-c", latePy, body}
+		opts.Argv = []string{python, "-c", latePy, body}
 
 		run, err := session.Record(ctx, opts)
 
@@ -94,8 +97,8 @@ var _ = Describe("Record", func() {
 	}, SpecTimeout(40*time.Second))
 
 	It("kills a command that never exits at the timeout and keeps its capture", func(ctx SpecContext) {
-		opts.Argv = []string{"python3", "-c", hangPy, `{"n":1}`}
-		opts.Timeout = 3 * time.Second
+		opts.Argv = []string{python, "-c", hangPy, `{"n":1}`}
+		opts.Timeout = 5 * time.Second
 
 		run, err := session.Record(ctx, opts)
 
@@ -108,7 +111,7 @@ var _ = Describe("Record", func() {
 		saved, err := capture.ReadRun(out)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(saved.TimedOut).To(BeTrue())
-		Expect(saved.Error).To(ContainSubstring("timed out after 3s"))
+		Expect(saved.Error).To(ContainSubstring("timed out after 5s"))
 	}, SpecTimeout(40*time.Second))
 
 	Describe("the environment of the command", func() {
@@ -126,7 +129,7 @@ var _ = Describe("Record", func() {
 			setEnv("HTTPS_PROXY", "http://192.0.2.1:9")
 			setEnv("HARNESS_SECRET", "not for the tool")
 			setEnv("KEEP_ME", "passed")
-			opts.Argv = []string{"python3", "-c", envPy}
+			opts.Argv = []string{python, "-c", envPy}
 			opts.User = "canary-user-3f9a"
 			opts.PassEnv = []string{"KEEP_ME"}
 			opts.Env = []string{"CANARY_VAR=canary-value-77"}

@@ -273,7 +273,11 @@ func lateSenders(ctx context.Context, spec Spec, t *tracker, conns Conns, deadli
 			settled = true
 		case <-timerC(idle):
 			idle = nil
-			if t.cpuSince(live) <= idleTicks {
+			quiet, err := t.idleSince(idleTicks)
+			if err != nil {
+				return ReasonError, err
+			}
+			if quiet {
 				killed, err := t.stop(ReasonIdle, spec.KillGrace)
 				run.Killed = append(run.Killed, killed...)
 				if err != nil {

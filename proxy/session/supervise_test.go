@@ -18,32 +18,23 @@ import (
 	"github.com/telemetry-harness/telemetry-harness/proxy/session"
 )
 
-// daemonPy double-forks a child that leaves the session (setsid), writes its
-// pid to argv[1], prints to the inherited stdout after the command exited,
-// then sleeps argv[2] seconds (or spins the CPU for them when argv[3] is
-// "busy") and writes "late" to argv[1] + ".done".
-const daemonPy = `
-import os, sys, time
-pidfile, secs = sys.argv[1], float(sys.argv[2])
-busy = len(sys.argv) > 3 and sys.argv[3] == "busy"
-if os.fork() == 0:
-    os.setsid()
-    if os.fork() == 0:
-        open(pidfile + ".tmp", "w").write(str(os.getpid()))
-        os.rename(pidfile + ".tmp", pidfile)
-        time.sleep(0.05)
-        print("late output from the daemon", flush=True)
-        end = time.monotonic() + secs
-        while time.monotonic() < end:
-            if not busy:
-                time.sleep(end - time.monotonic())
-        open(pidfile + ".done", "w").write("late")
-        os._exit(0)
-    os._exit(0)
-os.wait()
-while not os.path.exists(pidfile):
-    time.sleep(0.01)
+// daemonSh starts a daemon that leaves the command's process group and
+// session (setsid), so only the session marker ties it to the run. The
+// command writes the daemon's pid to $1 and exits at once; the daemon prints
+// to the inherited stdout, sleeps $2 seconds (or spins the CPU for them when
+// $3 is "busy"), then writes $1.done. Plain sh keeps it cheap under load.
+const daemonSh = `
+setsid sh -c '
+  echo late output from the daemon
+  if [ "$3" = busy ]; then timeout "$2" sh -c "while :; do :; done"; else sleep "$2"; fi
+  echo late > "$1.done"
+' daemon "$1" "$2" "$3" &
+echo $! > "$1"
 `
+
+func daemonArgv(pidfile, secs string, mode ...string) []string {
+	return append([]string{"sh", "-c", daemonSh, "sh", pidfile, secs}, mode...)
+}
 
 // fakeConns is a proxy with a settable number of open connections.
 type fakeConns struct {
@@ -72,7 +63,7 @@ func readPID(path string) int {
 	GinkgoHelper()
 	b, err := os.ReadFile(path)
 	Expect(err).NotTo(HaveOccurred(), "daemon pid file %s", path)
-	pid, err := strconv.Atoi(string(b))
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
 	Expect(err).NotTo(HaveOccurred())
 	return pid
 }
@@ -111,7 +102,7 @@ var _ = Describe("Supervise", func() {
 
 	It("waits for a detached child that outlives the command, and ends as soon as it exits", func(ctx SpecContext) {
 		pidfile := filepath.Join(dir, "daemon.pid")
-		spec.Argv = []string{"python3", "-c", daemonPy, pidfile, "0.5"}
+		spec.Argv = daemonArgv(pidfile, "0.5")
 
 		run, err := session.Supervise(ctx, spec, nil)
 
@@ -157,7 +148,7 @@ var _ = Describe("Supervise", func() {
 
 	It("kills a detached daemon at the timeout", func(ctx SpecContext) {
 		pidfile := filepath.Join(dir, "daemon.pid")
-		spec.Argv = []string{"python3", "-c", daemonPy, pidfile, "1000"}
+		spec.Argv = daemonArgv(pidfile, "1000")
 		spec.Timeout = 3 * time.Second
 
 		run, err := session.Supervise(ctx, spec, nil)
@@ -165,26 +156,28 @@ var _ = Describe("Supervise", func() {
 		Expect(err).To(MatchError(session.ErrTimeout))
 		pid := readPID(pidfile)
 		Expect(run.ExitCode).To(Equal(0), "the command itself exited normally")
-		Expect(run.Killed).To(ConsistOf(And(HaveField("PID", pid), HaveField("Reason", session.ReasonTimeout))))
+		Expect(run.Killed).To(ContainElement(HaveField("PID", pid)), "the daemon and its sleep were killed")
+		Expect(run.Killed).To(HaveEach(HaveField("Reason", session.ReasonTimeout)))
 		Expect(gone(pid)).To(BeTrue(), "the killed daemon was reaped")
 	}, SpecTimeout(30*time.Second))
 
 	It("stops a daemon that stays idle with --idle-stop, recording it as idle", func(ctx SpecContext) {
 		pidfile := filepath.Join(dir, "daemon.pid")
-		spec.Argv = []string{"python3", "-c", daemonPy, pidfile, "1000"}
+		spec.Argv = daemonArgv(pidfile, "1000")
 		spec.IdleStop = 300 * time.Millisecond
 
 		run, err := session.Supervise(ctx, spec, nil)
 
 		Expect(err).NotTo(HaveOccurred())
 		Expect(run.TimedOut).To(BeFalse())
-		Expect(run.Killed).To(ConsistOf(And(HaveField("PID", readPID(pidfile)), HaveField("Reason", session.ReasonIdle))))
+		Expect(run.Killed).To(ContainElement(HaveField("PID", readPID(pidfile))))
+		Expect(run.Killed).To(HaveEach(HaveField("Reason", session.ReasonIdle)))
 		Expect(run.End.Sub(run.MainExit)).To(BeNumerically("<", 3*time.Second))
 	}, SpecTimeout(30*time.Second))
 
 	It("leaves a busy daemon alone with --idle-stop", func(ctx SpecContext) {
 		pidfile := filepath.Join(dir, "daemon.pid")
-		spec.Argv = []string{"python3", "-c", daemonPy, pidfile, "0.8", "busy"}
+		spec.Argv = daemonArgv(pidfile, "0.8", "busy")
 		spec.IdleStop = 200 * time.Millisecond
 
 		run, err := session.Supervise(ctx, spec, nil)
@@ -228,8 +221,8 @@ var _ = Describe("Supervise", func() {
 		slow.ID += "-slow"
 		fast.ID += "-fast"
 		slow.Stdout, fast.Stdout = nil, nil
-		slow.Argv = []string{"python3", "-c", daemonPy, filepath.Join(dir, "slow.pid"), "2"}
-		fast.Argv = []string{"python3", "-c", daemonPy, filepath.Join(dir, "fast.pid"), "0.1"}
+		slow.Argv = daemonArgv(filepath.Join(dir, "slow.pid"), "2")
+		fast.Argv = daemonArgv(filepath.Join(dir, "fast.pid"), "0.1")
 		var wg sync.WaitGroup
 		runs := make([]*capture.Run, 2)
 		for i, s := range []session.Spec{slow, fast} {

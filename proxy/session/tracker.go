@@ -36,6 +36,9 @@ type tracker struct {
 	members map[int]*member
 	pgids   map[int]bool
 	sids    map[int]bool
+	// born is set when a scan adopts a new live member; the idle check
+	// clears it at the start of each window.
+	born bool
 	// exits receives the pid of a member whose pidfd reported its exit.
 	exits chan int
 	done  chan struct{}
@@ -112,6 +115,7 @@ func (t *tracker) scan() ([]*member, error) {
 			t.members[pid] = m
 			if !s.zombie() {
 				t.watch(m)
+				t.born = true
 			}
 		}
 		m.stat = s
@@ -210,12 +214,23 @@ func (t *tracker) signal(live []*member, sig unix.Signal) {
 
 // resetCPU starts a new idle window for the live members.
 func (t *tracker) resetCPU(live []*member) {
+	t.born = false
 	for _, m := range live {
 		if s, err := readStat(t.proc, m.stat.pid); err == nil && s.start == m.stat.start {
 			m.stat = s
 		}
 		m.cpuBase = m.stat.cpu
 	}
+}
+
+// idleSince reports whether the session stayed idle since resetCPU: no new
+// process appeared and the live members used at most maxTicks of CPU.
+func (t *tracker) idleSince(maxTicks uint64) (bool, error) {
+	live, err := t.scan()
+	if err != nil {
+		return false, err
+	}
+	return !t.born && t.cpuSince(live) <= maxTicks, nil
 }
 
 // cpuSince returns the CPU ticks the live members used since their window
