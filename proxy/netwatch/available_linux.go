@@ -104,7 +104,7 @@ func diagnose(err error, f hostFacts) error {
 		u.Reason = "even root may not make namespaces here (a container's seccomp profile or missing privileges)"
 		u.Fix = "run the container with --privileged or a seccomp profile that allows clone(CLONE_NEWUSER|CLONE_NEWNET), or run on the host"
 	default:
-		u.Reason = "this process may not make user and network namespaces"
+		u.Reason = "this process may not make user and network namespaces, or lacks a capability inside them"
 		u.Fix = root + ", or allow unprivileged user namespaces"
 	}
 	return u

@@ -8,7 +8,7 @@
 // first argument "__telemetry_harness_netns_helper" in fresh user, network
 // and UTS namespaces (CLONE_NEWUSER|CLONE_NEWNET|CLONE_NEWUTS, the caller's
 // uid and gid mapped, ambient CAP_NET_ADMIN, CAP_NET_RAW and
-// CAP_NET_BIND_SERVICE). The program's main, and a test binary's TestMain,
+// CAP_NET_BIND_SERVICE and CAP_SYS_ADMIN, over the new namespaces only). The program's main, and a test binary's TestMain,
 // must therefore call MaybeRunHelper first. The helper, inside:
 //
 //   - brings lo up and adds every resolv.conf nameserver and the transparent

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/vishvananda/netlink"
@@ -30,6 +31,7 @@ func MaybeRunHelper() {
 // CAP_NET_ADMIN, CAP_NET_RAW and CAP_NET_BIND_SERVICE over them. It reports
 // errors over the control socket, never on stderr, which is the tool's.
 func runHelper() int {
+	parent := os.Getppid()
 	ctl := helperFD
 	unix.CloseOnExec(ctl)
 	buf := make([]byte, 1<<20)
@@ -65,12 +67,12 @@ func runHelper() int {
 	if err != nil {
 		return 1
 	}
-	return awaitGo(ctl, buf)
+	return awaitGo(ctl, buf, parent)
 }
 
 // awaitGo waits for the tool's command line and execs it. It returns only when
 // exec failed or the parent went away.
-func awaitGo(ctl int, buf []byte) int {
+func awaitGo(ctl int, buf []byte, parent int) int {
 	oob := make([]byte, unix.CmsgSpace(3*4))
 	n, oobn, _, _, err := unix.Recvmsg(ctl, buf, oob, unix.MSG_CMSG_CLOEXEC)
 	if err != nil || n == 0 {
@@ -108,6 +110,17 @@ func awaitGo(ctl int, buf []byte) int {
 		if err := unix.Chdir(cmd.Dir); err != nil {
 			return fail("chdir %s: %v", cmd.Dir, err)
 		}
+	}
+	// Pdeathsig belongs to a thread, and exec keeps only the calling
+	// thread's: the one the parent set may be on another of the runtime's
+	// threads. Set it again on this one, then make sure the parent did not
+	// die in between (we would have been reparented).
+	runtime.LockOSThread()
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+		return fail("set parent-death signal: %v", err)
+	}
+	if os.Getppid() != parent {
+		return 1
 	}
 	dropPrivileges()
 	err = unix.Exec(path, cmd.Argv, cmd.Env)

@@ -226,7 +226,9 @@ func sysProcAttr() *syscall.SysProcAttr {
 		UidMappings:                uidMap,
 		GidMappings:                gidMap,
 		GidMappingsEnableSetgroups: setgroups,
-		AmbientCaps:                []uintptr{unix.CAP_NET_ADMIN, unix.CAP_NET_RAW, unix.CAP_NET_BIND_SERVICE},
+		// Over the new namespaces only; CAP_SYS_ADMIN is for sethostname in
+		// the UTS namespace. The helper clears them all before the exec.
+		AmbientCaps: []uintptr{unix.CAP_NET_ADMIN, unix.CAP_NET_RAW, unix.CAP_NET_BIND_SERVICE, unix.CAP_SYS_ADMIN},
 		// The helper, and the tool it becomes, die with the harness.
 		Pdeathsig: syscall.SIGKILL,
 		// The tool leads its own process group, so that Close can kill
@@ -245,16 +247,21 @@ func (s *Sandbox) adopt(fds []int, opts Options) error {
 	for name, fd := range byName {
 		files[name] = os.NewFile(uintptr(fd), "netwatch-"+name)
 	}
-	for _, name := range []string{"packet", "proxy", "https", "http", "dns"} {
-		if files[name] == nil {
-			for _, f := range files {
+	// The net wrappers hold duplicates; only the packet socket is kept as it
+	// is, and only once the capture owns it.
+	defer func() {
+		for name, f := range files {
+			if name != "packet" || s.capture == nil {
 				f.Close()
 			}
+		}
+	}()
+	for _, name := range []string{"packet", "proxy", "https", "http", "dns"} {
+		if files[name] == nil {
 			return fmt.Errorf("start namespace: helper sent no %s socket", name)
 		}
 	}
 	listener := func(name string) (net.Listener, error) {
-		defer files[name].Close()
 		l, err := net.FileListener(files[name])
 		if err != nil {
 			return nil, fmt.Errorf("start namespace: wrap %s listener: %w", name, err)
@@ -272,7 +279,6 @@ func (s *Sandbox) adopt(fds []int, opts Options) error {
 		return err
 	}
 	pc, err := net.FilePacketConn(files["dns"])
-	files["dns"].Close()
 	if err != nil {
 		return fmt.Errorf("start namespace: wrap dns socket: %w", err)
 	}
@@ -285,22 +291,20 @@ func (s *Sandbox) adopt(fds []int, opts Options) error {
 	var pcapOut io.Writer
 	if opts.PcapPath != "" {
 		if s.pcapFile, err = os.OpenFile(opts.PcapPath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600); err != nil {
-			files["packet"].Close()
 			return fmt.Errorf("start namespace: create pcapng: %w", err)
 		}
 		pcapOut = s.pcapFile
 	}
 	if opts.DNSLogPath != "" {
 		if s.dnsFile, err = os.OpenFile(opts.DNSLogPath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o600); err != nil {
-			files["packet"].Close()
 			return fmt.Errorf("start namespace: create dns log: %w", err)
 		}
 	}
-	s.capture, err = newCapture(files["packet"], pcapOut, s.info.Interfaces, s.info.LoIndex, s.info.PeerIndex, newClassifier(proxyAddr), s.marker)
+	c, err := newCapture(files["packet"], pcapOut, s.info.Interfaces, s.info.LoIndex, s.info.PeerIndex, newClassifier(proxyAddr), s.marker)
 	if err != nil {
-		files["packet"].Close()
 		return fmt.Errorf("start namespace: %w", err)
 	}
+	s.capture = c
 	go s.capture.run()
 
 	s.dns = &dnsResponder{conn: s.dnsConn, v4: transparentIPv4, marker: s.marker, done: make(chan struct{})}
@@ -527,7 +531,7 @@ func (s *Sandbox) close() error {
 			time.Sleep(5 * time.Millisecond) // poll: reaping is the kernel's and the reaper's
 		}
 	}
-	if s.capture != nil && s.dnsConn != nil {
+	if s.capture != nil && s.dns != nil {
 		// The marker crosses lo after every packet the tool sent.
 		if _, err := s.dnsConn.WriteToUDPAddrPort(s.marker, netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), 53)); err == nil {
 			if !s.capture.waitMarker(drainTimeout) {
@@ -542,6 +546,8 @@ func (s *Sandbox) close() error {
 	}
 	if s.dnsConn != nil {
 		s.dnsConn.Close()
+	}
+	if s.dns != nil {
 		<-s.dns.done
 		if _, err := s.dns.snapshot(); err != nil {
 			errs = append(errs, err)
