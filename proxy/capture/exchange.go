@@ -75,12 +75,28 @@ type Body struct {
 }
 
 // Bytes is the body as the application meant it: Decoded when there is an
-// encoding that decoded, else Raw.
+// encoding that decoded (possibly to nothing: JSON drops an empty Decoded),
+// else Raw.
 func (b Body) Bytes() []byte {
-	if b.Encoding != "" && b.Decoded != nil {
+	switch {
+	case b.Decoded != nil:
 		return b.Decoded
+	case b.Encoding == "" || b.DecodeError != "" || identityOnly(b.Encoding):
+		return b.Raw
+	default:
+		return nil
 	}
-	return b.Raw
+}
+
+// identityOnly reports whether a Content-Encoding value names no coding
+// that changes the bytes.
+func identityOnly(enc string) bool {
+	for _, c := range strings.Split(enc, ",") {
+		if c = strings.ToLower(strings.TrimSpace(c)); c != "" && c != "identity" {
+			return false
+		}
+	}
+	return true
 }
 
 // Response is what the harness (sink mode) or the real host (forward mode)
