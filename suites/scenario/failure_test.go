@@ -88,9 +88,11 @@ echo ran "$@"
 		Expect(list[0].Runs).To(BeEmpty())
 	})
 
-	It("rejects an unknown scenario name before running anything", func(ctx SpecContext) {
+	It("rejects an unknown or repeated scenario name before running anything", func(ctx SpecContext) {
 		opts.Tool = []string{"true"}
 		_, err := scenario.RunAll(ctx, opts, []string{"opt-out", "no-such-scenario"})
 		Expect(err).To(MatchError(ContainSubstring("no-such-scenario")))
+		_, err = scenario.RunAll(ctx, opts, []string{"opt-out", "opt-out"})
+		Expect(err).To(MatchError(ContainSubstring("opt-out named twice")))
 	})
 })

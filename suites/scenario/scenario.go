@@ -135,7 +135,7 @@ func (l *logger) printf(format string, args ...any) {
 // is empty), up to opts.Parallel at once, and returns their results in the
 // order of names. A scenario that fails to run does not stop the others:
 // its Result carries the error. The error is only for bad options or an
-// unknown scenario name, in which case nothing runs.
+// unknown or repeated scenario name, in which case nothing runs.
 func RunAll(ctx context.Context, opts Options, names []string) ([]*Result, error) {
 	if err := check(opts); err != nil {
 		return nil, err
@@ -146,7 +146,13 @@ func RunAll(ctx context.Context, opts Options, names []string) ([]*Result, error
 			scs = append(scs, &opts.Policy.Scenarios[i])
 		}
 	}
+	seen := map[string]bool{}
 	for _, n := range names {
+		// Two runs of one scenario at once would write one run folder.
+		if seen[n] {
+			return nil, fmt.Errorf("run scenarios: scenario %s named twice; name each scenario once", n)
+		}
+		seen[n] = true
 		sc, err := opts.Policy.Scenario(n)
 		if err != nil {
 			return nil, fmt.Errorf("run scenarios: %w", err)
