@@ -97,7 +97,7 @@ func (j *judgement) goalCount(clause string, c policy.Check) outcome {
 				n, err := strconv.Atoi(strings.TrimSpace(v.Text))
 				if err != nil || n != len(distinct) {
 					out.findings = append(out.findings, j.finding(clause, c.Kind, rv, o.Exchange.Seq, v.Path,
-						fmt.Sprintf("%s is %q; the run had %d distinct goals, custom ones included", f.Name, v.Text, len(distinct)), ""))
+						fmt.Sprintf("%s does not count the run's %d distinct goals, custom ones included", f.Name, len(distinct)), countEvidence(v.Text)))
 				}
 			}
 		}
@@ -188,4 +188,13 @@ func (j *judgement) forbiddenPatterns(clause string, c policy.Check) outcome {
 		}
 	}
 	return out
+}
+
+// countEvidence shows a count only when it is a small number: anything else
+// could carry data and is redacted.
+func countEvidence(s string) string {
+	if n, err := strconv.Atoi(strings.TrimSpace(s)); err == nil && n >= 0 && n < 1000 {
+		return "sent " + strconv.Itoa(n)
+	}
+	return fmt.Sprintf("not a count, %d chars, redacted", len(s))
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/telemetry-harness/telemetry-harness/suites/canary"
 )
 
 // KindSpec says which parameters a check kind reads.
@@ -405,6 +407,9 @@ func (v *validator) check(at string, c *Check) {
 	for i, r := range c.Roles {
 		v.role(fmt.Sprintf("%s.roles[%d]", at, i), r)
 	}
+	for i, f := range c.IgnoreForms {
+		v.oneOf(fmt.Sprintf("%s.ignore_forms[%d]", at, i), f, canaryForms(), "ignore_forms: [sha256]")
+	}
 	for i, pat := range c.Patterns {
 		v.regex(fmt.Sprintf("%s.patterns[%d]", at, i), pat)
 	}
@@ -574,4 +579,10 @@ func (v *validator) templates(at, s string, planted map[string]bool) {
 			v.at(at, fmt.Sprintf("template {{canary.%s}} names a role this scenario does not plant", role), "a role listed under the scenario's canaries", "canaries: ["+role+"]")
 		}
 	}
+}
+
+// canaryForms are the forms the canary search reports.
+func canaryForms() []string {
+	return []string{canary.FormRaw, canary.FormCaseFolded, canary.FormURL, canary.FormJSON, canary.FormBase64,
+		canary.FormBase64URL, canary.FormHex, canary.FormMD5, canary.FormSHA1, canary.FormSHA256, canary.FormSHA512}
 }

@@ -1,0 +1,93 @@
+package judge_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
+	"github.com/telemetry-harness/telemetry-harness/suites/canary"
+	"github.com/telemetry-harness/telemetry-harness/suites/judge"
+)
+
+// The acme policy is a made-up tool with a flat JSON payload, other field
+// names, a ':' separator in its salted id and no tags: the same engine
+// judges it, with no acme-specific code.
+var _ = Describe("a second tool's policy (fixtures/policies/acme.yaml)", func() {
+	const (
+		user    = "cnryacmeuser4k8p"
+		project = "cnryproject7q2w9e"
+		script  = "cnryscript3x5v8n"
+		token   = "cnrytoken6b1m4z"
+	)
+	canaries := []canary.Canary{{Role: "user", Value: user}, {Role: "project-id", Value: project},
+		{Role: "script", Value: script}, {Role: "token", Value: token}}
+	hash := func(s string) string { h := sha256.Sum256([]byte(s)); return hex.EncodeToString(h[:]) }
+
+	event := func(over map[string]any) *capture.Exchange {
+		e := map[string]any{
+			"event": "command", "cliVersion": "1.2.3", "sessionId": "0f8fad5b-d9cb-469f-a165-70867728950e",
+			"anonymousId": hash(project + ":" + user), "commands": []string{"build", "test"},
+			"commandCount": 3, "durationMs": 1234,
+		}
+		for k, v := range over {
+			e[k] = v
+		}
+		b, err := json.Marshal(e)
+		Expect(err).NotTo(HaveOccurred())
+		return &capture.Exchange{Seq: 1, Kind: capture.KindHTTP, Time: time.Now(), Host: "telemetry.acme.example:443",
+			TLS: &capture.TLS{SNI: "telemetry.acme.example"}, Method: "POST", URL: "https://telemetry.acme.example/v1/events",
+			Headers: []capture.Header{{Name: "Host", Value: "telemetry.acme.example"}, {Name: "Content-Type", Value: "application/json"},
+				{Name: "X-Acme-Key", Value: "k-123"}},
+			Body: capture.Body{Raw: b, Size: int64(len(b))}}
+	}
+	judgeAcme := func(scenario string, ex *capture.Exchange) *judge.Result {
+		GinkgoHelper()
+		res, err := judge.Judge(judge.Input{Policy: loadPolicy("fixtures/policies/acme.yaml"), Scenario: scenario,
+			Runs: []judge.Run{{Exchanges: []*capture.Exchange{ex}, Canaries: canaries}}})
+		Expect(err).NotTo(HaveOccurred())
+		return res
+	}
+
+	It("passes a compliant event", func() {
+		res := judgeAcme("enabled", event(nil))
+		Expect(res.Findings).To(BeEmpty())
+		for _, id := range []string{"fields.listed-only", "ids.hashed", "anonymity.no-user-data", "commands.builtin-only", "destination.acme-only"} {
+			cr, _ := res.Clause(id)
+			Expect(cr.Verdict).To(Equal(judge.Passed), "%s: %s", id, cr.Reason)
+		}
+		cr, _ := res.Clause("server.deletion")
+		Expect(cr.Verdict).To(Equal(judge.NotTestable))
+	})
+
+	It("finds the same kinds of violation as in Pants' payload", func() {
+		res := judgeAcme("enabled", event(map[string]any{
+			"login": user, "commands": []string{"build", script, "test"}, "anonymousId": hash(user),
+		}))
+		Expect(violatedClauses(res)).To(Equal([]string{"anonymity.no-user-data", "commands.builtin-only", "fields.listed-only", "ids.hashed"}))
+		var lines []string
+		for _, f := range res.Findings {
+			lines = append(lines, f.String())
+		}
+		Expect(lines).To(ContainElements(
+			`fields.listed-only [exchange #1] $.login: undocumented field "login" (string, 16 chars, value redacted)`,
+			`ids.hashed [exchange #1] $.anonymousId: anon_id is an unsalted hash of a planted value: sha256(v) (role user, form sha256(v))`,
+			`commands.builtin-only [exchange #1] $.commands[1]: a goal outside the builtin vocabulary is sent (the script canary, 16 chars, redacted)`,
+		))
+	})
+
+	It("reads its own opt-out scenario", func() {
+		res := judgeAcme("disabled", event(nil))
+		Expect(violatedClauses(res)).To(Equal([]string{"consent.env-opt-out"}))
+	})
+
+	It("holds its salted id to the policy's separator, not Pants' dot", func() {
+		res := judgeAcme("enabled", event(map[string]any{"anonymousId": hash(project + "." + user)}))
+		Expect(violatedClauses(res)).To(Equal([]string{"ids.hashed"}))
+		Expect(res.Findings[0].Message).To(Equal("anon_id is sha256(R.v) of the user canary, not the declared sha256(<project-id>:<user>)"))
+	})
+})
