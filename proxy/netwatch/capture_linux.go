@@ -29,8 +29,12 @@ type capture struct {
 	peer   int // inner veth end: it repeats the sink's frames; skipped
 	marker []byte
 
-	mu      sync.Mutex // guards everything below
-	w       *pcapgo.NgWriter
+	mu sync.Mutex // guards everything below
+	w  *pcapgo.NgWriter
+	// The writer fills pending; flush moves whole blocks to out, so a
+	// killed run leaves a file that ends on a block boundary.
+	pending bytes.Buffer
+	out     io.Writer
 	ifID    map[int]int // kernel ifindex -> pcapng interface id
 	names   map[int]string
 	cls     *classifier
@@ -49,6 +53,7 @@ func newCapture(sock *os.File, out io.Writer, ifaces []Interface, lo, peer int, 
 		sock: sock, lo: lo, peer: peer, marker: marker,
 		ifID: map[int]int{}, names: map[int]string{}, cls: cls,
 		markerC: make(chan struct{}), done: make(chan struct{}), stop: make(chan struct{}),
+		out: out,
 	}
 	for _, i := range ifaces {
 		c.names[i.Index] = i.Name
@@ -60,7 +65,7 @@ func newCapture(sock *os.File, out io.Writer, ifaces []Interface, lo, peer int, 
 			}
 			intf := pcapgo.NgInterface{Name: i.Name, LinkType: layers.LinkTypeEthernet, SnapLength: snapLen}
 			if c.w == nil {
-				w, err := pcapgo.NewNgWriterInterface(out, intf, pcapgo.NgWriterOptions{
+				w, err := pcapgo.NewNgWriterInterface(&c.pending, intf, pcapgo.NgWriterOptions{
 					SectionInfo: pcapgo.NgSectionInfo{Application: "telemetry-harness netwatch", OS: "linux"},
 				})
 				if err != nil {
@@ -179,11 +184,20 @@ func (c *capture) flushLoop() {
 func (c *capture) flush() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.w != nil && c.err == nil {
-		if err := c.w.Flush(); err != nil {
-			c.err = fmt.Errorf("flush pcapng: %w", err)
-		}
+	if c.w == nil || c.err != nil {
+		return
 	}
+	if err := c.w.Flush(); err != nil {
+		c.err = fmt.Errorf("flush pcapng: %w", err)
+		return
+	}
+	if c.pending.Len() == 0 {
+		return
+	}
+	if _, err := c.out.Write(c.pending.Bytes()); err != nil {
+		c.err = fmt.Errorf("write pcapng: %w", err)
+	}
+	c.pending.Reset()
 }
 
 func (c *capture) fail(err error) {

@@ -42,11 +42,18 @@
 // transparent, dns, escape (anything sent to the sink), noise and other.
 //
 // Nothing outlives a run: the namespace is anonymous (no ip netns add) and
-// vanishes with its last process and socket; the helper and the tool get
-// SIGKILL when the harness dies (Pdeathsig, from a thread kept alive for the
-// purpose); Close kills every process still in the namespace, found through
-// /proc/*/ns/net, and waits for a marker packet to cross lo so that the
-// capture is complete before the sockets close.
+// vanishes with its last process and socket. Close kills every process still
+// in the namespace, found through /proc/*/ns/net (so a daemon that left the
+// tool's process group is found too: see Processes), and waits for a marker
+// packet to cross lo so that the capture is complete before the sockets
+// close. When the harness itself is killed, the helper, or the tool it
+// became, gets SIGKILL (Pdeathsig, set by a thread kept alive for the purpose
+// and set again on the thread that execs the tool, because exec keeps only
+// the calling thread's setting). Processes the tool forked do not get it:
+// they live on, sealed and unable to reach anything, until they exit, and the
+// namespace with them. A PID namespace with the helper as its init would kill
+// them too; it would also need a private /proc (tools such as Pants check
+// pids in /proc), so it is left for later.
 //
 // # Privileges
 //

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -16,19 +17,22 @@ import (
 )
 
 // orphanEnv makes the test binary a stand-in harness that starts a sandbox
-// running sleep, prints its pid and namespace identity, and waits to be
-// killed.
+// whose tool sends one escaping SYN and sleeps, prints the tool's pid and
+// namespace identity, and waits to be killed. Its value is the pcapng path.
 const orphanEnv = "NETWATCH_TEST_ORPHAN"
 
 func runOrphan() int {
 	ctx, cancel := startCtx()
 	defer cancel()
-	sb, err := netwatch.Start(ctx, netwatch.Options{})
+	sb, err := netwatch.Start(ctx, netwatch.Options{PcapPath: os.Getenv(orphanEnv)})
 	if err != nil {
 		fmt.Println("error", err)
 		return 1
 	}
-	if err := sb.Go(netwatch.Command{Argv: []string{"sleep", "60"}, Env: []string{"PATH=/usr/bin:/bin"}}); err != nil {
+	// An escape attempt that blocks (the SYN is dropped, connect retries for
+	// minutes), in the tool's own process: the harness dies mid-run.
+	script := "exec 3<>/dev/tcp/198.51.100.7/443; exec sleep 60"
+	if err := sb.Go(netwatch.Command{Argv: []string{"bash", "-c", script}, Env: []string{"PATH=/usr/bin:/bin"}}); err != nil {
 		fmt.Println("error", err)
 		return 1
 	}
@@ -81,11 +85,15 @@ var _ = Describe("the lifetime of a sealed namespace", func() {
 		Expect(sb.Processes()).To(BeEmpty())
 	}, SpecTimeout(20*time.Second))
 
-	It("dies with a harness that is killed", func(ctx SpecContext) {
+	It("dies with a harness that is killed, and leaves the packets captured so far", func(ctx SpecContext) {
+		if _, err := exec.LookPath("bash"); err != nil {
+			Skip("bash is needed for the tool: " + err.Error())
+		}
 		self, err := os.Executable()
 		Expect(err).NotTo(HaveOccurred())
+		pcap := filepath.Join(GinkgoT().TempDir(), "packets.pcapng")
 		harness := exec.Command(self)
-		harness.Env = append(os.Environ(), orphanEnv+"=1")
+		harness.Env = append(os.Environ(), orphanEnv+"="+pcap)
 		out, err := harness.StdoutPipe()
 		Expect(err).NotTo(HaveOccurred())
 		Expect(harness.Start()).To(Succeed())
@@ -99,8 +107,13 @@ var _ = Describe("the lifetime of a sealed namespace", func() {
 		Expect(err).NotTo(HaveOccurred(), "the stand-in harness said: %s", strings.TrimSpace(line))
 		Expect(netwatch.ProcessesInNetns(dev, ino)).To(ConsistOf(pid))
 
+		syn := And(HaveField("Interface", "sink0"), HaveField("Dst", "198.51.100.7:443"), HaveField("SYN", true))
+		Eventually(readPcapngE).WithArguments(pcap).WithContext(ctx).WithTimeout(5*time.Second).
+			Should(ContainElement(syn), "packets.pcapng is flushed while the run goes on")
+
 		Expect(harness.Process.Signal(syscall.SIGKILL)).To(Succeed())
 		Eventually(func() ([]int, error) { return netwatch.ProcessesInNetns(dev, ino) }).
 			WithContext(ctx).WithTimeout(5*time.Second).Should(BeEmpty(), "Pdeathsig kills the tool with its harness")
+		Expect(readPcapng(pcap)).To(ContainElement(syn), "the killed run's capture survives")
 	}, SpecTimeout(20*time.Second))
 })

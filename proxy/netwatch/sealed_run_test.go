@@ -237,20 +237,34 @@ type pcapPacket struct {
 
 func readPcapng(path string) []pcapPacket {
 	GinkgoHelper()
+	pkts, err := readPcapngE(path)
+	Expect(err).NotTo(HaveOccurred(), "reading %s", path)
+	return pkts
+}
+
+func readPcapngE(path string) ([]pcapPacket, error) {
 	f, err := os.Open(path)
-	Expect(err).NotTo(HaveOccurred())
+	if err != nil {
+		return nil, err
+	}
 	defer f.Close()
 	r, err := pcapgo.NewNgReader(bufio.NewReader(f), pcapgo.DefaultNgReaderOptions)
-	Expect(err).NotTo(HaveOccurred(), "reading %s", path)
+	if err != nil {
+		return nil, err
+	}
 	var out []pcapPacket
 	for {
 		data, ci, err := r.ReadPacketData()
 		if errors.Is(err, io.EOF) {
-			return out
+			return out, nil
 		}
-		Expect(err).NotTo(HaveOccurred(), "reading %s", path)
+		if err != nil {
+			return out, err
+		}
 		intf, err := r.Interface(ci.InterfaceIndex)
-		Expect(err).NotTo(HaveOccurred())
+		if err != nil {
+			return out, err
+		}
 		p := pcapPacket{Interface: intf.Name}
 		pkt := gopacket.NewPacket(data, layers.LayerTypeEthernet, gopacket.Default)
 		if ip, ok := pkt.NetworkLayer().(*layers.IPv4); ok {
