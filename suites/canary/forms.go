@@ -38,7 +38,8 @@ const minBase64Core = 8
 type pattern struct {
 	canary int
 	form   string
-	text   string // as spelled; the automaton gets it lower-cased
+	text   string // as spelled
+	lower  string // text lower-cased: what the automaton matches
 	exact  bool   // the match must equal text byte for byte (base64)
 }
 

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/coregx/ahocorasick"
 
@@ -38,8 +39,15 @@ type Hit struct {
 type Searcher struct {
 	canaries []Canary
 	pats     []pattern
+	byAnchor [][]int // anchor id -> patterns starting with it
 	ac       *ahocorasick.Automaton
+	bufs     sync.Pool // *[]byte scratch for lower-cased copies of bodies
 }
+
+// anchorLen is how many leading bytes of each spelling the automaton holds;
+// the rest is compared on a candidate. A small automaton stays in cache,
+// which is what makes the scan fast.
+const anchorLen = 8
 
 // NewSearcher builds the automaton for cs.
 func NewSearcher(cs []Canary) (*Searcher, error) {
@@ -47,17 +55,28 @@ func NewSearcher(cs []Canary) (*Searcher, error) {
 		return nil, errors.New("canary search: no canaries")
 	}
 	s := &Searcher{canaries: append([]Canary(nil), cs...)}
-	var lowered [][]byte
+	s.bufs.New = func() any { return new([]byte) }
+	anchorID := map[string]int{}
+	var anchors [][]byte
 	for i, c := range cs {
 		if len(c.Value) < MinValueLen {
 			return nil, fmt.Errorf("canary search: canary %d (role %s): value of %d bytes is shorter than %d and would match by chance; use Generate", i, c.Role, len(c.Value), MinValueLen)
 		}
 		for _, p := range spellings(i, c.Value) {
+			p.lower = lowerString(p.text)
+			a := p.lower[:min(anchorLen, len(p.lower))]
+			id, ok := anchorID[a]
+			if !ok {
+				id = len(anchors)
+				anchorID[a] = id
+				anchors = append(anchors, []byte(a))
+				s.byAnchor = append(s.byAnchor, nil)
+			}
+			s.byAnchor[id] = append(s.byAnchor[id], len(s.pats))
 			s.pats = append(s.pats, p)
-			lowered = append(lowered, lowerInto(nil, []byte(p.text)))
 		}
 	}
-	ac, err := ahocorasick.NewBuilder().AddPatterns(lowered).Build()
+	ac, err := ahocorasick.NewBuilder().AddPatterns(anchors).Build()
 	if err != nil {
 		return nil, fmt.Errorf("canary search: build automaton: %w", err)
 	}
@@ -81,18 +100,24 @@ func (s *Searcher) scan(text, buf []byte) ([]match, []byte) {
 	buf = lowerInto(buf, text)
 	var out []match
 	for _, m := range s.ac.FindAllOverlapping(buf) {
-		p := s.pats[m.PatternID]
-		got := text[m.Start:m.End]
-		form := p.form
-		switch {
-		case p.exact:
-			if string(got) != p.text {
+		for _, pi := range s.byAnchor[m.PatternID] {
+			p := &s.pats[pi]
+			end := m.Start + len(p.lower)
+			if end > len(buf) || string(buf[m.Start:end]) != p.lower {
 				continue
 			}
-		case form == FormRaw && string(got) != p.text:
-			form = FormCaseFolded
+			got := text[m.Start:end]
+			form := p.form
+			switch {
+			case p.exact:
+				if string(got) != p.text {
+					continue
+				}
+			case form == FormRaw && string(got) != p.text:
+				form = FormCaseFolded
+			}
+			out = append(out, match{pat: pi, start: m.Start, end: end, form: form})
 		}
-		out = append(out, match{pat: m.PatternID, start: m.Start, end: m.End, form: form})
 	}
 	return out, buf
 }
@@ -146,49 +171,78 @@ func (s *Searcher) SearchBytes(data []byte, exchange int64, location string) []H
 }
 
 // Search finds every canary in everything the exchange behind o sent.
+//
+// The body is scanned once. Decoded values are scanned again only where
+// their text differs from the body bytes (a string token with escapes, a
+// value inside an embedded JSON string that needed escaping) or where a
+// body hit falls inside an embedded JSON string and needs its inner path;
+// query values are always scanned decoded.
 func (s *Searcher) Search(o *observe.Observation) []Hit {
 	if o == nil || o.Exchange == nil {
 		return nil
 	}
 	ex := o.Exchange
 	c := &collector{s: s, seq: ex.Seq, seen: map[string]bool{}}
+	bufp := s.bufs.Get().(*[]byte)
+	defer func() { *bufp = c.buf[:0]; s.bufs.Put(bufp) }()
+	c.buf = *bufp
 
-	// Decoded values first: they name the most precise location, and the
-	// coarser raw views below defer to them.
-	fine := map[string][]string{} // canary/form -> locations found in values
-	var vals []observe.Value
-	var joined []byte
-	var starts []int
-	for _, v := range o.Values {
+	// 1. The body, once.
+	var bodyMatches []match
+	if len(o.Body) > 0 {
+		bodyMatches, c.buf = s.scan(o.Body, c.buf)
+	}
+	vs := o.Values
+	// bodyFrom is the index of the first body value: url, header and query
+	// values come first and have Start -1; body values follow with
+	// non-decreasing Start, which makes the binary search below valid.
+	bodyFrom := sort.Search(len(vs), func(i int) bool { return vs[i].Start >= 0 })
+	containing := func(start, end int) int {
+		i := sort.Search(len(vs)-bodyFrom, func(i int) bool { return vs[bodyFrom+i].Start > start }) - 1 + bodyFrom
+		if i < bodyFrom || end > vs[i].End {
+			return -1
+		}
+		for i > bodyFrom && vs[i-1].Start == vs[i].Start {
+			i-- // the first value of a shared span
+		}
+		return i
+	}
+	shared := func(i int) bool {
+		return i > bodyFrom && vs[i-1].Start == vs[i].Start && vs[i-1].Kind != observe.KindTag && vs[i].Kind != observe.KindTag ||
+			i+1 < len(vs) && vs[i+1].Start == vs[i].Start && vs[i+1].Kind != observe.KindTag
+	}
+	hitSpans := map[int]bool{}
+	if o.IsJSON {
+		for _, m := range bodyMatches {
+			if i := containing(m.start, m.end); i >= 0 && shared(i) {
+				hitSpans[vs[i].Start] = true
+			}
+		}
+	}
+
+	// 2. Decoded values whose text the body scan could not see as such.
+	var pick []int
+	for i, v := range vs {
 		switch v.Kind {
-		case observe.KindString, observe.KindNumber, observe.KindQuery:
-			starts = append(starts, len(joined))
-			vals = append(vals, v)
-			joined = append(joined, v.Text...)
-			joined = append(joined, 0)
-		}
-	}
-	if len(joined) > 0 {
-		var ms []match
-		ms, c.buf = s.scan(joined, c.buf)
-		for _, m := range ms {
-			i := sort.SearchInts(starts, m.start+1) - 1
-			vs, ve := starts[i], starts[i]+len(vals[i].Text)
-			if m.end > ve {
-				continue // spans two values: an artefact of joining
+		case observe.KindQuery:
+			pick = append(pick, i)
+		case observe.KindString:
+			if v.Start < 0 {
+				continue
 			}
-			local := match{pat: m.pat, start: m.start - vs, end: m.end - vs, form: m.form}
-			var localAll []match
-			for _, o := range ms {
-				if o.start >= vs && o.end <= ve {
-					localAll = append(localAll, match{pat: o.pat, start: o.start - vs, end: o.end - vs, form: o.form})
+			if hitSpans[v.Start] {
+				pick = append(pick, i)
+			} else if shared(i) {
+				if needsEscape(v.Text) {
+					pick = append(pick, i)
 				}
+			} else if bytes.IndexByte(o.Body[v.Start:v.End], '\\') >= 0 {
+				pick = append(pick, i)
 			}
-			c.add(local, vals[i].Path, []byte(vals[i].Text), localAll)
-			k := fineKey(s.pats[m.pat].canary, m.form)
-			fine[k] = append(fine[k], vals[i].Path)
 		}
 	}
+	fine := map[string][]string{} // canary/form -> paths found in decoded values
+	c.values(vs, pick, fine)
 	explained := func(m match, in func(string) bool) bool {
 		for _, l := range fine[fineKey(s.pats[m.pat].canary, m.form)] {
 			if in(l) {
@@ -198,6 +252,7 @@ func (s *Searcher) Search(o *observe.Observation) []Hit {
 		return false
 	}
 
+	// 3. The request line, authority and headers.
 	q := strings.IndexByte(ex.URL, '?')
 	c.region([]byte(ex.URL), func(m match) string {
 		if q >= 0 && m.start > q && explained(m, func(l string) bool { return strings.HasPrefix(l, "query:") }) {
@@ -214,22 +269,90 @@ func (s *Searcher) Search(o *observe.Observation) []Hit {
 		c.region([]byte(h.Name+": "+h.Value), func(match) string { return loc })
 	}
 
-	spans := bodySpans(o)
-	c.region(o.Body, func(m match) string {
-		path, ok := spans.at(m.start, m.end)
-		if !ok {
-			return "body@" + strconv.Itoa(m.start)
+	// 4. Body hits, located by the value holding them.
+	var embedded map[string]bool
+	for _, m := range bodyMatches {
+		loc := "body@" + strconv.Itoa(m.start)
+		if o.IsJSON {
+			if i := containing(m.start, m.end); i >= 0 {
+				path := vs[i].Path
+				if shared(i) {
+					if embedded == nil {
+						embedded = make(map[string]bool, len(o.Embedded))
+						for _, e := range o.Embedded {
+							embedded[e] = true
+						}
+					}
+					path = outermost(path, embedded)
+				}
+				if explained(m, func(l string) bool { return under(l, path) }) {
+					continue
+				}
+				loc = path
+			}
 		}
-		if explained(m, func(l string) bool { return under(l, path) }) {
-			return ""
-		}
-		return path
-	})
+		c.add(m, loc, o.Body, bodyMatches)
+	}
 	if raw := ex.Body.Raw; len(raw) > 0 && !bytes.Equal(raw, o.Body) {
 		c.region(raw, func(m match) string { return "raw-body@" + strconv.Itoa(m.start) })
 	}
 	return c.hits
 }
+
+// values scans the picked values, joined with NUL separators so that one
+// automaton pass covers them, and records where each canary/form was found.
+func (c *collector) values(vs []observe.Value, pick []int, fine map[string][]string) {
+	if len(pick) == 0 {
+		return
+	}
+	var joined []byte
+	starts := make([]int, 0, len(pick))
+	for _, i := range pick {
+		starts = append(starts, len(joined))
+		joined = append(joined, vs[i].Text...)
+		joined = append(joined, 0)
+	}
+	var ms []match
+	ms, c.buf = c.s.scan(joined, c.buf)
+	for _, m := range ms {
+		k := sort.SearchInts(starts, m.start+1) - 1
+		v := vs[pick[k]]
+		vstart, vend := starts[k], starts[k]+len(v.Text)
+		if m.end > vend {
+			continue // spans two values: an artefact of joining
+		}
+		var local []match
+		for _, o := range ms {
+			if o.start >= vstart && o.end <= vend {
+				local = append(local, match{pat: o.pat, start: o.start - vstart, end: o.end - vstart, form: o.form})
+			}
+		}
+		c.add(match{pat: m.pat, start: m.start - vstart, end: m.end - vstart, form: m.form}, v.Path, []byte(v.Text), local)
+		key := fineKey(c.s.pats[m.pat].canary, m.form)
+		fine[key] = append(fine[key], v.Path)
+	}
+}
+
+// needsEscape reports whether a JSON encoder may have written s differently
+// from its text: quotes, backslashes, control and non-ASCII characters,
+// HTML-special characters (Go) and '/' (some encoders).
+func needsEscape(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if escaped[s[i]] {
+			return true
+		}
+	}
+	return false
+}
+
+// escaped is needsEscape's byte table; a table lookup is several times
+// faster than a switch on this hot path.
+var escaped = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c < 0x20 || c >= 0x7f || strings.IndexByte(`"\<>&/`, byte(c)) >= 0
+	}
+	return t
+}()
 
 func fineKey(canary int, form string) string { return strconv.Itoa(canary) + "\x00" + form }
 
@@ -238,44 +361,15 @@ func under(l, p string) bool {
 	return l == p || strings.HasPrefix(l, p) && len(l) > len(p) && (l[len(p)] == '.' || l[len(p)] == '[')
 }
 
-// spanIndex maps a byte range of the body to the JSON value holding it.
-type spanIndex struct {
-	starts, ends []int
-	paths        []string
-}
-
-// bodySpans indexes the body tokens of o's values. Values inside an
-// embedded JSON string share that string's span, which is named by the
-// string's own path (the outermost embedded path holding them).
-func bodySpans(o *observe.Observation) spanIndex {
-	var si spanIndex
-	if !o.IsJSON {
-		return si
-	}
-	last := -1
-	for _, v := range o.Values {
-		if v.Start < 0 || v.Kind == observe.KindTag || v.Start == last {
-			continue
+// outermost returns the shortest prefix of path (cut at a segment
+// boundary) that is an embedded JSON string, else path itself. A '.' or '['
+// inside a quoted key makes a prefix that is no valid path, so it is never
+// in the set and needs no special case.
+func outermost(path string, embedded map[string]bool) string {
+	for i := 1; i < len(path); i++ {
+		if (path[i] == '.' || path[i] == '[') && embedded[path[:i]] {
+			return path[:i]
 		}
-		last = v.Start
-		path := v.Path
-		for _, e := range o.Embedded {
-			if under(v.Path, e) && len(e) < len(path) {
-				path = e
-			}
-		}
-		si.starts = append(si.starts, v.Start)
-		si.ends = append(si.ends, v.End)
-		si.paths = append(si.paths, path)
 	}
-	return si
-}
-
-// at returns the path of the value whose token contains [start, end).
-func (si spanIndex) at(start, end int) (string, bool) {
-	i := sort.SearchInts(si.starts, start+1) - 1
-	if i < 0 || end > si.ends[i] {
-		return "", false
-	}
-	return si.paths[i], true
+	return path
 }

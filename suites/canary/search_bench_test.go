@@ -1,0 +1,82 @@
+package canary_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
+	"github.com/telemetry-harness/telemetry-harness/suites/canary"
+	"github.com/telemetry-harness/telemetry-harness/suites/observe"
+)
+
+// BenchmarkSearch measures Search (observation already built) for 50
+// canaries in every form over a Pants-sized report (~1.3 KiB) and a
+// Turborepo-style array of events (~1 MiB), with and without hits.
+func BenchmarkSearch(b *testing.B) {
+	roles := []string{"user", "host", "node", "repo-id", "repo-path", "home", "custom-goal", "failing-target", "config-value", "env-value", "cmdline-arg"}
+	var cs []canary.Canary
+	for i := range 50 {
+		cs = append(cs, canary.Generate(roles[i%len(roles)]))
+	}
+	s, err := canary.NewSearcher(cs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("%d canaries, %d spellings", len(cs), s.Patterns())
+
+	report, err := os.ReadFile("../observe/testdata/pants-2.16.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		body []byte
+	}{
+		{"1KiB", report},
+		{"1MiB", events(1<<20, "")},
+		{"1MiB-hits", events(1<<20, cs[0].Value)},
+	} {
+		ex := &capture.Exchange{Seq: 1, Method: "POST", URL: "https://telemetry.example/v1/events?v=1",
+			Headers: []capture.Header{{Name: "Content-Type", Value: "application/json"}, {Name: "User-Agent", Value: "python-requests/2.28.1"}},
+			Body:    capture.Body{Raw: tc.body}}
+		obs, err := observe.Observe(ex, observe.Options{TagLists: []observe.TagList{{Path: "$.tags", Sep: ":"}, {Path: "$[*].tags", Sep: ":"}}})
+		if err != nil || obs.BodyError != "" {
+			b.Fatalf("observe: %v %s", err, obs.BodyError)
+		}
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(tc.body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				s.Search(obs)
+			}
+		})
+	}
+}
+
+// events is a JSON array of telemetry events of about size bytes; every
+// 100th event carries plant (when not empty) in a nested JSON string.
+func events(size int, plant string) []byte {
+	var evs []any
+	n := 0
+	for i := 0; n < size; i++ {
+		user := "c097d99e988826c75cb2b4d4b56f937590ba2f0cf32e8be063321ef97cd5ca51"
+		if plant != "" && i%100 == 0 {
+			user = plant
+		}
+		inner, _ := json.Marshal(map[string]any{"user_id": user, "duration": 2.5, "goals": []string{"test", "lint"}})
+		ev := map[string]any{
+			"event":     fmt.Sprintf("run-%d", i),
+			"timestamp": "2023-06-13T23:46:40.123Z",
+			"platform":  "Linux-6.18.44-fc-v782-x86_64-with-glibc2.36",
+			"content":   string(inner),
+			"tags":      []string{"os:Linux", "arch:x86_64", "python:3.11.2", "outcome:SUCCESS"},
+		}
+		b, _ := json.Marshal(ev)
+		n += len(b) + 1
+		evs = append(evs, ev)
+	}
+	out, _ := json.Marshal(evs)
+	return out
+}
