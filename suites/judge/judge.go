@@ -304,10 +304,10 @@ func (j *judgement) finding(clause, kind string, rv *runView, ex int64, path, ms
 	return Finding{Clause: clause, Scenario: j.sc.Name, Run: name, Exchange: ex, Path: path, Check: kind, Message: msg, Evidence: evidence}
 }
 
-// toEndpoint reports whether an observation is a request to the policy's
-// endpoint (scheme, host, port, path and method).
+// toEndpoint reports whether an observation is a report: a request to the
+// policy's endpoint (scheme, host, port, path and method), not a CONNECT.
 func (j *judgement) toEndpoint(o *observe.Observation) bool {
-	return len(j.destinationProblems(o)) == 0
+	return o.Method != "CONNECT" && len(j.destinationProblems(o)) == 0
 }
 
 // reports are a run's requests to the endpoint.

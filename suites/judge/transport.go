@@ -47,6 +47,21 @@ func (j *judgement) endpointPort() string {
 func (j *judgement) destinationProblems(o *observe.Observation) []string {
 	e := j.p.Endpoint
 	var out []string
+	if o.Method == "CONNECT" {
+		// A tunnel the harness refused or never saw inside: only its
+		// authority is known, and going there is what the endpoint allows.
+		host, port, err := net.SplitHostPort(o.Exchange.Host)
+		if err != nil {
+			host, port = o.Exchange.Host, ""
+		}
+		if !strings.EqualFold(host, e.Host) {
+			out = append(out, "CONNECT to host "+j.hostShown(o, strings.ToLower(host))+" is not "+e.Host)
+		}
+		if port != j.endpointPort() {
+			out = append(out, "CONNECT to port "+port+" is not "+j.endpointPort())
+		}
+		return out
+	}
 	if !strings.EqualFold(o.Host, e.Host) {
 		out = append(out, "host "+j.hostShown(o, o.Host)+" is not "+e.Host)
 	}
