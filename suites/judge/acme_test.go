@@ -80,6 +80,18 @@ var _ = Describe("a second tool's policy (fixtures/policies/acme.yaml)", func() 
 		))
 	})
 
+	It("never prints a planted value, even one the tool used as a key", func() {
+		res := judgeAcme("enabled", event(map[string]any{user: true}))
+		var lines []string
+		for _, f := range res.Findings {
+			lines = append(lines, f.String())
+		}
+		Expect(lines).To(ContainElement(`fields.listed-only [exchange #1] $.«user»: undocumented field "«user»" (bool, 4 chars, value redacted)`))
+		for _, l := range lines {
+			Expect(l).NotTo(ContainSubstring(user))
+		}
+	})
+
 	It("reads its own opt-out scenario", func() {
 		res := judgeAcme("disabled", event(nil))
 		Expect(violatedClauses(res)).To(Equal([]string{"consent.env-opt-out"}))
