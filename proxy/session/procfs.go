@@ -77,19 +77,20 @@ func listPIDs(proc string) ([]int, error) {
 }
 
 // hasEnv reports whether the initial environment of pid holds the exact
-// entry kv ("KEY=VALUE"). Unreadable environments (another user's process,
-// a zombie) hold nothing.
-func hasEnv(proc string, pid int, kv string) bool {
+// entry kv ("KEY=VALUE"). unknown is true when the environment could not be
+// read or was empty: a process in the middle of execve shows an empty
+// environment for a moment, so "not found" is not yet an answer then.
+func hasEnv(proc string, pid int, kv string) (found, unknown bool) {
 	b, err := os.ReadFile(fmt.Sprintf("%s/%d/environ", proc, pid))
-	if err != nil {
-		return false
+	if err != nil || len(b) == 0 {
+		return false, true
 	}
 	for _, e := range bytes.Split(b, []byte{0}) {
 		if string(e) == kv {
-			return true
+			return true, false
 		}
 	}
-	return false
+	return false, false
 }
 
 // readArgv returns the command line of pid, or nil.

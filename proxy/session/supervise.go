@@ -243,7 +243,7 @@ func lateSenders(ctx context.Context, spec Spec, t *tracker, conns Conns, deadli
 			return ReasonError, err
 		}
 		n, changed := conns.OpenConns()
-		if len(live) == 0 && n == 0 {
+		if len(live) == 0 && n == 0 && !t.unsure {
 			if spec.Settle <= 0 || settled {
 				return "", nil
 			}
@@ -264,6 +264,7 @@ func lateSenders(ctx context.Context, spec Spec, t *tracker, conns Conns, deadli
 		}
 		select {
 		case <-t.exits:
+		case <-t.recheck():
 		case <-changed:
 			// Any connection activity starts a new idle window, even one
 			// that opened and closed between two looks.

@@ -36,6 +36,11 @@ type tracker struct {
 	members map[int]*member
 	pgids   map[int]bool
 	sids    map[int]bool
+	// unsure is set by a scan that met an orphan of the harness whose
+	// environment could not be read yet (mid-exec); the caller scans again
+	// after recheckDelay.
+	unsure bool
+	tries  map[int]int
 	// born is set when a scan adopts a new live member; the idle check
 	// clears it at the start of each window.
 	born bool
@@ -61,6 +66,7 @@ func newTracker(proc, marker string, mainPID int) (*tracker, error) {
 		members: map[int]*member{},
 		pgids:   map[int]bool{mainPID: true},
 		sids:    map[int]bool{},
+		tries:   map[int]int{},
 		exits:   make(chan int),
 		done:    make(chan struct{}),
 	}
@@ -74,6 +80,7 @@ func (t *tracker) scan() ([]*member, error) {
 	if err != nil {
 		return nil, err
 	}
+	t.unsure = false
 	stats := make(map[int]procStat, len(pids))
 	for _, pid := range pids {
 		if pid == t.self.pid {
@@ -147,7 +154,18 @@ func (t *tracker) belongs(s procStat, in map[int]bool) bool {
 	if s.sid != t.self.sid && t.sids[s.sid] {
 		return true
 	}
-	return !s.zombie() && hasEnv(t.proc, s.pid, t.marker)
+	if s.zombie() {
+		return false
+	}
+	found, unknown := hasEnv(t.proc, s.pid, t.marker)
+	if unknown && s.ppid == t.self.pid && t.tries[s.pid] < maxRechecks {
+		// An orphan of some session, caught mid-exec: look again soon. A
+		// process started with an empty environment stays unknown; it is
+		// given up on after maxRechecks.
+		t.tries[s.pid]++
+		t.unsure = true
+	}
+	return found
 }
 
 // watch opens a pidfd for m and reports its exit on t.exits. The pidfd is
@@ -307,10 +325,27 @@ func (t *tracker) waitGone(d time.Duration) ([]*member, error) {
 		}
 		select {
 		case <-t.exits:
+		case <-t.recheck():
 		case <-timer.C:
 			return t.scan()
 		}
 	}
+}
+
+// recheckDelay is how soon a scan is repeated after it met an orphan whose
+// environment was unreadable (execve takes well under a millisecond).
+const recheckDelay = 5 * time.Millisecond
+
+// maxRechecks bounds the rechecks per process (20 × 5 ms).
+const maxRechecks = 20
+
+// recheck returns a channel that fires after recheckDelay when the last scan
+// was unsure, else nil (never fires).
+func (t *tracker) recheck() <-chan time.Time {
+	if !t.unsure {
+		return nil
+	}
+	return time.After(recheckDelay)
 }
 
 // close stops the watchers.
