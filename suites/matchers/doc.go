@@ -13,13 +13,14 @@
 //	Expect(userID).To(matchers.BeSaltedHashOf(oracle.Inputs{RepoID: r, Values: planted}))
 //	Expect(runs).To(matchers.HaveOnlyDocumentedFields(p, "opt-in"))
 //
-// A failure reads like Gomega's own:
+// A failure reads like Gomega's own: a stable summary of the actual (counts,
+// never timestamps, URLs or bodies), the verb phrase, then one line per
+// violation ("run NAME exchange #N PATH: message (evidence)"):
 //
 //	Expected
-//	    <judged scenario "opt-in": 1 of 19 clauses violated, 2 findings>
-//	to comply with clause "anonymity.no-personal-values" (scenario "opt-in")
-//	    exchange #1 header:User-Agent: user canary found (raw form, value of 18 chars)
-//	    exchange #1 $.content.platform: user canary found (base64 form, value of 18 chars)
+//	    <judged scenario "opt-in-custom-goals": 1 of 24 clauses violated, 1 finding>
+//	to comply with clause "anonymity.no-personal-values" (scenario "opt-in-custom-goals")
+//	    exchange #1 header:User-Agent: the user canary is sent (raw) (role user, form raw, value of 16 chars)
 //
 // Three outcomes are kept apart, because `NotTo` must never pass by
 // accident:
@@ -35,6 +36,10 @@
 // A seen violation beats blindness: a capture with a readable request to a
 // foreign host and a rejected tunnel fails BeSentOnlyTo rather than erroring,
 // since the violation is certain either way.
+//
+// ComplyWith names the scenario, not the policy file: a judge.Result does
+// not carry it. HaveOnlyDocumentedFields, which is given the policy, names
+// its file.
 //
 // HaveOnlyDocumentedFields is composed over the judge: it judges the runs
 // against the scenario and reads the verdict of clause
