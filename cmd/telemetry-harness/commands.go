@@ -33,8 +33,10 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		runCommand(),
 		recordCommand(),
 		checkCommand(),
+		replayCommand(),
 		{name: "version", usage: "version", short: "print the version", run: func(_ context.Context, _ []string, stdout, _ io.Writer) int {
 			fmt.Fprintf(stdout, "%s %s\n", toolName, version)
 			return exitOK

@@ -1,0 +1,178 @@
+package reports
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/telemetry-harness/telemetry-harness/suites/judge"
+	"github.com/telemetry-harness/telemetry-harness/suites/policy"
+)
+
+// Verdicts of a clause over a whole run. They extend judge's per-scenario
+// verdicts with "error" (a scenario that exercises the clause could not be
+// run or judged).
+const (
+	Passed       = judge.Passed
+	Violated     = judge.Violated
+	NotExercised = judge.NotExercised
+	NotTestable  = judge.NotTestable
+	Unobservable = judge.Unobservable
+	Error        = judge.Verdict("error")
+)
+
+// SchemaVersion is the version of report.json's layout.
+const SchemaVersion = 1
+
+// Report is the whole outcome of one run of the harness.
+type Report struct {
+	SchemaVersion int       `json:"schema_version"`
+	Tool          string    `json:"tool"`
+	Policy        string    `json:"policy"`
+	Promise       string    `json:"promise_url,omitempty"`
+	Command       []string  `json:"command,omitempty"`
+	Started       time.Time `json:"started"`
+	Finished      time.Time `json:"finished"`
+	// Verdict is the run's overall verdict: "compliant", "violations" or
+	// "incomplete" (harness errors, unobservable or unexercised clauses).
+	Verdict   string     `json:"verdict"`
+	Clauses   []Clause   `json:"clauses"`
+	Scenarios []Scenario `json:"scenarios"`
+}
+
+// Clause is one clause of the policy with its verdict over the run.
+type Clause struct {
+	ID       string        `json:"id"`
+	Promise  string        `json:"promise"`
+	Section  string        `json:"section"`
+	Quote    string        `json:"quote,omitempty"`
+	Testable string        `json:"testable"`
+	Verdict  judge.Verdict `json:"verdict"`
+	// Scenarios lists the scenarios that exercised the clause with their
+	// verdicts.
+	Scenarios []ScenarioVerdict `json:"scenarios,omitempty"`
+	Findings  []judge.Finding   `json:"findings,omitempty"`
+}
+
+// ScenarioVerdict is a clause's verdict in one scenario.
+type ScenarioVerdict struct {
+	Scenario string        `json:"scenario"`
+	Verdict  judge.Verdict `json:"verdict"`
+	Reason   string        `json:"reason,omitempty"`
+}
+
+// Scenario is one scenario's runs.
+type Scenario struct {
+	Name        string   `json:"name"`
+	Description string   `json:"description,omitempty"`
+	Dirs        []string `json:"dirs,omitempty"`
+	Error       string   `json:"error,omitempty"`
+	Findings    int      `json:"findings"`
+}
+
+// Outcome is one scenario's input to Build.
+type Outcome struct {
+	Scenario string
+	Dirs     []string
+	Judged   *judge.Result
+	Err      error
+}
+
+// Build makes the report: every clause of p once, with the verdict
+// aggregated over the outcomes (violated beats error beats unobservable
+// beats passed beats not-exercised; server-side clauses are not-testable).
+func Build(p *policy.Policy, outcomes []Outcome) *Report {
+	r := &Report{SchemaVersion: SchemaVersion, Tool: p.Tool.Name, Policy: p.File, Promise: p.Tool.Promise.URL}
+	byClause := map[string]*Clause{}
+	for _, c := range p.Clauses {
+		cl := Clause{ID: c.ID, Promise: c.Promise, Section: c.Section, Quote: c.Quote, Testable: c.Testable, Verdict: NotExercised}
+		if c.Testable == policy.TestableServerSide {
+			cl.Verdict = NotTestable
+		}
+		r.Clauses = append(r.Clauses, cl)
+	}
+	for i := range r.Clauses {
+		byClause[r.Clauses[i].ID] = &r.Clauses[i]
+	}
+	for _, o := range outcomes {
+		sc, err := p.Scenario(o.Scenario)
+		if err != nil {
+			continue
+		}
+		s := Scenario{Name: sc.Name, Description: sc.Description, Dirs: o.Dirs}
+		if o.Err != nil {
+			s.Error = o.Err.Error()
+		} else if o.Judged != nil {
+			s.Findings = len(o.Judged.Findings)
+		}
+		r.Scenarios = append(r.Scenarios, s)
+		for _, id := range sc.Clauses {
+			cl, ok := byClause[id]
+			if !ok || cl.Testable == policy.TestableServerSide {
+				continue
+			}
+			sv := ScenarioVerdict{Scenario: sc.Name}
+			switch {
+			case o.Err != nil:
+				sv.Verdict, sv.Reason = Error, o.Err.Error()
+			case o.Judged != nil:
+				cr, ok := o.Judged.Clause(id)
+				if !ok {
+					continue
+				}
+				sv.Verdict, sv.Reason = cr.Verdict, cr.Reason
+				for _, f := range o.Judged.Findings {
+					if f.Clause == id {
+						cl.Findings = append(cl.Findings, f)
+					}
+				}
+			}
+			cl.Scenarios = append(cl.Scenarios, sv)
+			if rank(sv.Verdict) > rank(cl.Verdict) {
+				cl.Verdict = sv.Verdict
+			}
+		}
+	}
+	r.Verdict = "compliant"
+	for _, c := range r.Clauses {
+		switch c.Verdict {
+		case Violated:
+			r.Verdict = "violations"
+		case Error, Unobservable, NotExercised:
+			if r.Verdict == "compliant" {
+				r.Verdict = "incomplete"
+			}
+		}
+	}
+	return r
+}
+
+func rank(v judge.Verdict) int {
+	switch v {
+	case Violated:
+		return 5
+	case Error:
+		return 4
+	case Unobservable:
+		return 3
+	case Passed:
+		return 2
+	case NotExercised:
+		return 1
+	}
+	return 0
+}
+
+// WriteJSON writes report.json into dir.
+func WriteJSON(dir string, r *Report) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode report: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "report.json"), append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
+}

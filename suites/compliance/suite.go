@@ -1,0 +1,332 @@
+package compliance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/types"
+	"github.com/onsi/gomega"
+
+	"github.com/telemetry-harness/telemetry-harness/suites/judge"
+	"github.com/telemetry-harness/telemetry-harness/suites/matchers"
+	"github.com/telemetry-harness/telemetry-harness/suites/policy"
+	"github.com/telemetry-harness/telemetry-harness/suites/scenario"
+)
+
+// Label prefixes: "scenario:<name>" and "clause:<id>" select specs with
+// --label-filter, e.g. 'clause:ids.sha256-only && scenario:opt-in'.
+const (
+	LabelScenario = "scenario:"
+	LabelClause   = "clause:"
+	// LabelCompliance marks the whole suite.
+	LabelCompliance = "compliance"
+)
+
+// Config configures the compliance specs.
+type Config struct {
+	// Policy is the promise; required.
+	Policy *policy.Policy
+	// Scenarios names the scenarios to run; nil means all of them.
+	Scenarios []string
+	// Runner runs the tool; its Out is where run folders go. Ignored when
+	// Replay is set.
+	Runner scenario.Options
+	// Replay, when set, is a previous output folder: no tool runs, the
+	// specs judge its run folders.
+	Replay string
+	// Timeout bounds the whole scenario phase; zero means 30 minutes.
+	Timeout time.Duration
+	// Log gets one line per scenario as it finishes; nil discards.
+	Log io.Writer
+}
+
+// Outcome is what one scenario produced.
+type Outcome struct {
+	Scenario string
+	// Dirs are its run folders, in run order.
+	Dirs []string
+	// Run is the runner's result; nil on replay.
+	Run *scenario.Result
+	// Judged is the judge's result; nil when Err is set.
+	Judged *judge.Result
+	// Err is a harness error: the tool could not be run or its run could
+	// not be judged.
+	Err error
+	// Elapsed is how long running (not judging) took.
+	Elapsed time.Duration
+}
+
+// Suite is the compliance spec tree for one configuration. It holds its
+// outcomes itself (no package state), so a CLI run reads them after
+// RunSpecs returns.
+type Suite struct {
+	cfg      Config
+	selected []*policy.Scenario
+
+	mu       sync.Mutex
+	outcomes map[string]*Outcome
+}
+
+// New checks cfg and selects the scenarios.
+func New(cfg Config) (*Suite, error) {
+	if cfg.Policy == nil {
+		return nil, errors.New("compliance: no policy")
+	}
+	s := &Suite{cfg: cfg, outcomes: map[string]*Outcome{}}
+	if len(cfg.Scenarios) == 0 {
+		for i := range cfg.Policy.Scenarios {
+			s.selected = append(s.selected, &cfg.Policy.Scenarios[i])
+		}
+		return s, nil
+	}
+	seen := map[string]bool{}
+	for _, name := range cfg.Scenarios {
+		sc, err := cfg.Policy.Scenario(name)
+		if err != nil {
+			return nil, fmt.Errorf("compliance: %w", err)
+		}
+		if !seen[name] {
+			seen[name] = true
+			s.selected = append(s.selected, sc)
+		}
+	}
+	return s, nil
+}
+
+// Selected are the scenarios this suite covers, in policy order.
+func (s *Suite) Selected() []*policy.Scenario { return s.selected }
+
+// Outcomes are the scenarios' outcomes in policy order; scenarios that the
+// label filter left out are missing.
+func (s *Suite) Outcomes() []*Outcome {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*Outcome
+	for _, sc := range s.selected {
+		if o, ok := s.outcomes[sc.Name]; ok {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func (s *Suite) outcome(name string) (*Outcome, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.outcomes[name]
+	return o, ok
+}
+
+// Define declares the spec tree. Call it once, before RunSpecs: Ginkgo
+// builds the tree before any setup node runs, so the specs come from the
+// policy here and never from BeforeSuite.
+func (s *Suite) Define() {
+	ginkgo.BeforeSuite(func(ctx ginkgo.SpecContext) {
+		s.execute(ctx)
+	}, ginkgo.NodeTimeout(s.timeout()))
+
+	for _, sc := range s.selected {
+		sc := sc
+		ginkgo.Describe("scenario "+sc.Name, ginkgo.Label(LabelScenario+sc.Name), func() {
+			for _, id := range sc.Clauses {
+				cl, err := s.cfg.Policy.Clause(id)
+				if err != nil || cl.Testable == policy.TestableServerSide {
+					continue // the loader rejects unknown ids; server-side clauses are never specs
+				}
+				id := id
+				ginkgo.It(fmt.Sprintf("%s: %s", id, lowerFirst(cl.Promise)), ginkgo.Label(LabelClause+id), func() {
+					s.checkClause(sc, id)
+				})
+			}
+		})
+	}
+}
+
+func (s *Suite) timeout() time.Duration {
+	if s.cfg.Timeout > 0 {
+		return s.cfg.Timeout
+	}
+	return 30 * time.Minute
+}
+
+// checkClause is the body of every spec.
+func (s *Suite) checkClause(sc *policy.Scenario, id string) {
+	o, ok := s.outcome(sc.Name)
+	if !ok {
+		ginkgo.Fail(fmt.Sprintf("scenario %s did not run (harness defect: it has a selected spec but no outcome)", sc.Name))
+		return
+	}
+	gomega.Expect(o.Err).NotTo(gomega.HaveOccurred(), "running scenario %s", sc.Name)
+	cr, ok := o.Judged.Clause(id)
+	if !ok {
+		ginkgo.Fail(fmt.Sprintf("the judge returned no verdict for clause %s", id))
+		return
+	}
+	// Shown only on failure or with -v: a passing run stays one line a spec.
+	ginkgo.AddReportEntry("verdict", Entry{Scenario: sc.Name, Clause: id, Verdict: cr.Verdict, Reason: cr.Reason, Findings: findingsOf(o.Judged, id)},
+		ginkgo.ReportEntryVisibilityFailureOrVerbose)
+	if cr.Verdict == judge.NotExercised {
+		ginkgo.Skip(fmt.Sprintf("clause %s not exercised in scenario %s: %s", id, sc.Name, cr.Reason))
+	}
+	gomega.Expect(o.Judged).To(matchers.ComplyWith(id))
+}
+
+// VerdictError is the verdict of a clause whose scenario could not be run
+// or judged: a harness error, never a pass.
+const VerdictError judge.Verdict = "error"
+
+// Entry is the report entry every spec attaches: the verdict and its
+// redacted evidence, for the report writers.
+type Entry struct {
+	Scenario string          `json:"scenario"`
+	Clause   string          `json:"clause"`
+	Verdict  judge.Verdict   `json:"verdict"`
+	Reason   string          `json:"reason,omitempty"`
+	Findings []judge.Finding `json:"findings,omitempty"`
+}
+
+func findingsOf(r *judge.Result, id string) []judge.Finding {
+	var out []judge.Finding
+	for _, f := range r.Findings {
+		if f.Clause == id {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// execute runs (or, on replay, loads) every scenario that has a spec the
+// label filter selects, concurrently, and judges each.
+func (s *Suite) execute(ctx context.Context) {
+	needed, err := s.needed()
+	if err != nil {
+		ginkgo.Fail(err.Error())
+		return
+	}
+	if len(needed) == 0 {
+		return
+	}
+	if s.cfg.Replay != "" {
+		for _, sc := range needed {
+			dirs := ScenarioDirs(sc, s.cfg.Replay)
+			o := &Outcome{Scenario: sc.Name, Dirs: dirs}
+			o.Judged, o.Err = JudgeDirs(s.cfg.Policy, sc, dirs)
+			s.record(o)
+		}
+		return
+	}
+	names := make([]string, len(needed))
+	for i, sc := range needed {
+		names[i] = sc.Name
+	}
+	opts := s.cfg.Runner
+	opts.Policy = s.cfg.Policy
+	start := time.Now()
+	results, err := scenario.RunAll(ctx, opts, names)
+	if err != nil && results == nil {
+		ginkgo.Fail(fmt.Sprintf("running scenarios: %v", err))
+		return
+	}
+	for i, sc := range needed {
+		o := &Outcome{Scenario: sc.Name, Elapsed: time.Since(start)}
+		if i < len(results) && results[i] != nil {
+			o.Run = results[i]
+			for _, r := range results[i].Runs {
+				o.Dirs = append(o.Dirs, r.Dir)
+			}
+			o.Err = results[i].Err
+		} else {
+			o.Err = fmt.Errorf("scenario %s: no result", sc.Name)
+		}
+		if o.Err == nil {
+			o.Judged, o.Err = JudgeDirs(s.cfg.Policy, sc, ScenarioDirs(sc, opts.Out))
+		}
+		s.record(o)
+	}
+}
+
+func (s *Suite) record(o *Outcome) {
+	s.mu.Lock()
+	s.outcomes[o.Scenario] = o
+	s.mu.Unlock()
+	if s.cfg.Log != nil {
+		fmt.Fprintln(s.cfg.Log, o.Line())
+	}
+}
+
+// Line is the one-line summary of a scenario's outcome.
+func (o *Outcome) Line() string {
+	if o.Err != nil {
+		return fmt.Sprintf("scenario %-22s ERROR %v", o.Scenario, o.Err)
+	}
+	counts := map[judge.Verdict]int{}
+	for _, c := range o.Judged.Clauses {
+		counts[c.Verdict]++
+	}
+	return fmt.Sprintf("scenario %-22s %d passed, %d violated, %d unobservable, %d findings", o.Scenario,
+		counts[judge.Passed], counts[judge.Violated], counts[judge.Unobservable], len(o.Judged.Findings))
+}
+
+// needed returns the selected scenarios with at least one spec that the
+// label filter keeps.
+func (s *Suite) needed() ([]*policy.Scenario, error) {
+	suiteCfg, _ := ginkgo.GinkgoConfiguration()
+	filter := func([]string) bool { return true }
+	if strings.TrimSpace(suiteCfg.LabelFilter) != "" {
+		f, err := types.ParseLabelFilter(suiteCfg.LabelFilter)
+		if err != nil {
+			return nil, fmt.Errorf("label filter %q: %w", suiteCfg.LabelFilter, err)
+		}
+		filter = f
+	}
+	var out []*policy.Scenario
+	for _, sc := range s.selected {
+		for _, id := range sc.Clauses {
+			if filter([]string{LabelCompliance, LabelScenario + sc.Name, LabelClause + id}) {
+				out = append(out, sc)
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// Verdicts flattens the outcomes into one row per (scenario, clause) the
+// scenario exercises, sorted by scenario order then clause.
+func (s *Suite) Verdicts() []Entry {
+	var rows []Entry
+	for _, o := range s.Outcomes() {
+		sc, err := s.cfg.Policy.Scenario(o.Scenario)
+		if err != nil {
+			continue
+		}
+		for _, id := range sc.Clauses {
+			e := Entry{Scenario: o.Scenario, Clause: id}
+			switch {
+			case o.Err != nil:
+				e.Verdict, e.Reason = VerdictError, o.Err.Error()
+			default:
+				cr, ok := o.Judged.Clause(id)
+				if !ok {
+					continue
+				}
+				e.Verdict, e.Reason, e.Findings = cr.Verdict, cr.Reason, findingsOf(o.Judged, id)
+			}
+			rows = append(rows, e)
+		}
+	}
+	return rows
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}
