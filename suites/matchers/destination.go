@@ -19,7 +19,8 @@ import (
 // passes: nothing went elsewhere.
 //
 // Each request elsewhere is a failure line naming what differs; a path is
-// shown by its length only, since it may carry a canary. A rejected or
+// shown by its length only, and a host label that starts with canary.Prefix
+// as «canary», since either may carry a canary. A rejected or
 // opaque tunnel to another host is a failure; one to ep's host is an error
 // ("unobservable: ...") unless another request already fails, because its
 // path and method are unknown. An endpoint without scheme, host, path or
@@ -52,7 +53,7 @@ func (m *destinationMatcher) Match(actual any) (bool, error) {
 			host, port := splitAuthority(ex.Host, m.port())
 			var probs []string
 			if !strings.EqualFold(host, m.ep.Host) {
-				probs = append(probs, "host "+host+" is not "+m.ep.Host)
+				probs = append(probs, "host "+shownHost(host)+" is not "+m.ep.Host)
 			}
 			if port != m.port() {
 				probs = append(probs, "port "+port+" is not "+m.port())
@@ -92,7 +93,7 @@ func (m *destinationMatcher) NegatedFailureMessage(any) string {
 func (m *destinationMatcher) problems(o *observe.Observation) []string {
 	var out []string
 	if !strings.EqualFold(o.Host, m.ep.Host) {
-		out = append(out, "host "+o.Host+" is not "+m.ep.Host)
+		out = append(out, "host "+shownHost(o.Host)+" is not "+m.ep.Host)
 	}
 	if o.Scheme != m.ep.Scheme {
 		out = append(out, "scheme "+o.Scheme+" is not "+m.ep.Scheme)

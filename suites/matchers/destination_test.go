@@ -40,15 +40,17 @@ var _ = Describe("BeSentOnlyTo", func() {
 			request(3, "GET", "spire.bugout.dev", "https://spire.bugout.dev/humbug/reports?u=cnryuser8k2m4x7p", ""),
 			request(4, "POST", "spire.bugout.dev", "http://spire.bugout.dev:8080/cnryuser8k2m4x7p", "{}"),
 			tunnel(5, capture.KindTunnelRejected, "telemetry.example:443"),
+			request(6, "POST", "cnryuser8k2m4x7p.tracker.example", "https://cnryuser8k2m4x7p.tracker.example/humbug/reports", "{}"),
 		}
 		Expect(notTo(exs, matchers.BeSentOnlyTo(ep))).To(BeEmpty())
 		Expect(to(exs, matchers.BeSentOnlyTo(ep))).To(Equal([]string{`Expected
-    <5 exchanges: 4 http, 1 tunnel-rejected>
+    <6 exchanges: 5 http, 1 tunnel-rejected>
 to be sent only to POST https://spire.bugout.dev/humbug/reports
     exchange #2: request outside the endpoint: host spire.bugout.dev.example.net is not spire.bugout.dev
     exchange #3: request outside the endpoint: method GET is not POST
     exchange #4: request outside the endpoint: scheme http is not https, port 8080 is not 443, path (17 chars, redacted) is not /humbug/reports
-    exchange #5: tunnel-rejected outside the endpoint: host telemetry.example is not spire.bugout.dev`}))
+    exchange #5: tunnel-rejected outside the endpoint: host telemetry.example is not spire.bugout.dev
+    exchange #6: request outside the endpoint: host «canary».tracker.example is not spire.bugout.dev`}))
 	})
 
 	It("shows a non-default endpoint port", func() {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
+	"github.com/telemetry-harness/telemetry-harness/suites/canary"
 	"github.com/telemetry-harness/telemetry-harness/suites/judge"
 )
 
@@ -74,7 +75,7 @@ func blind(ex *capture.Exchange) bool {
 
 // blindLine says why ex is unobservable, without its bytes.
 func blindLine(ex *capture.Exchange) string {
-	s := fmt.Sprintf("exchange #%d is %s to %s", ex.Seq, ex.Kind, ex.Host)
+	s := fmt.Sprintf("exchange #%d is %s to %s", ex.Seq, ex.Kind, shownHost(ex.Host))
 	if ex.Note != "" {
 		s += " (" + ex.Note + ")"
 	}
@@ -134,4 +135,17 @@ func policyName(file string) string {
 		return "policy built in code"
 	}
 	return filepath.Base(file)
+}
+
+// shownHost is a host for a message. These matchers are not told the
+// canaries, but every generated canary starts with canary.Prefix, so a
+// label that does is replaced: a tool may put the user name in a host.
+func shownHost(host string) string {
+	labels := strings.Split(host, ".")
+	for i, l := range labels {
+		if strings.HasPrefix(strings.ToLower(l), canary.Prefix) {
+			labels[i] = "«canary»"
+		}
+	}
+	return strings.Join(labels, ".")
 }

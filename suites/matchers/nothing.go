@@ -67,5 +67,5 @@ func requestHost(ex *capture.Exchange) string {
 	if h == "" {
 		return "an unknown host"
 	}
-	return strings.ToLower(h)
+	return shownHost(strings.ToLower(h))
 }
