@@ -195,12 +195,25 @@ func record(ctx context.Context, opts Options, w *capture.Writer, run *capture.R
 	return err
 }
 
-// writeHAR converts the run folder's JSONL capture to capture.har.
-// TODO(proxy): write it with capture.WriteHAR(f, exs, redact) once the HAR
-// writer lands; until then there is no capture.har.
+// writeHAR converts the run folder's JSONL capture to capture.har. A JSONL
+// cut mid-line still converts up to its last complete record.
 func writeHAR(dir string, redact bool) error {
-	_ = dir
-	_ = redact
+	exs, err := capture.Load(filepath.Join(dir, capture.JSONLName))
+	if err != nil && !errors.Is(err, capture.ErrTruncated) {
+		return fmt.Errorf("write HAR: %w", err)
+	}
+	p := filepath.Join(dir, capture.HARName)
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("write HAR: %w", err)
+	}
+	if err := capture.WriteHAR(f, exs, redact); err != nil {
+		f.Close()
+		return fmt.Errorf("write HAR %s: %w", p, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write HAR %s: %w", p, err)
+	}
 	return nil
 }
 

@@ -51,6 +51,13 @@ post(sys.argv[1].encode())
 time.sleep(1000)
 `
 
+// authPy sends a request with a credential.
+const authPy = postPy + `
+req = urllib.request.Request("https://spire.bugout.dev/humbug/reports", data=b"{}",
+                             headers={"Authorization": "Bearer secret-token-1"}, method="POST")
+urllib.request.urlopen(req, timeout=10)
+`
+
 // envPy prints its environment as JSON and whether HOME is empty.
 const envPy = `
 import json, os
@@ -88,6 +95,10 @@ var _ = Describe("Record", func() {
 		Expect(string(exs[0].Body.Raw)).To(Equal(body), "recorded byte-exact")
 		Expect(exs[0].Time).To(BeTemporally(">", run.MainExit), "sent after the command exited")
 		Expect(readFile(filepath.Join(out, session.StdoutName))).To(Equal("status 200\n"))
+
+		har, err := capture.Load(filepath.Join(out, capture.HARName))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(har).To(ConsistOf(HaveField("Body.Raw", Equal([]byte(body)))), "capture.har holds the same request")
 
 		saved, err := capture.ReadRun(out)
 		Expect(err).NotTo(HaveOccurred())
@@ -172,6 +183,20 @@ var _ = Describe("Record", func() {
 			Expect(seen).To(HaveKeyWithValue("PATH", ContainSubstring(os.Getenv("PATH"))))
 		})
 	})
+
+	It("redacts credentials in capture.har unless told not to, and keeps them in the JSONL", func(ctx SpecContext) {
+		opts.Argv = []string{python, "-c", authPy}
+
+		_, err := session.Record(ctx, opts)
+		Expect(err).NotTo(HaveOccurred(), "stderr: %s", readFile(filepath.Join(out, session.StderrName)))
+		Expect(readFile(filepath.Join(out, capture.HARName))).NotTo(ContainSubstring("secret-token-1"))
+		Expect(readFile(filepath.Join(out, capture.JSONLName))).To(ContainSubstring("secret-token-1"))
+
+		opts.NoRedact = true
+		_, err = session.Record(ctx, opts)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(readFile(filepath.Join(out, capture.HARName))).To(ContainSubstring("secret-token-1"))
+	}, SpecTimeout(40*time.Second))
 
 	It("records the command's failure as a successful recording", func(ctx SpecContext) {
 		opts.Argv = []string{"sh", "-c", "echo oops >&2; exit 7"}
