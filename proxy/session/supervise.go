@@ -170,15 +170,17 @@ func Supervise(ctx context.Context, spec Spec, conns Conns) (*capture.Run, error
 	defer t.close()
 
 	mainDone := make(chan struct{})
+	var mainExit time.Time // written before mainDone closes
 	go func() {
 		_ = cmd.Wait()
-		run.MainExit = time.Now()
+		mainExit = time.Now()
 		close(mainDone)
 	}()
 
 	var reason string
 	select {
 	case <-mainDone:
+		run.MainExit = mainExit
 		reason, err = lateSenders(ctx, spec, t, conns, deadline.C, run)
 	case <-deadline.C:
 		reason = ReasonTimeout
@@ -197,6 +199,9 @@ func Supervise(ctx context.Context, spec Spec, conns Conns) (*capture.Run, error
 		exited = true
 	case <-time.After(killWait):
 		err = errors.Join(err, fmt.Errorf("%s did not exit after SIGKILL", spec.Argv[0]))
+	}
+	if exited {
+		run.MainExit = mainExit
 	}
 	if exited && cmd.ProcessState != nil {
 		ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
