@@ -112,6 +112,7 @@ type Proxy struct {
 	tracker *connTracker
 	tr      *http.Transport
 	log     *log.Logger
+	bufs    bufPools
 
 	start time.Time
 	seq   atomic.Int64
@@ -283,9 +284,9 @@ func (p *Proxy) OpenConns() (n int, changed <-chan struct{}) { return p.tracker.
 func (p *Proxy) Exchanges() int64 { return p.seq.Load() }
 
 // Close stops listening, cuts answer delays short, closes every client
-// connection, waits for every goroutine of the proxy and removes the CA
-// folder. It does not close Options.Capture: records written while closing
-// still need it.
+// connection, waits for every goroutine of the proxy, writes the queued
+// response records of Options.Capture and removes the CA folder. It does
+// not close Options.Capture: records written while closing still need it.
 func (p *Proxy) Close() error {
 	p.closeOnce.Do(func() {
 		p.mu.Lock()
@@ -299,6 +300,11 @@ func (p *Proxy) Close() error {
 		p.tracker.closeAll()
 		p.wg.Wait()
 		p.tr.CloseIdleConnections()
+		// Response records are queued (capture.Writer); when Close returns,
+		// everything this proxy recorded is in the file.
+		if err := p.opts.Capture.Flush(); err != nil {
+			errs = append(errs, fmt.Errorf("flush capture: %w", err))
+		}
 		if err := os.RemoveAll(p.ca.dir); err != nil {
 			errs = append(errs, fmt.Errorf("remove CA folder: %w", err))
 		}

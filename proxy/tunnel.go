@@ -42,6 +42,7 @@ type tunnel struct {
 	target string // CONNECT authority, host:port
 	in0    int64  // client byte counters at the start of the tunnel
 	out0   int64
+	bw     *bufio.Writer // forwarded answers, made on first use
 }
 
 // hijack serves a CONNECT that goproxy handed over (ConnectHijack): it
@@ -75,7 +76,13 @@ func (p *Proxy) hijack(connect *http.Request, client net.Conn, _ *goproxy.ProxyC
 }
 
 func (t *tunnel) serve(src io.Reader) {
-	br := bufio.NewReaderSize(src, tunnelBuf)
+	br := t.p.bufs.reader(src)
+	defer t.p.bufs.putReader(br)
+	defer func() {
+		if t.bw != nil {
+			t.p.bufs.putWriter(t.bw)
+		}
+	}()
 	first, err := br.Peek(1)
 	if err != nil {
 		t.recordOpaque(nil, 0, nil, "client closed the tunnel without sending a byte")
@@ -93,7 +100,8 @@ func (t *tunnel) serve(src io.Reader) {
 		}
 		tlsInfo = tlsFacts(tconn.ConnectionState())
 		conn, scheme = tconn, "https"
-		br = bufio.NewReaderSize(tconn, tunnelBuf)
+		br = t.p.bufs.reader(tconn)
+		defer t.p.bufs.putReader(br)
 	}
 	if ok, reason := sniffHTTP1(br); !ok {
 		t.drainOpaque(br, conn, tlsInfo, reason)
@@ -459,11 +467,13 @@ func (t *tunnel) forward(req *http.Request, raw []byte, rawTrunc bool, conn net.
 	stripHop(resp.Header, false)
 	t.p.watchResponse(seq, resp)
 	resp.Close = req.Close || resp.Close
-	bw := bufio.NewWriterSize(conn, 16<<10)
-	if err := resp.Write(bw); err != nil {
+	if t.bw == nil {
+		t.bw = t.p.bufs.writer(conn)
+	}
+	if err := resp.Write(t.bw); err != nil {
 		return false
 	}
-	if err := bw.Flush(); err != nil {
+	if err := t.bw.Flush(); err != nil {
 		return false
 	}
 	return !resp.Close
@@ -535,3 +545,38 @@ type bufConn struct {
 }
 
 func (c *bufConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// bufPools reuses the large per-tunnel buffers: with a new connection per
+// request, allocating them afresh made the garbage collector and the
+// scavenger a sizeable share of the proxy's CPU.
+type bufPools struct {
+	readers, writers sync.Pool
+}
+
+func (b *bufPools) reader(r io.Reader) *bufio.Reader {
+	if br, ok := b.readers.Get().(*bufio.Reader); ok {
+		br.Reset(r)
+		return br
+	}
+	return bufio.NewReaderSize(r, tunnelBuf)
+}
+
+// putReader drops the reader's source, so a pooled reader pins no
+// connection.
+func (b *bufPools) putReader(br *bufio.Reader) {
+	br.Reset(nil)
+	b.readers.Put(br)
+}
+
+func (b *bufPools) writer(w io.Writer) *bufio.Writer {
+	if bw, ok := b.writers.Get().(*bufio.Writer); ok {
+		bw.Reset(w)
+		return bw
+	}
+	return bufio.NewWriterSize(w, 16<<10)
+}
+
+func (b *bufPools) putWriter(bw *bufio.Writer) {
+	bw.Reset(nil)
+	b.writers.Put(bw)
+}

@@ -8,8 +8,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
+	"time"
 )
 
 // Record is one line of a JSON Lines capture.
@@ -29,16 +32,40 @@ const (
 	RecordResponse = "response"
 )
 
-// Writer appends records to a JSON Lines file, one write per record, so a
-// process killed at any moment leaves every complete line readable. It is
-// safe for concurrent use.
+// Writer appends records to a JSON Lines file. An exchange record is
+// written (one write(2), no fsync) before Exchange returns, so a process
+// killed at any moment leaves every recorded request readable. Response
+// records are queued and written together with the next exchange record in
+// the same write(2), or at most responseFlushDelay later, or by Flush or
+// Close: answering a request then costs no write of its own, and a kill
+// loses at most the responses of the last few milliseconds, never a
+// request. It is safe for concurrent use.
 type Writer struct {
 	mu   sync.Mutex
 	f    *os.File
 	path string
 	n    int64
 	err  error
+
+	// pending holds encoded response records not yet written; pendingN
+	// counts them. timer flushes them when no exchange comes along.
+	pending  []byte
+	pendingN int64
+	timer    *time.Timer
+
+	// bufs pools the buffers records are encoded into: a record holds
+	// whole bodies (base64), so a fresh buffer per record is a large
+	// allocation.
+	bufs sync.Pool
 }
+
+const (
+	// responseFlushDelay bounds how long a response record waits for an
+	// exchange record to share its write.
+	responseFlushDelay = 10 * time.Millisecond
+	// maxPending flushes queued responses at once beyond this many bytes.
+	maxPending = 256 << 10
+)
 
 // Create creates (or truncates) a JSON Lines capture at path with mode 0600:
 // it holds exact bytes, credentials included.
@@ -53,56 +80,164 @@ func Create(path string) (*Writer, error) {
 // Path is the file being written.
 func (w *Writer) Path() string { return w.path }
 
-// Exchange writes an exchange record.
+// Exchange writes an exchange record, together with any queued response
+// records, before it returns.
 func (w *Writer) Exchange(ex *Exchange) error {
-	return w.write(Record{Type: RecordExchange, Exchange: ex})
+	buf, err := w.encode(Record{Type: RecordExchange, Exchange: ex})
+	if err != nil {
+		return err
+	}
+	defer w.putBuf(buf)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.usable(); err != nil {
+		return err
+	}
+	if len(w.pending) == 0 {
+		return w.writeLocked(buf.Bytes(), 1)
+	}
+	w.pending = append(w.pending, buf.Bytes()...)
+	w.pendingN++
+	return w.flushLocked()
 }
 
-// Response writes the response of exchange seq.
+// Response queues the response of exchange seq; see Writer for when it
+// reaches the file.
 func (w *Writer) Response(seq int64, r *Response) error {
-	return w.write(Record{Type: RecordResponse, Seq: seq, Response: r})
+	buf, err := w.encode(Record{Type: RecordResponse, Seq: seq, Response: r})
+	if err != nil {
+		return err
+	}
+	defer w.putBuf(buf)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.usable(); err != nil {
+		return err
+	}
+	w.pending = append(w.pending, buf.Bytes()...)
+	w.pendingN++
+	if len(w.pending) >= maxPending {
+		return w.flushLocked()
+	}
+	if w.timer == nil {
+		w.timer = time.AfterFunc(responseFlushDelay, w.flushQueued)
+	}
+	return nil
 }
 
-// Count is the number of records written.
+// Flush writes the queued response records now. After Close there is
+// nothing left to flush.
+func (w *Writer) Flush() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.f == nil {
+		return nil
+	}
+	if w.err != nil {
+		return w.err
+	}
+	return w.flushLocked()
+}
+
+func (w *Writer) flushQueued() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.timer = nil
+	if w.usable() == nil {
+		// A failure is kept in w.err and returned by the next call.
+		_ = w.flushLocked()
+	}
+}
+
+// Count is the number of records accepted (written or queued).
 func (w *Writer) Count() int64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.n
+	return w.n + w.pendingN
 }
 
-func (w *Writer) write(r Record) error {
-	line, err := json.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("encode capture record: %w", err)
+func (w *Writer) encode(r Record) (*bytes.Buffer, error) {
+	buf, _ := w.bufs.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
 	}
-	line = append(line, '\n')
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	buf.Reset()
+	// Encode appends the newline that ends the line.
+	if err := json.NewEncoder(buf).Encode(r); err != nil {
+		w.putBuf(buf)
+		return nil, fmt.Errorf("encode capture record: %w", err)
+	}
+	return buf, nil
+}
+
+// putBuf keeps a buffer for reuse unless one huge body grew it.
+func (w *Writer) putBuf(b *bytes.Buffer) {
+	if b.Cap() <= maxPending {
+		w.bufs.Put(b)
+	}
+}
+
+func (w *Writer) usable() error {
 	if w.err != nil {
 		return w.err
 	}
 	if w.f == nil {
 		return fmt.Errorf("write capture %s: writer closed", w.path)
 	}
-	// One write(2) per record: the page cache makes it durable against the
-	// harness being killed; fsync would only add safety against power loss.
-	if _, err := w.f.Write(line); err != nil {
-		w.err = fmt.Errorf("write capture %s: %w", w.path, err)
-		return w.err
-	}
-	w.n++
 	return nil
 }
 
-// Close closes the file. Further writes fail.
+func (w *Writer) flushLocked() error {
+	if w.timer != nil {
+		w.timer.Stop()
+		w.timer = nil
+	}
+	if len(w.pending) == 0 {
+		return nil
+	}
+	err := w.writeLocked(w.pending, w.pendingN)
+	w.pendingN = 0
+	if cap(w.pending) > 4*maxPending {
+		w.pending = nil // one huge body must not pin its buffer
+	} else {
+		w.pending = w.pending[:0]
+	}
+	return err
+}
+
+// writeLocked writes whole lines in one write(2): the page cache makes
+// them durable against the harness being killed; fsync would only add
+// safety against power loss.
+func (w *Writer) writeLocked(lines []byte, records int64) error {
+	if _, err := w.f.Write(lines); err != nil {
+		w.err = fmt.Errorf("write capture %s: %w", w.path, err)
+		return w.err
+	}
+	w.n += records
+	return nil
+}
+
+// Close writes the queued response records and closes the file. Further
+// writes fail.
 func (w *Writer) Close() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.f == nil {
 		return nil
 	}
+	var ferr error
+	if w.err == nil {
+		ferr = w.flushLocked()
+	}
+	if w.timer != nil {
+		w.timer.Stop()
+		w.timer = nil
+	}
 	err := w.f.Close()
 	w.f = nil
+	if ferr != nil {
+		return ferr
+	}
 	if err != nil {
 		return fmt.Errorf("close capture %s: %w", w.path, err)
 	}
@@ -127,18 +262,26 @@ func ReadJSONL(r io.Reader, name string) ([]*Exchange, error) {
 		out = append(out, ex)
 		return nil
 	})
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
 	return out, err
 }
 
 // ScanJSONL streams a JSON Lines capture: fn is called once per exchange,
-// with its response merged, in sequence order. Exchanges are held until the
-// end of the file because a response may come many lines after its request;
-// that keeps memory proportional to the capture, which is the price of the
-// merge.
+// with its response merged, as soon as the exchange is complete: an HTTP or
+// WebSocket exchange when its response record arrives, a tunnel record
+// (which never gets a response) at once, and exchanges still waiting for a
+// response at the end of the file (the writer was killed) last, in
+// sequence order. Memory is bounded by the exchanges awaiting a response
+// (the requests in flight while recording), not by the capture. The order
+// is thus completion order, which for concurrent clients differs from
+// sequence order; ReadJSONL sorts. Errors are those of ReadJSONL, with fn's
+// error returned as is.
 func ScanJSONL(r io.Reader, name string, fn func(*Exchange) error) error {
 	br := bufio.NewReaderSize(r, 1<<20)
-	bySeq := map[int64]*Exchange{}
-	var order []int64
+	// waiting holds exchanges whose response has not been read yet; seen
+	// every sequence number read, to report duplicates and strays.
+	waiting := map[int64]*Exchange{}
+	var seen seqSet
 	var truncErr error
 	for lineNo := 1; ; lineNo++ {
 		line, err := readLine(br)
@@ -165,20 +308,33 @@ func ScanJSONL(r io.Reader, name string, fn func(*Exchange) error) error {
 		}
 		switch rec.Type {
 		case RecordExchange:
-			if rec.Exchange == nil {
+			ex := rec.Exchange
+			if ex == nil {
 				return fmt.Errorf("capture %s line %d: exchange record without exchange", name, lineNo)
 			}
-			if _, dup := bySeq[rec.Exchange.Seq]; dup {
-				return fmt.Errorf("capture %s line %d: exchange #%d recorded twice", name, lineNo, rec.Exchange.Seq)
+			if !seen.add(ex.Seq) {
+				return fmt.Errorf("capture %s line %d: exchange #%d recorded twice", name, lineNo, ex.Seq)
 			}
-			bySeq[rec.Exchange.Seq] = rec.Exchange
-			order = append(order, rec.Exchange.Seq)
+			if ex.Response != nil || !awaitsResponse(ex.Kind) {
+				if err := fn(ex); err != nil {
+					return err
+				}
+				continue
+			}
+			waiting[ex.Seq] = ex
 		case RecordResponse:
-			ex, ok := bySeq[rec.Seq]
+			ex, ok := waiting[rec.Seq]
 			if !ok {
+				if seen.has(rec.Seq) {
+					return fmt.Errorf("capture %s line %d: second response for exchange #%d", name, lineNo, rec.Seq)
+				}
 				return fmt.Errorf("capture %s line %d: response for unknown exchange #%d", name, lineNo, rec.Seq)
 			}
+			delete(waiting, rec.Seq)
 			ex.Response = rec.Response
+			if err := fn(ex); err != nil {
+				return err
+			}
 		default:
 			return fmt.Errorf("capture %s line %d: unknown record type %q (want %q or %q)", name, lineNo, rec.Type, RecordExchange, RecordResponse)
 		}
@@ -186,13 +342,102 @@ func ScanJSONL(r io.Reader, name string, fn func(*Exchange) error) error {
 			break
 		}
 	}
-	sort.Slice(order, func(i, j int) bool { return order[i] < order[j] })
-	for _, s := range order {
-		if err := fn(bySeq[s]); err != nil {
+	rest := make([]int64, 0, len(waiting))
+	for s := range waiting {
+		rest = append(rest, s)
+	}
+	sort.Slice(rest, func(i, j int) bool { return rest[i] < rest[j] })
+	for _, s := range rest {
+		if err := fn(waiting[s]); err != nil {
 			return err
 		}
 	}
 	return truncErr
+}
+
+// seqSet holds the sequence numbers read: a bitmap for the dense 1..n the
+// recorder writes (12.5 KB per 100,000), a map for anything else.
+type seqSet struct {
+	bits  []uint64
+	other map[int64]bool
+}
+
+// maxDense bounds the bitmap (128 MiB of bits at most).
+const maxDense = 1 << 30
+
+func (s *seqSet) has(n int64) bool {
+	if n >= 0 && n < maxDense {
+		i := int(n / 64)
+		return i < len(s.bits) && s.bits[i]&(1<<(n%64)) != 0
+	}
+	return s.other[n]
+}
+
+// add reports false when n was already there.
+func (s *seqSet) add(n int64) bool {
+	if s.has(n) {
+		return false
+	}
+	if n >= 0 && n < maxDense {
+		i := int(n / 64)
+		for len(s.bits) <= i {
+			s.bits = append(s.bits, 0)
+		}
+		s.bits[i] |= 1 << (n % 64)
+		return true
+	}
+	if s.other == nil {
+		s.other = map[int64]bool{}
+	}
+	s.other[n] = true
+	return true
+}
+
+// ScanFile streams the exchanges of a capture to fn like ScanJSONL: path is
+// a run folder, a .jsonl or a .har file, as for Load. A JSONL capture is
+// streamed; a HAR file is read whole (its format is one JSON document) and
+// then handed over exchange by exchange.
+func ScanFile(path string, fn func(*Exchange) error) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("scan capture: %w", err)
+	}
+	j := path
+	if st.IsDir() {
+		j = filepath.Join(path, JSONLName)
+		if _, err := os.Stat(j); err != nil {
+			j = ""
+		}
+	}
+	if j == "" || !isJSONL(j) {
+		exs, err := Load(path)
+		for _, ex := range exs {
+			if ferr := fn(ex); ferr != nil {
+				return ferr
+			}
+		}
+		return err
+	}
+	f, err := os.Open(j)
+	if err != nil {
+		return fmt.Errorf("scan capture: %w", err)
+	}
+	defer f.Close()
+	return ScanJSONL(f, j, fn)
+}
+
+func isJSONL(path string) bool {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".jsonl", ".ndjson":
+		return true
+	}
+	return false
+}
+
+// awaitsResponse says whether the recorder writes a response record for an
+// exchange of this kind: tunnel records have none.
+func awaitsResponse(k Kind) bool {
+	return k != KindTunnelRejected && k != KindOpaqueTunnel
 }
 
 // readLine returns one line without its newline; err is io.EOF when the
