@@ -36,10 +36,14 @@
 // A daemon that stays up (pantsd) would hold every run until the timeout.
 // Options.IdleStop ends that wait early without cutting off a late report:
 // once the command has exited, if for a whole IdleStop window no proxy
-// connection was open (or opened and closed) and the remaining processes
-// used at most 1% of one CPU, they are stopped and recorded as killed with
-// reason "idle". A daemon that is still preparing or sending its report
-// either burns CPU or holds a connection, so it is left alone; choose a
-// window longer than the tool's slowest pause between work and send (a few
-// seconds for Pants).
+// connection was opened or closed, no exchange was recorded, no process
+// started, and the remaining processes used at most 1% of one CPU, they are
+// stopped and recorded as killed with reason "idle". A connection that stays
+// open but silent (a keep-alive pool) does not hold the run: what was sent
+// on it is already in the capture. A daemon that is still preparing or
+// sending its report burns CPU, connects or sends, so it is left alone;
+// choose a window longer than the tool's slowest pause between work and
+// send (a few seconds for Pants). A daemon stopped while it waits for a slow
+// answer loses only the response record; its request was recorded when it
+// arrived.
 package session

@@ -58,6 +58,23 @@ req = urllib.request.Request("https://spire.bugout.dev/humbug/reports", data=b"{
 urllib.request.urlopen(req, timeout=10)
 `
 
+// keepAlivePy starts a daemon that reports through a tunnel it then keeps
+// open, idle, like a connection pool.
+const keepAlivePy = postPy + `
+import http.client, ssl, time
+if os.fork() == 0:
+    os.setsid()
+    host, port = proxy[len("http://"):].rstrip("/").split(":")
+    c = http.client.HTTPSConnection(host, int(port), context=ssl.create_default_context(), timeout=10)
+    c.set_tunnel("spire.bugout.dev", 443)
+    c.request("POST", "/humbug/reports", body=b'{"kept":"alive"}', headers={"Content-Type": "application/json"})
+    r = c.getresponse()
+    r.read()
+    print("status", r.status, flush=True)
+    time.sleep(1000)
+    os._exit(0)
+`
+
 // envPy prints its environment as JSON and whether HOME is empty.
 const envPy = `
 import json, os
@@ -196,6 +213,21 @@ var _ = Describe("Record", func() {
 		_, err = session.Record(ctx, opts)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(readFile(filepath.Join(out, capture.HARName))).To(ContainSubstring("secret-token-1"))
+	}, SpecTimeout(40*time.Second))
+
+	It("stops a daemon that keeps its connection open after reporting, with IdleStop", func(ctx SpecContext) {
+		opts.Argv = []string{python, "-c", keepAlivePy}
+		opts.IdleStop = 500 * time.Millisecond
+
+		run, err := session.Record(ctx, opts)
+
+		Expect(err).NotTo(HaveOccurred(), "stderr: %s", readFile(filepath.Join(out, session.StderrName)))
+		Expect(run.TimedOut).To(BeFalse())
+		Expect(run.Killed).To(ConsistOf(HaveField("Reason", session.ReasonIdle)))
+		Expect(readFile(filepath.Join(out, session.StdoutName))).To(Equal("status 200\n"), "the daemon got its answer before it was stopped")
+		exs, err := capture.Load(out)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(exs).To(ConsistOf(HaveField("Body.Raw", Equal([]byte(`{"kept":"alive"}`)))))
 	}, SpecTimeout(40*time.Second))
 
 	It("records the command's failure as a successful recording", func(ctx SpecContext) {

@@ -64,8 +64,11 @@ type Spec struct {
 	// means DefaultTimeout.
 	Timeout time.Duration
 	// IdleStop, when positive, stops descendants left running after the
-	// command exited once, for a whole IdleStop window, no proxy connection
-	// was open and they used at most 1% of one CPU. Zero waits for them
+	// command exited once, for a whole IdleStop window, no connection was
+	// opened or closed, nothing was recorded, no process started and they
+	// used at most 1% of one CPU. A connection left open counts as activity
+	// unless conns also has an Exchanges() int64 method (the proxy does):
+	// then an open but silent connection is idle too. Zero waits for them
 	// (until Timeout).
 	IdleStop time.Duration
 	// KillGrace is the time between SIGTERM and SIGKILL. Zero means
@@ -242,6 +245,11 @@ func lateSenders(ctx context.Context, spec Spec, t *tracker, conns Conns, deadli
 	defer stopTimer(&idle)
 	// Idle means at most 1% of one CPU: USER_HZ is 100 ticks/s.
 	idleTicks := uint64(spec.IdleStop / time.Second)
+	// A proxy that counts its exchanges lets a connection that stays open
+	// but silent (a keep-alive pool in a daemon) count as idle: what was
+	// sent on it is already recorded.
+	exch, counts := conns.(interface{ Exchanges() int64 })
+	var idleExch int64
 	for {
 		live, err := t.scan()
 		if err != nil {
@@ -259,9 +267,12 @@ func lateSenders(ctx context.Context, spec Spec, t *tracker, conns Conns, deadli
 			stopTimer(&settle)
 			settled = false
 		}
-		if spec.IdleStop > 0 && len(live) > 0 && n == 0 {
+		if spec.IdleStop > 0 && len(live) > 0 && (n == 0 || counts) {
 			if idle == nil {
 				t.resetCPU(live)
+				if counts {
+					idleExch = exch.Exchanges()
+				}
 				idle = time.NewTimer(spec.IdleStop)
 			}
 		} else {
@@ -283,7 +294,7 @@ func lateSenders(ctx context.Context, spec Spec, t *tracker, conns Conns, deadli
 			if err != nil {
 				return ReasonError, err
 			}
-			if quiet {
+			if quiet && (!counts || exch.Exchanges() == idleExch) {
 				killed, err := t.stop(ReasonIdle, spec.KillGrace)
 				run.Killed = append(run.Killed, killed...)
 				if err != nil {
