@@ -4,8 +4,10 @@
 //
 // Usage:
 //
-//	telemetry-harness record [--out DIR] [--forward] [--settle DUR] [--timeout DUR] -- COMMAND [ARGS...]
-//	telemetry-harness check --policy FILE --scenario NAME --capture DIR|FILE.har|FILE.jsonl [--canaries FILE]
+//	telemetry-harness run [--tool "CMD ARGS"] [--policy FILE] [--scenario NAME]... [--label-filter EXPR] [--out DIR]
+//	telemetry-harness replay DIR
+//	telemetry-harness record [--out DIR] [--forward] [--settle DUR] [--timeout DUR] [--idle-stop DUR] -- COMMAND [ARGS...]
+//	telemetry-harness check [--policy FILE] --scenario NAME --capture DIR|FILE.har|FILE.jsonl [--canaries FILE]
 //	telemetry-harness version
 //
 // Exit codes: 0 compliant (or recording worked), 1 harness error, 2 usage
