@@ -40,6 +40,9 @@ type Report struct {
 	Verdict   string     `json:"verdict"`
 	Clauses   []Clause   `json:"clauses"`
 	Scenarios []Scenario `json:"scenarios"`
+	// Fields compares what the tool sent in the opt-in scenario with the
+	// documented list; nil until Attach found a scenario with reports.
+	Fields *FieldTable `json:"fields,omitempty"`
 }
 
 // Clause is one clause of the policy with its verdict over the run.
@@ -54,6 +57,8 @@ type Clause struct {
 	// verdicts.
 	Scenarios []ScenarioVerdict `json:"scenarios,omitempty"`
 	Findings  []judge.Finding   `json:"findings,omitempty"`
+	// Line is the clause's line in the policy file; 0 when unknown.
+	Line int `json:"line,omitempty"`
 }
 
 // ScenarioVerdict is a clause's verdict in one scenario.
@@ -70,6 +75,8 @@ type Scenario struct {
 	Dirs        []string `json:"dirs,omitempty"`
 	Error       string   `json:"error,omitempty"`
 	Findings    int      `json:"findings"`
+	// Runs are what each run folder holds, filled in by Attach.
+	Runs []Run `json:"runs,omitempty"`
 }
 
 // Outcome is one scenario's input to Build.

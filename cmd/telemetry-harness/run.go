@@ -200,11 +200,12 @@ func runRun(ctx context.Context, opts runOptions, stdout, stderr io.Writer) int 
 	rep := reports.Build(p, outcomes)
 	rep.Started, rep.Finished = started, time.Now()
 	rep.Command = append([]string{toolName}, os.Args[1:]...)
-	if err := reports.WriteJSON(out, rep); err != nil {
+	reports.Attach(rep, p, out)
+	if err := reports.WriteAll(out, rep); err != nil {
 		return harnessError(stderr, err)
 	}
 	printVerdicts(stdout, rep)
-	fmt.Fprintf(stderr, "%s: report in %s (%s)\n", toolName, filepath.Join(out, "report.json"), time.Since(started).Round(time.Millisecond))
+	fmt.Fprintf(stderr, "%s: reports in %s: report.html, report.md, report.json, report.sarif, junit.xml (%s)\n", toolName, out, time.Since(started).Round(time.Millisecond))
 	switch rep.Verdict {
 	case "violations":
 		return exitViolations

@@ -1,0 +1,118 @@
+package reports
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/telemetry-harness/telemetry-harness/suites/judge"
+)
+
+// Markdown writes the verdicts as GitHub-flavoured Markdown, short enough
+// for $GITHUB_STEP_SUMMARY and a pull-request comment: the headline, the
+// clause table, every finding, the run's defects and the field table.
+func Markdown(w io.Writer, r *Report) error {
+	b := bufio.NewWriter(w)
+	icon := map[string]string{"compliant": "✅", "violations": "❌"}[r.Verdict]
+	if icon == "" {
+		icon = "⚠️"
+	}
+	fmt.Fprintf(b, "# %s %s telemetry compliance: %s\n\n", icon, mdText(r.Tool), r.Verdict)
+	fmt.Fprintf(b, "%s.", r.Headline())
+	if r.Promise != "" {
+		fmt.Fprintf(b, " Promise: <%s>.", r.Promise)
+	}
+	b.WriteString("\n\n")
+	if ne := r.NotExercisedClauses(); len(ne) > 0 {
+		fmt.Fprintf(b, "> [!WARNING]\n> **Run defect:** %d clause(s) were not exercised by any scenario of this run: %s. Run every scenario (or merge every shard) to judge them.\n\n",
+			len(ne), "`"+strings.Join(ne, "`, `")+"`")
+	}
+	b.WriteString("| Clause | Page section | Scenarios | Verdict |\n| --- | --- | --- | --- |\n")
+	for _, c := range r.Clauses {
+		var sc []string
+		for _, s := range c.Scenarios {
+			sc = append(sc, s.Scenario+" ("+string(s.Verdict)+")")
+		}
+		fmt.Fprintf(b, "| `%s` | %s | %s | %s %s |\n", c.ID, mdText(c.Section), mdText(strings.Join(sc, ", ")), verdictIcon(c.Verdict), Label(c.Verdict))
+	}
+	var findings []judge.Finding
+	for _, c := range r.Clauses {
+		findings = append(findings, c.Findings...)
+	}
+	if len(findings) > 0 {
+		fmt.Fprintf(b, "\n## Violations (%d findings)\n\n", len(findings))
+		for _, f := range findings {
+			fmt.Fprintf(b, "- `%s` in scenario %s: %s\n", f.Clause, mdText(f.Scenario), mdText(strings.TrimPrefix(f.String(), f.Clause+" ")))
+		}
+	}
+	var reasons []string
+	for _, c := range r.Clauses {
+		for _, s := range c.Scenarios {
+			if (s.Verdict == Unobservable || s.Verdict == Error) && s.Reason != "" {
+				reasons = append(reasons, fmt.Sprintf("- `%s` in scenario %s is %s: %s", c.ID, mdText(s.Scenario), s.Verdict, mdText(s.Reason)))
+			}
+		}
+	}
+	if len(reasons) > 0 {
+		b.WriteString("\n## Could not be judged\n\n" + strings.Join(reasons, "\n") + "\n")
+	}
+	if t := r.Fields; t != nil && len(t.Rows) > 0 {
+		fmt.Fprintf(b, "\n## Fields sent in scenario %s (%d reports)\n\n| Field | Status | Documented as |\n| --- | --- | --- |\n", mdText(t.Scenario), t.Reports)
+		for _, row := range t.Rows {
+			doc := row.Doc
+			if doc == "" {
+				doc = row.Note
+			}
+			fmt.Fprintf(b, "| `%s` | %s | %s |\n", row.Path, fieldLabel(row.Status), mdText(doc))
+		}
+	}
+	if len(r.Scenarios) > 0 {
+		b.WriteString("\n## Scenarios\n\n| Scenario | Runs | Requests | Findings |\n| --- | --- | --- | --- |\n")
+		for _, s := range r.Scenarios {
+			n := 0
+			for _, run := range s.Runs {
+				n += len(run.Requests)
+			}
+			status := fmt.Sprint(s.Findings)
+			if s.Error != "" {
+				status = "error: " + mdText(s.Error)
+			}
+			fmt.Fprintf(b, "| %s | %d | %d | %s |\n", mdText(s.Name), len(s.Dirs), n, status)
+		}
+	}
+	b.WriteString("\nFull report with evidence: `report.html` in the output folder; re-check it locally with `telemetry-harness replay DIR`.\n")
+	return b.Flush()
+}
+
+func verdictIcon(v judge.Verdict) string {
+	switch v {
+	case Passed:
+		return "✅"
+	case Violated:
+		return "❌"
+	case NotTestable:
+		return "➖"
+	}
+	return "⚠️"
+}
+
+func fieldLabel(s string) string {
+	switch s {
+	case FieldDocumentedSent:
+		return "documented and sent"
+	case FieldUndocumented:
+		return "sent but undocumented"
+	case FieldMissing:
+		return "documented but missing"
+	case FieldEnvelope:
+		return "envelope (carries the documented fields)"
+	}
+	return s
+}
+
+// mdText escapes what would break a table cell or start markup.
+func mdText(s string) string {
+	r := strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ", "<", "&lt;", ">", "&gt;", "`", "'", "*", `\*`, "_", `\_`)
+	return r.Replace(s)
+}

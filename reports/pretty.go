@@ -1,0 +1,313 @@
+package reports
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
+	"github.com/telemetry-harness/telemetry-harness/suites/canary"
+	"github.com/telemetry-harness/telemetry-harness/suites/observe"
+	"github.com/telemetry-harness/telemetry-harness/suites/policy"
+)
+
+// Limits of a pretty-printed request: evidence is for reading, and a
+// report must stay small enough for a browser and a job summary.
+const (
+	maxEvidenceLines = 400
+	maxValueLen      = 300
+)
+
+// alwaysSecret are headers whose values are never printed, whatever the
+// policy says: they carry credentials, not telemetry.
+var alwaysSecret = []string{"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"}
+
+// redactor scrubs planted values (raw, case-insensitively; any other form
+// the canary search knows hides the whole value) and secret headers from
+// what a report prints.
+type redactor struct {
+	raw     []rawRep
+	search  *canary.Searcher
+	secrets map[string]bool
+}
+
+type rawRep struct {
+	re   *regexp.Regexp
+	role string
+}
+
+func newRedactor(cs []canary.Canary, p *policy.Policy) *redactor {
+	r := &redactor{secrets: map[string]bool{}}
+	for _, h := range alwaysSecret {
+		r.secrets[h] = true
+	}
+	if p != nil {
+		for _, h := range p.Endpoint.Headers.Secret {
+			r.secrets[strings.ToLower(h)] = true
+		}
+	}
+	seen := map[string]bool{}
+	var valid []canary.Canary
+	for _, c := range cs {
+		v := strings.ToLower(c.Value)
+		if c.Value == "" || seen[v] {
+			continue
+		}
+		seen[v] = true
+		r.raw = append(r.raw, rawRep{regexp.MustCompile("(?i)" + regexp.QuoteMeta(c.Value)), c.Role})
+		if len(c.Value) >= canary.MinValueLen {
+			valid = append(valid, c)
+		}
+	}
+	if len(valid) > 0 {
+		// A searcher that cannot be built leaves the raw replacement only.
+		r.search, _ = canary.NewSearcher(valid)
+	}
+	return r
+}
+
+// text returns s with every planted value replaced by «role»; a value that
+// holds a planted value in another form (base64, a hash, ...) is replaced
+// as a whole.
+func (r *redactor) text(s string) string {
+	if r == nil || s == "" {
+		return s
+	}
+	for _, rp := range r.raw {
+		s = rp.re.ReplaceAllLiteralString(s, "«"+rp.role+"»")
+	}
+	if r.search != nil {
+		if hits := r.search.SearchBytes([]byte(s), 0, "value"); len(hits) > 0 {
+			return fmt.Sprintf("«%s as %s: %d chars redacted»", hits[0].Canary.Role, hits[0].Form, len(s))
+		}
+	}
+	return s
+}
+
+// header returns a header's printable value.
+func (r *redactor) header(name, value string) string {
+	if r.secrets[strings.ToLower(name)] {
+		return fmt.Sprintf("«secret: %d chars redacted»", len(value))
+	}
+	return r.text(value)
+}
+
+// pretty prints one exchange as lines: the request line, the headers, and
+// the body (JSON indented, with JSON held in strings opened up), each line
+// carrying the observe path of its value so that a finding's path can be
+// highlighted. o may be nil.
+func pretty(ex *capture.Exchange, o *observe.Observation, red *redactor) []Line {
+	var lines []Line
+	switch ex.Kind {
+	case capture.KindTunnelRejected, capture.KindOpaqueTunnel:
+		lines = append(lines, Line{Text: fmt.Sprintf("%s to %s", ex.Kind, red.text(ex.Host)), Path: "host"})
+		if ex.Note != "" {
+			lines = append(lines, Line{Text: red.text(ex.Note)})
+		}
+		return lines
+	}
+	lines = append(lines, Line{Text: strings.TrimSpace(ex.Method + " " + red.text(ex.URL) + " " + ex.Proto), Path: "url", Alt: "host"})
+	for _, h := range ex.Headers {
+		lines = append(lines, Line{Text: h.Name + ": " + clip(red.header(h.Name, h.Value)), Path: "header:" + h.Name})
+	}
+	body := ex.Body.Bytes()
+	if len(body) == 0 {
+		return lines
+	}
+	lines = append(lines, Line{})
+	pp := &printer{red: red}
+	if o != nil && o.IsJSON {
+		pp.tagsOf = o
+	}
+	if n, err := parseOrdered(body); err == nil {
+		pp.node(n, "$", "", "", false)
+		lines = append(lines, pp.lines...)
+	} else {
+		lines = append(lines, textBody(body, red)...)
+	}
+	if len(lines) > maxEvidenceLines {
+		more := len(lines) - maxEvidenceLines
+		lines = append(lines[:maxEvidenceLines], Line{Text: fmt.Sprintf("… %d more lines not shown", more)})
+	}
+	return lines
+}
+
+func clip(s string) string {
+	if len(s) <= maxValueLen {
+		return s
+	}
+	cut := maxValueLen
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + fmt.Sprintf("… (%d chars)", len(s))
+}
+
+// textBody prints a body that is not JSON: its lines when it is text, else
+// its size.
+func textBody(b []byte, red *redactor) []Line {
+	if !utf8.Valid(b) || bytes.IndexByte(b, 0) >= 0 {
+		return []Line{{Text: fmt.Sprintf("«%d bytes of binary body»", len(b)), Path: "$"}}
+	}
+	var out []Line
+	for _, l := range strings.Split(string(b), "\n") {
+		out = append(out, Line{Text: clip(red.text(l)), Path: "$"})
+	}
+	return out
+}
+
+// node is a JSON value that keeps its object keys in wire order.
+type node struct {
+	kind byte // '{', '[', 's' (string), 'l' (other literal)
+	keys []string
+	kids []*node
+	lit  string
+	// embedded is set for a string that held JSON: kids[0] is what it held.
+	embedded bool
+}
+
+func parseOrdered(b []byte) (*node, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	n, err := parseNode(dec, 0)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("trailing data after JSON value")
+	}
+	return n, nil
+}
+
+func parseNode(dec *json.Decoder, depth int) (*node, error) {
+	if depth > 64 {
+		return nil, fmt.Errorf("JSON nested too deeply")
+	}
+	t, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch v := t.(type) {
+	case json.Delim:
+		n := &node{kind: byte(v)}
+		for dec.More() {
+			if v == '{' {
+				kt, err := dec.Token()
+				if err != nil {
+					return nil, err
+				}
+				n.keys = append(n.keys, kt.(string))
+			}
+			c, err := parseNode(dec, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			n.kids = append(n.kids, c)
+		}
+		if _, err := dec.Token(); err != nil {
+			return nil, err
+		}
+		return n, nil
+	case string:
+		n := &node{kind: 's', lit: v}
+		if s := strings.TrimSpace(v); len(s) > 1 && (s[0] == '{' || s[0] == '[') {
+			if inner, err := parseOrdered([]byte(s)); err == nil {
+				n.embedded, n.kids = true, []*node{inner}
+			}
+		}
+		return n, nil
+	case json.Number:
+		return &node{kind: 'l', lit: v.String()}, nil
+	case bool:
+		return &node{kind: 'l', lit: strconv.FormatBool(v)}, nil
+	default:
+		return &node{kind: 'l', lit: "null"}, nil
+	}
+}
+
+// printer writes a node tree as indented lines.
+type printer struct {
+	red    *redactor
+	lines  []Line
+	tagsOf *observe.Observation
+}
+
+func (pp *printer) node(n *node, path, indent, label string, comma bool) {
+	end := ""
+	if comma {
+		end = ","
+	}
+	switch {
+	case n.kind == '{' || n.kind == '[':
+		open, closeB := "{", "}"
+		if n.kind == '[' {
+			open, closeB = "[", "]"
+		}
+		if len(n.kids) == 0 {
+			pp.lines = append(pp.lines, Line{Text: indent + label + open + closeB + end, Path: path})
+			return
+		}
+		pp.lines = append(pp.lines, Line{Text: indent + label + open, Path: path})
+		for i, c := range n.kids {
+			var cp, cl string
+			if n.kind == '{' {
+				cp, cl = childPath(path, n.keys[i]), jsonString(pp.red.text(n.keys[i]))+": "
+			} else {
+				cp = path + "[" + strconv.Itoa(i) + "]"
+			}
+			pp.node(c, cp, indent+"  ", cl, i < len(n.kids)-1)
+		}
+		pp.lines = append(pp.lines, Line{Text: indent + closeB + end})
+	case n.embedded:
+		inner := n.kids[0]
+		pp.node(inner, path, indent, label+"(JSON in a string) ", comma)
+	case n.kind == 's':
+		pp.lines = append(pp.lines, Line{Text: indent + label + clip(jsonString(pp.red.text(n.lit))) + end, Path: path, Alt: pp.tagAlt(path)})
+	default:
+		pp.lines = append(pp.lines, Line{Text: indent + label + pp.red.text(n.lit) + end, Path: path})
+	}
+}
+
+// tagAlt is the LIST[KEY] path of a tag-list element, so a finding on a
+// tag highlights its line.
+func (pp *printer) tagAlt(path string) string {
+	if pp.tagsOf == nil {
+		return ""
+	}
+	for _, t := range pp.tagsOf.Tags(tagListOf(path)) {
+		if t.Path == path {
+			return t.List + "[" + tagKey(t.Key) + "]"
+		}
+	}
+	return ""
+}
+
+// tagListOf is the array path of an element path ($.tags[3] -> $.tags).
+func tagListOf(path string) string {
+	if i := strings.LastIndexByte(path, '['); i > 0 {
+		return path[:i]
+	}
+	return path
+}
+
+func tagKey(k string) string {
+	if strings.ContainsAny(k, `[]"`) {
+		return strconv.Quote(k)
+	}
+	return k
+}
+
+func jsonString(s string) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+func quote(s string) string { return strconv.Quote(s) }
