@@ -5,6 +5,8 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+
+	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
 )
 
 // rawWindow bounds the recent bytes kept from a plain (not tunnelled)
@@ -23,6 +25,9 @@ type trackedConn struct {
 	net.Conn
 	id      int64
 	tracker *connTracker
+	// path is how the connection reached the harness: zero for the proxy
+	// listener, capture.PathTransparent for a transparent listener.
+	path capture.Path
 
 	in, out atomic.Int64
 

@@ -249,6 +249,7 @@ func (p *Proxy) readRequest(r *http.Request, tc *trackedConn, head []byte, tlsIn
 	raw, size, rawTrunc, err := readBody(r.Body, p.opts.MaxBody)
 	ex := &capture.Exchange{
 		Kind:   capture.KindHTTP,
+		Path:   tc.path,
 		Conn:   tc.id,
 		Host:   host,
 		TLS:    tlsInfo,

@@ -69,6 +69,9 @@ type Options struct {
 	// loopback port). A MITM proxy is bound to a non-loopback address only
 	// when the caller asks for it here.
 	Listen string
+	// Listener, when set, is served instead of listening on Listen (e.g. a
+	// listener made inside a sealed network namespace); Close closes it.
+	Listener net.Listener
 	// Forward passes requests on to the real hosts and records both sides.
 	// False (the default) is sink mode: the proxy answers every request
 	// itself and never contacts a real host.
@@ -162,10 +165,12 @@ func New(opts Options) (*Proxy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new proxy: %w", err)
 	}
-	ln, err := net.Listen("tcp", opts.Listen)
-	if err != nil {
-		os.RemoveAll(ca.dir)
-		return nil, fmt.Errorf("new proxy: listen on %s: %w", opts.Listen, err)
+	ln := opts.Listener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", opts.Listen); err != nil {
+			os.RemoveAll(ca.dir)
+			return nil, fmt.Errorf("new proxy: listen on %s: %w", opts.Listen, err)
+		}
 	}
 
 	p := &Proxy{

@@ -99,6 +99,7 @@ func (t *tunnel) serve(src io.Reader) {
 			return
 		}
 		tlsInfo = tlsFacts(tconn.ConnectionState())
+		t.retarget(hello.sni, "443")
 		conn, scheme = tconn, "https"
 		br = t.p.bufs.reader(tconn)
 		defer t.p.bufs.putReader(br)
@@ -156,6 +157,7 @@ func chooseALPN(offered []string) []string {
 func (t *tunnel) base(kind capture.Kind) *capture.Exchange {
 	return &capture.Exchange{
 		Kind:            kind,
+		Path:            t.tc.path,
 		Conn:            t.tc.id,
 		Host:            t.target,
 		BytesFromClient: t.tc.in.Load() - t.in0,
@@ -345,6 +347,9 @@ func (t *tunnel) serveRequest(br *bufio.Reader, conn net.Conn, scheme string, tl
 	if err != nil {
 		t.drainOpaque(br, conn, tlsInfo, "unparseable HTTP/1.x request: "+err.Error())
 		return false
+	}
+	if tlsInfo == nil {
+		t.retarget(req.Host, "80")
 	}
 	host := req.Host
 	if host == "" {
