@@ -37,6 +37,7 @@ func commands() []command {
 		recordCommand(),
 		checkCommand(),
 		replayCommand(),
+		reportCommand(),
 		{name: "version", usage: "version", short: "print the version", run: func(_ context.Context, _ []string, stdout, _ io.Writer) int {
 			fmt.Fprintf(stdout, "%s %s\n", toolName, version)
 			return exitOK
