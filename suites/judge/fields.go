@@ -33,8 +33,18 @@ func splitPath(path string) (parent, key string) {
 // present reports whether the field's key exists in its parent object,
 // whatever its value (an empty list or string counts as present).
 func present(o *observe.Observation, f *policy.Field) bool {
+	if strings.HasPrefix(f.Path, "header:") {
+		return len(o.Get(f.Path)) > 0
+	}
 	parent, key := splitPath(f.Path)
 	return slices.Contains(o.Keys(parent), key)
+}
+
+// multi reports whether a field's path may hold several values in one
+// request: one per array element ($[*].key) or per repeated header. Each
+// value is then checked on its own.
+func multi(f *policy.Field) bool {
+	return strings.Contains(f.Path, "[*]") || strings.Contains(f.Path, ".*") || strings.HasPrefix(f.Path, "header:")
 }
 
 // values returns the field's leaf values: the elements of a list, else the
@@ -111,16 +121,17 @@ func (j *judgement) allowedFields(clause string, c policy.Check) outcome {
 				continue
 			}
 			for _, cl := range j.p.Payload.Closed {
-				if !o.HasObject(cl) {
-					continue
-				}
-				for _, k := range o.Keys(cl) {
-					if allowed[cl][k] {
-						continue
+				// A closed path with [*] names one object per array
+				// element: each is checked at its own path.
+				for _, op := range o.Objects(cl) {
+					for _, k := range o.Keys(op) {
+						if allowed[cl][k] {
+							continue
+						}
+						p := childPath(op, k)
+						out.findings = append(out.findings, j.finding(clause, c.Kind, rv, ex, p,
+							fmt.Sprintf("undocumented field %q", k), describeAt(o, p)))
 					}
-					p := childPath(cl, k)
-					out.findings = append(out.findings, j.finding(clause, c.Kind, rv, ex, p,
-						fmt.Sprintf("undocumented field %q", k), describeAt(o, p)))
 				}
 			}
 			for i := range j.p.Fields {
@@ -237,7 +248,7 @@ func (j *judgement) requiredFields(clause string, c policy.Check) outcome {
 		}
 		reports := j.reports(rv)
 		if len(reports) == 0 {
-			if j.sc.Expect.Reports == policy.ReportsOne && blindReason(rv) == "" {
+			if (j.sc.Expect.Reports == policy.ReportsOne || j.sc.Expect.Reports == policy.ReportsSome) && blindReason(rv) == "" {
 				out.exercised = true
 				out.findings = append(out.findings, j.finding(clause, c.Kind, rv, 0, "", "no report was sent, so no documented field is present", ""))
 			} else {
@@ -317,14 +328,33 @@ func (j *judgement) formatProblems(o *observe.Observation, f *policy.Field) []pr
 		return nil
 	case policy.TypeTagList:
 		return nil
+	case policy.TypeObject:
+		if len(scalars) > 0 || len(o.Get(f.Path+"[*]")) > 0 {
+			return []problem{{f.Path, f.Name + " is not an object", describeAt(o, f.Path)}}
+		}
+		return nil
+	}
+	if multi(f) {
+		for _, v := range scalars {
+			out = append(out, j.scalarProblems(f, v)...)
+		}
+		return out
 	}
 	if len(scalars) != 1 {
 		return []problem{{f.Path, fmt.Sprintf("%s is not a single %s", f.Name, f.Type), describeAt(o, f.Path)}}
 	}
-	v := scalars[0]
+	return j.scalarProblems(f, scalars[0])
+}
+
+// scalarProblems checks one scalar value's type, format, pattern and enum.
+func (j *judgement) scalarProblems(f *policy.Field, v observe.Value) []problem {
+	var out []problem
+	bad := func(v observe.Value, msg string) {
+		out = append(out, problem{v.Path, fmt.Sprintf("%s %s", f.Name, msg), describe([]observe.Value{v})})
+	}
 	switch f.Type {
 	case policy.TypeString:
-		if v.Kind != observe.KindString {
+		if v.Kind != observe.KindString && v.Kind != observe.KindHeader {
 			bad(v, "is a "+v.Kind+", not a string")
 			return out
 		}
@@ -334,7 +364,7 @@ func (j *judgement) formatProblems(o *observe.Observation, f *policy.Field) []pr
 			return out
 		}
 	case policy.TypeInteger:
-		if _, err := strconv.ParseInt(v.Text, 10, 64); err != nil || (v.Kind != observe.KindNumber && v.Kind != observe.KindString) {
+		if _, err := strconv.ParseInt(v.Text, 10, 64); err != nil || (v.Kind != observe.KindNumber && v.Kind != observe.KindString && v.Kind != observe.KindHeader) {
 			bad(v, "is not an integer (as a JSON number or a string)")
 			return out
 		}

@@ -17,9 +17,12 @@ func sha256Hex(s string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// idSalted recomputes each id from the planted salt and input with the
+// idSalted recomputes each id from the salt and the planted input with the
 // policy's separators; an id that is an unsalted hash of a planted value,
-// or matches no declared formula, is a finding.
+// or matches no declared formula, is a finding. The salt is a planted
+// canary (ids.salt) or read back from the tool's state after the run
+// (ids.salt_from); an id the tool keeps as a random value in its state
+// (ids.fields[].state) must equal that value.
 func (j *judgement) idSalted(clause string, c policy.Check) outcome {
 	var out outcome
 	ids := j.p.IDs
@@ -31,9 +34,13 @@ func (j *judgement) idSalted(clause string, c policy.Check) outcome {
 		if r := blindReason(rv); r != "" {
 			out.unobs("%s", r)
 		}
-		salt := ""
-		if v := rv.canaryValues[ids.Salt]; len(v) > 0 {
+		salt, saltWhy := "", ""
+		if ids.SaltFrom != nil {
+			salt, saltWhy = stateValue(rv, ids.SaltFrom)
+		} else if v := rv.canaryValues[ids.Salt]; len(v) > 0 {
 			salt = v[0]
+		} else {
+			saltWhy = fmt.Sprintf("the %s canary (the salt) was not planted", ids.Salt)
 		}
 		in := oracle.Inputs{RepoID: salt, Values: map[string][]string{}}
 		for role, vs := range rv.canaryValues {
@@ -58,8 +65,18 @@ func (j *judgement) idSalted(clause string, c policy.Check) outcome {
 							fmt.Sprintf("role %s, form %s", m.Role, m.Formula)))
 						continue
 					}
+					if idf.State != nil {
+						want, why := stateValue(rv, idf.State)
+						if why != "" {
+							out.unobs("%s, so %s cannot be compared", why, f.Name)
+						} else if v.Text != want {
+							out.findings = append(out.findings, j.finding(clause, c.Kind, rv, o.Exchange.Seq, v.Path,
+								fmt.Sprintf("%s is not the id the tool keeps in its state (%s %s)", f.Name, idf.State.State, idf.State.Path), "sha256 hex, 64 chars"))
+						}
+						continue
+					}
 					if salt == "" {
-						out.unobs("the %s canary (the salt) was not planted, so %s cannot be recomputed", ids.Salt, f.Name)
+						out.unobs("%s, so %s cannot be recomputed", saltWhy, f.Name)
 						continue
 					}
 					expected := expectedIDs(salt, idf.Input, rv.canaryValues[idf.Input], ids.Separators)
@@ -99,12 +116,16 @@ func expectedIDs(salt, input string, values, seps []string) []string {
 }
 
 func declared(ids *policy.IDs, f policy.IDField) string {
+	salt := ids.Salt
+	if ids.SaltFrom != nil {
+		salt = "salt " + ids.SaltFrom.State + " " + ids.SaltFrom.Path
+	}
 	if f.Input == "" {
-		return fmt.Sprintf("%s(<%s>)", ids.Hash, ids.Salt)
+		return fmt.Sprintf("%s(<%s>)", ids.Hash, salt)
 	}
 	var forms []string
 	for _, s := range ids.Separators {
-		forms = append(forms, fmt.Sprintf("%s(<%s>%s<%s>)", ids.Hash, ids.Salt, s, f.Input))
+		forms = append(forms, fmt.Sprintf("%s(<%s>%s<%s>)", ids.Hash, salt, s, f.Input))
 	}
 	return strings.Join(forms, " or ")
 }

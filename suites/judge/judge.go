@@ -126,6 +126,9 @@ type Run struct {
 	HaveLogs       bool
 	// Canaries are the values planted in this run.
 	Canaries []canary.Canary
+	// State holds the tool's state files after the run, by the policy's
+	// state names (the run folder's state/<name>); nil when none was kept.
+	State map[string][]byte
 }
 
 // Input is what Judge judges.

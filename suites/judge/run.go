@@ -14,9 +14,13 @@ import (
 // CanariesName is the file name of the planted canaries in a run folder.
 const CanariesName = "canaries.json"
 
+// StateDir is the folder of a run folder holding the tool's state files,
+// one file per policy state name.
+const StateDir = "state"
+
 // LoadRun reads what a run left behind: from a run folder its capture
 // (capture.jsonl, else capture.har), run.json, stdout, stderr and
-// canaries.json, each optional except the capture; from a .jsonl or .har
+// canaries.json and the state folder, each optional except the capture; from a .jsonl or .har
 // file the capture alone. A capture cut mid-line is a harness error: a
 // partial capture cannot prove that nothing else was sent.
 func LoadRun(path string) (Run, error) {
@@ -46,6 +50,25 @@ func LoadRun(path string) (Run, error) {
 		return r, fmt.Errorf("load run %s: %w", path, errOut)
 	case errErr != nil && !errors.Is(errErr, fs.ErrNotExist):
 		return r, fmt.Errorf("load run %s: %w", path, errErr)
+	}
+	// The tool's state files, which the runner copied after the run (the
+	// salt the hash oracle needs lives there for tools with a local salt).
+	entries, err := os.ReadDir(filepath.Join(path, StateDir))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return r, fmt.Errorf("load run %s: %w", path, err)
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(path, StateDir, e.Name()))
+		if err != nil {
+			return r, fmt.Errorf("load run %s: %w", path, err)
+		}
+		if r.State == nil {
+			r.State = map[string][]byte{}
+		}
+		r.State[e.Name()] = b
 	}
 	cp := filepath.Join(path, CanariesName)
 	if _, err := os.Stat(cp); err == nil {

@@ -78,6 +78,23 @@ func (o *Observation) Keys(path string) []string {
 	return out
 }
 
+// Objects returns the paths of the objects at path (wildcards allowed), in
+// wire order: `$[*].task` gives `$[0].task`, `$[3].task`, ... so a rule can
+// name the very object it found something in.
+func (o *Observation) Objects(path string) []string {
+	m, err := newPathMatcher(path)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, obj := range o.objects {
+		if m.match(obj.path) {
+			out = append(out, obj.path)
+		}
+	}
+	return out
+}
+
 // HasObject reports whether an object sits at path (wildcards allowed); it
 // tells an empty object from a missing one.
 func (o *Observation) HasObject(path string) bool {

@@ -382,6 +382,16 @@ func (p *Policy) Field(name string) (*Field, bool) {
 	return nil, false
 }
 
+// StateFile returns the state file with the given name.
+func (p *Policy) StateFile(name string) (*StateFile, bool) {
+	for i := range p.State {
+		if p.State[i].Name == name {
+			return &p.State[i], true
+		}
+	}
+	return nil, false
+}
+
 // CanaryPlan returns the plan of a canary role.
 func (p *Policy) CanaryPlan(role string) (*CanaryPlan, bool) {
 	for i := range p.Canaries {

@@ -24,6 +24,10 @@ type Policy struct {
 	IDs *IDs `yaml:"ids,omitempty"`
 	// Canaries is the plan of what the harness plants where.
 	Canaries []CanaryPlan `yaml:"canaries,omitempty"`
+	// State names the files in which the tool keeps its telemetry state
+	// (opt-out flag, random id, local salt); the runner copies them into
+	// the run folder after each run so the hash oracle can read them back.
+	State []StateFile `yaml:"state,omitempty"`
 	// Clauses are the promises, one per sentence of the page that promises.
 	Clauses []Clause `yaml:"clauses"`
 	// Scenarios are the runs that exercise the clauses.
@@ -85,7 +89,8 @@ type Payload struct {
 	// Encoding of the request body; only "json" exists.
 	Encoding string `yaml:"encoding" allowed:"json" example:"json"`
 	// Closed lists the JSON objects (by path) in which every key must be a
-	// declared field; keys of other objects are not checked.
+	// declared field; keys of other objects are not checked. [*] matches
+	// every array element ($[*].task for each event's task object).
 	Closed []string `yaml:"closed" example:"[$, $.content]"`
 }
 
@@ -98,6 +103,7 @@ const (
 	TypeStringList = "string-list"
 	TypeJSONString = "json-string" // a string holding JSON, parsed and checked like the body
 	TypeTagList    = "tag-list"    // a list of "key<sep>value" strings
+	TypeObject     = "object"      // a JSON object (e.g. one kind of event in a list of events)
 )
 
 // Field formats.
@@ -110,14 +116,16 @@ const (
 type Field struct {
 	// Name is how clauses and tags refer to the field.
 	Name string `yaml:"name" example:"run_id"`
-	// Path is where the field sits in the observation, e.g. $.content.run_id.
+	// Path is where the field sits in the observation, e.g. $.content.run_id;
+	// [*] matches every element of an array ($[*].command.key, for a body
+	// that is a list of events), and header:NAME a request header.
 	Path string `yaml:"path" example:"$.content.run_id"`
 	// Envelope marks a field that carries the documented ones (title,
 	// content, tags) rather than being one of them; false by default.
 	Envelope bool `yaml:"envelope,omitempty" example:"true"`
 	// Doc is the page's words for the field; empty for envelope fields.
 	Doc  string `yaml:"doc,omitempty" example:"The unique id of the run"`
-	Type string `yaml:"type" allowed:"string, number, integer, boolean, string-list, json-string, tag-list" example:"string"`
+	Type string `yaml:"type" allowed:"string, number, integer, boolean, string-list, json-string, tag-list, object" example:"string"`
 	// Format names a built-in format; empty for none.
 	Format string `yaml:"format,omitempty" allowed:"sha256-hex, unix-seconds" example:"sha256-hex"`
 	// Pattern is a regular expression (Go RE2 syntax) a string value must
@@ -171,12 +179,41 @@ type Tag struct {
 	Required bool `yaml:"required,omitempty" example:"true"`
 }
 
+// Bases a state file's path is relative to.
+const (
+	StateBaseHome = "home" // the run's fresh HOME
+	StateBaseRepo = "repo" // the run's repo copy
+)
+
+// StateFile is a file the tool writes its telemetry state to.
+type StateFile struct {
+	// Name is how ids refer to the file; the runner copies it to
+	// <run folder>/state/<name>.
+	Name string `yaml:"name" example:"turbo-config"`
+	// Base is the folder Path is relative to.
+	Base string `yaml:"base" allowed:"home, repo" example:"home"`
+	// Path is the file's path inside Base.
+	Path string `yaml:"path" example:".config/turborepo/telemetry.json"`
+}
+
+// StateValue is one value inside a JSON state file.
+type StateValue struct {
+	// State names a file under the policy's state.
+	State string `yaml:"state" example:"turbo-config"`
+	// Path is the value's JSON path in it ($.key.key).
+	Path string `yaml:"path" example:"$.telemetry_salt"`
+}
+
 // IDs says how pseudonymous ids are computed.
 type IDs struct {
 	// Hash is the hash function; only "sha256" exists.
 	Hash string `yaml:"hash" allowed:"sha256" example:"sha256"`
-	// Salt is the canary role whose value salts every id (the repo id).
-	Salt string `yaml:"salt" example:"repo-id"`
+	// Salt is the canary role whose value salts every id (the repo id);
+	// empty when SaltFrom is set.
+	Salt string `yaml:"salt,omitempty" example:"repo-id"`
+	// SaltFrom reads the salt back from the tool's state after the run,
+	// for tools that draw their own local salt; nil when Salt is set.
+	SaltFrom *StateValue `yaml:"salt_from,omitempty"`
 	// Separators between salt and input that the promise allows; the page
 	// says "concatenation", Pants used a dot.
 	Separators []string `yaml:"separators" example:"[\".\", \"\"]"`
@@ -188,8 +225,11 @@ type IDs struct {
 type IDField struct {
 	Field string `yaml:"field" example:"user_id"`
 	// Input is the canary role hashed with the salt; empty for the salt
-	// alone (sha256(R)).
+	// alone (sha256(R)), or when State is set.
 	Input string `yaml:"input,omitempty" example:"user"`
+	// State, when set, says the id is a random value the tool keeps in its
+	// state: the sent id must equal it (and be no hash of a planted value).
+	State *StateValue `yaml:"state,omitempty"`
 }
 
 // Where a canary can be planted.
@@ -202,15 +242,24 @@ const (
 	PlantRepoDir  = "repo-dir" // as a folder name in the repo copy's path
 	PlantHomeDir  = "home-dir" // as the fresh HOME folder's name
 	PlantTemplate = "template" // wherever a scenario's templates put it
+	// PlantWorkdir records the absolute path of the run's repo copy (which
+	// the repo-dir canary is part of): a tool may hash the whole path.
+	PlantWorkdir = "workdir"
+	// PlantCommand records the trimmed output of Command run in the repo
+	// copy after the prepare commands (e.g. the first commit's id): values
+	// the tool derives from what the harness made, not planted directly.
+	PlantCommand = "command"
 )
 
 // CanaryPlan says how the harness plants one canary role.
 type CanaryPlan struct {
 	Role string `yaml:"role" example:"user"`
 	// Plant says where it goes.
-	Plant string `yaml:"plant" allowed:"env, user, hostname, node, repo-id, repo-dir, home-dir, template" example:"user"`
+	Plant string `yaml:"plant" allowed:"env, user, hostname, node, repo-id, repo-dir, home-dir, template, workdir, command" example:"user"`
 	// Env lists environment variables set to the value (plant env/user).
 	Env []string `yaml:"env,omitempty" example:"[USER, LOGNAME, USERNAME]"`
+	// Command is the argv whose output is the value (plant command).
+	Command []string `yaml:"command,omitempty" example:"[git, rev-list, --max-parents=0, HEAD]"`
 	// Pattern is what a generated value must look like (so that, e.g., a
 	// goal name or repo id is valid for the tool); empty for the default
 	// word form.
@@ -319,7 +368,8 @@ type Scenario struct {
 	// Env is set for the tool, on top of the tool contract's environment.
 	Env map[string]string `yaml:"env,omitempty" example:"{TZ: UTC}"`
 	// Prepare are commands (argv, never a shell) run in the repo copy
-	// before the tool, e.g. a tool's own opt-out command.
+	// before the tool, e.g. a tool's own opt-out command; a first word
+	// {{tool}} stands for the tool words.
 	Prepare [][]string `yaml:"prepare,omitempty" example:"[[git, init, -q]]"`
 	// Goals and Args form the tool's command line: goals first.
 	Goals []string `yaml:"goals" example:"[test, lint]"`
@@ -370,6 +420,10 @@ const (
 	ReportsNone      = "none"
 	ReportsOne       = "one"
 	ReportsAtMostOne = "at-most-one"
+	// ReportsSome is one or more reports per run: for tools that batch
+	// events into several requests and may lose the last batch at exit
+	// (partial delivery), so no exact count is promised.
+	ReportsSome = "some"
 )
 
 // Expected exits.
@@ -381,7 +435,7 @@ const (
 
 // Expect is what a compliant tool does in a scenario, per run.
 type Expect struct {
-	Reports string `yaml:"reports" allowed:"none, one, at-most-one" example:"one"`
+	Reports string `yaml:"reports" allowed:"none, one, at-most-one, some" example:"one"`
 	Exit    string `yaml:"exit" allowed:"success, failure, any" example:"success"`
 }
 

@@ -8,6 +8,11 @@ import (
 
 var reflectCheck = reflect.TypeFor[Check]()
 
+// ToolTemplate, as the first word of a prepare command, stands for the tool
+// words the harness runs (e.g. [{{tool}}, telemetry, disable] runs the
+// tool's own opt-out command); nowhere else.
+const ToolTemplate = "{{tool}}"
+
 // Values are what templates in a scenario expand to for one run.
 type Values struct {
 	// Canaries maps a role to the value planted for it in the run.

@@ -64,19 +64,22 @@ func kindNames() string {
 }
 
 var (
-	clauseIDRe   = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*(\.[a-z0-9]+(-[a-z0-9]+)*)+$`)
-	nameRe       = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
-	roleRe       = nameRe
-	fieldNameRe  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
-	pathRe       = regexp.MustCompile(`^\$(\.[A-Za-z_][A-Za-z0-9_-]*)*$`)
+	clauseIDRe  = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*(\.[a-z0-9]+(-[a-z0-9]+)*)+$`)
+	nameRe      = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+	roleRe      = nameRe
+	fieldNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+	pathRe      = regexp.MustCompile(`^\$(\.[A-Za-z_][A-Za-z0-9_-]*)*$`)
+	// wildPathRe also allows [*] segments: every element of an array.
+	wildPathRe   = regexp.MustCompile(`^\$(\.[A-Za-z_][A-Za-z0-9_-]*|\[\*\])*$`)
+	headerRe     = regexp.MustCompile(`^header:[A-Za-z0-9!#$%&'*+.^_|~-]+$`)
 	methodRe     = regexp.MustCompile(`^[A-Z]+$`)
 	templateRe   = regexp.MustCompile(`\{\{\s*([^}]*?)\s*\}\}`)
 	checkParams  = []string{"fields", "field", "tag", "vocabulary", "roles", "ignore_forms", "patterns", "tolerance", "max_requests", "time_pattern", "time_layout", "time_zone", "timestamp_field", "slack"}
-	allTypes     = []string{TypeString, TypeNumber, TypeInteger, TypeBoolean, TypeStringList, TypeJSONString, TypeTagList}
+	allTypes     = []string{TypeString, TypeNumber, TypeInteger, TypeBoolean, TypeStringList, TypeJSONString, TypeTagList, TypeObject}
 	allFormats   = []string{FormatSHA256Hex, FormatUnixTime}
 	allDerive    = []string{DeriveEquals, DeriveElement, DeriveSubstring, DeriveVersionPrefix, DeriveTemplate}
-	allPlants    = []string{PlantEnv, PlantUser, PlantHostname, PlantNode, PlantRepoID, PlantRepoDir, PlantHomeDir, PlantTemplate}
-	allReports   = []string{ReportsNone, ReportsOne, ReportsAtMostOne}
+	allPlants    = []string{PlantEnv, PlantUser, PlantHostname, PlantNode, PlantRepoID, PlantRepoDir, PlantHomeDir, PlantTemplate, PlantWorkdir, PlantCommand}
+	allReports   = []string{ReportsNone, ReportsOne, ReportsAtMostOne, ReportsSome}
 	allExits     = []string{ExitSuccess, ExitFailure, ExitAny}
 	allTestables = []string{TestableClient, TestableServerSide}
 )
@@ -148,13 +151,14 @@ func (v *validator) validate() {
 	}
 	v.oneOf("payload.encoding", p.Payload.Encoding, []string{"json"}, "encoding: json")
 	for i, c := range p.Payload.Closed {
-		if !pathRe.MatchString(c) {
-			v.at(fmt.Sprintf("payload.closed[%d]", i), fmt.Sprintf("%q is not an object path", c), "$ or $.key.key", "$.content")
+		if !wildPathRe.MatchString(c) {
+			v.at(fmt.Sprintf("payload.closed[%d]", i), fmt.Sprintf("%q is not an object path", c), "$, $.key.key or $[*].key", "$.content")
 		}
 	}
 	v.vocabularies()
 	v.fields()
 	v.canaries()
+	v.states()
 	v.ids()
 	v.clauses()
 	v.scenarios()
@@ -181,8 +185,8 @@ func (v *validator) fields() {
 		} else {
 			names[f.Name] = i
 		}
-		if !pathRe.MatchString(f.Path) || f.Path == "$" {
-			v.at(at+".path", fmt.Sprintf("%q is not a field path", f.Path), "$.key or $.key.key", "path: $.content.run_id")
+		if !(wildPathRe.MatchString(f.Path) || headerRe.MatchString(f.Path)) || f.Path == "$" || strings.HasSuffix(f.Path, "[*]") || strings.HasSuffix(f.Path, ".*") {
+			v.at(at+".path", fmt.Sprintf("%q is not a field path", f.Path), "$.key, $.key.key, $[*].key or header:NAME", "path: $.content.run_id")
 		} else if j, dup := paths[f.Path]; dup {
 			v.at(at+".path", fmt.Sprintf("duplicate field path %q (first at fields[%d])", f.Path, j), "unique paths", "path: $.content.run_id")
 		} else {
@@ -234,7 +238,9 @@ func (v *validator) fields() {
 		}
 	}
 	for i, c := range p.Payload.Closed {
-		if c == "$" {
+		// An object inside an array (a list of events) needs no field of
+		// its own; any other closed object is $ or JSON inside a string.
+		if c == "$" || strings.Contains(c, "[*]") || strings.Contains(c, ".*") {
 			continue
 		}
 		if f, ok := v.fieldAt(c); !ok || f.Type != TypeJSONString {
@@ -308,6 +314,12 @@ func (v *validator) canaries() {
 		if len(c.Env) > 0 && c.Plant != PlantEnv && c.Plant != PlantUser {
 			v.at(at+".env", "env applies to plant env and user only", "", "")
 		}
+		if c.Plant == PlantCommand && len(c.Command) == 0 {
+			v.at(at+".command", "plant command needs the command whose output is the value", "argv as a list", "command: [git, rev-list, --max-parents=0, HEAD]")
+		}
+		if len(c.Command) > 0 && c.Plant != PlantCommand {
+			v.at(at+".command", "command applies to plant command only", "", "")
+		}
 		if c.Pattern != "" {
 			v.regex(at+".pattern", c.Pattern)
 		}
@@ -320,13 +332,47 @@ func (v *validator) role(at, role string) {
 	}
 }
 
+// states checks the state files: unique names, a known base, a path inside
+// it.
+func (v *validator) states() {
+	seen := map[string]bool{}
+	for i, s := range v.p.State {
+		at := fmt.Sprintf("state[%d]", i)
+		if !nameRe.MatchString(s.Name) || seen[s.Name] {
+			v.at(at+".name", fmt.Sprintf("empty, malformed or duplicate state name %q", s.Name), "unique lower-case words joined by -", "name: turbo-config")
+		}
+		seen[s.Name] = true
+		v.oneOf(at+".base", s.Base, []string{StateBaseHome, StateBaseRepo}, "base: home")
+		if s.Path == "" || strings.HasPrefix(s.Path, "/") || slices.Contains(strings.Split(s.Path, "/"), "..") {
+			v.at(at+".path", fmt.Sprintf("%q is not a path inside its base", s.Path), "a relative path without ..", "path: .config/turborepo/telemetry.json")
+		}
+	}
+}
+
+// stateValue checks a reference to a value in a state file.
+func (v *validator) stateValue(at string, sv *StateValue) {
+	if _, ok := v.p.StateFile(sv.State); !ok {
+		v.at(at+".state", fmt.Sprintf("unknown state file %q", sv.State), "a name under state", "state: turbo-config")
+	}
+	if !pathRe.MatchString(sv.Path) || sv.Path == "$" {
+		v.at(at+".path", fmt.Sprintf("%q is not a JSON member path", sv.Path), "$.key or $.key.key", "path: $.telemetry_salt")
+	}
+}
+
 func (v *validator) ids() {
 	ids := v.p.IDs
 	if ids == nil {
 		return
 	}
 	v.oneOf("ids.hash", ids.Hash, []string{"sha256"}, "hash: sha256")
-	v.role("ids.salt", ids.Salt)
+	switch {
+	case (ids.Salt == "") == (ids.SaltFrom == nil):
+		v.at("ids.salt", "give exactly one of salt (a canary role) and salt_from (a value of the tool's state)", "salt: ROLE or salt_from: {state: NAME, path: $.key}", "salt_from: {state: turbo-config, path: $.telemetry_salt}")
+	case ids.Salt != "":
+		v.role("ids.salt", ids.Salt)
+	default:
+		v.stateValue("ids.salt_from", ids.SaltFrom)
+	}
 	if len(ids.Separators) == 0 {
 		v.at("ids.separators", "no separator allowed", "a list of separators; \"\" is plain concatenation", `separators: [".", ""]`)
 	}
@@ -337,6 +383,12 @@ func (v *validator) ids() {
 		}
 		if f.Input != "" {
 			v.role(at+".input", f.Input)
+		}
+		if f.State != nil {
+			if f.Input != "" {
+				v.at(at+".state", "an id is either a hash of an input or a value kept in the tool's state, not both", "input or state", "")
+			}
+			v.stateValue(at+".state", f.State)
 		}
 	}
 }
@@ -509,6 +561,11 @@ func (v *validator) scenarios() {
 				v.at(fmt.Sprintf("%s.prepare[%d]", at, j), "empty command", "argv as a list", "[git, init, -q]")
 			}
 			for k, a := range cmd {
+				// {{tool}} as the first word runs the tool under test
+				// itself (its own `telemetry disable` command).
+				if k == 0 && a == ToolTemplate {
+					continue
+				}
 				v.templates(fmt.Sprintf("%s.prepare[%d][%d]", at, j, k), a, planted)
 			}
 		}
@@ -577,6 +634,8 @@ func (v *validator) templates(at, s string, planted map[string]bool) {
 		}
 		if !planted[role] {
 			v.at(at, fmt.Sprintf("template {{canary.%s}} names a role this scenario does not plant", role), "a role listed under the scenario's canaries", "canaries: ["+role+"]")
+		} else if plan, ok := v.p.CanaryPlan(role); ok && (plan.Plant == PlantWorkdir || plan.Plant == PlantCommand) {
+			v.at(at, fmt.Sprintf("template {{canary.%s}} names a role recorded only after the files are written (plant %s)", role, plan.Plant), "a role of another plant", "")
 		}
 	}
 }

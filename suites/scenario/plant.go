@@ -1,11 +1,14 @@
 package scenario
 
 import (
+	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -54,7 +57,9 @@ func newSets(p *policy.Policy, sc *policy.Scenario) (*sets, error) {
 				return nil, fmt.Errorf("canary role %s: %w", role, err)
 			}
 			s.nodes = nodes
-		case policy.PlantHostname:
+		case policy.PlantHostname, policy.PlantWorkdir, policy.PlantCommand:
+			// Hostname needs a namespace; the other two are recorded per
+			// run once the repo copy exists (recorded).
 		default:
 			if slices.Contains(sc.Vary, role) {
 				continue
@@ -82,6 +87,8 @@ func (s *sets) values(set string) (*values, error) {
 		case policy.PlantHostname:
 			v.notes = append(v.notes, fmt.Sprintf("canary role %s not planted: the host name can only be set inside a network namespace, which this runner does not use yet", role))
 			continue
+		case policy.PlantWorkdir, policy.PlantCommand:
+			continue // per run, see recorded
 		case policy.PlantNode:
 			// Not planted but recorded: the tool sees this machine's real
 			// MACs, so a leak of any of them is still caught.
@@ -214,11 +221,15 @@ func prepare(opts Options, sc *policy.Scenario, v *values, tmp string) (*sandbox
 		return nil, fmt.Errorf("scenario %s, goals/args: %w", sc.Name, err)
 	}
 	for i, argv := range sc.Prepare {
+		var head []string
+		if len(argv) > 0 && argv[0] == policy.ToolTemplate {
+			head, argv = opts.Tool, argv[1:]
+		}
 		words, err := expandAll(argv, tv)
 		if err != nil {
 			return nil, fmt.Errorf("scenario %s, prepare[%d]: %w", sc.Name, i, err)
 		}
-		sb.prepare = append(sb.prepare, words)
+		sb.prepare = append(sb.prepare, append(slices.Clone(head), words...))
 	}
 	return sb, nil
 }
@@ -318,4 +329,64 @@ func copyFile(from, to string, perm fs.FileMode) error {
 		return err
 	}
 	return out.Close()
+}
+
+// recorded returns the canaries of the plants that are not drawn but read
+// off the run once its repo copy is ready: the copy's absolute path
+// (workdir) and the output of a command run in it (command), e.g. the id of
+// a commit the prepare commands made. A tool may hash these, so the search
+// needs them as values like any planted one.
+func recorded(ctx context.Context, p *policy.Policy, sc *policy.Scenario, sb *sandbox) ([]canary.Canary, error) {
+	var out []canary.Canary
+	for _, role := range sc.Canaries {
+		plan, _ := p.CanaryPlan(role)
+		switch plan.Plant {
+		case policy.PlantWorkdir:
+			out = append(out, canary.Canary{Role: role, Value: sb.workdir})
+		case policy.PlantCommand:
+			cmd := exec.CommandContext(ctx, plan.Command[0], plan.Command[1:]...)
+			cmd.Dir = sb.workdir
+			// A plain environment: this is the harness reading the repo
+			// copy, not the tool running.
+			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + sb.home, "LANG=C"}
+			b, err := cmd.Output()
+			if err != nil {
+				return nil, fmt.Errorf("canary role %s: command %s: %w", role, strings.Join(plan.Command, " "), err)
+			}
+			v := strings.TrimSpace(string(b))
+			if v == "" {
+				return nil, fmt.Errorf("canary role %s: command %s printed nothing", role, strings.Join(plan.Command, " "))
+			}
+			out = append(out, canary.Canary{Role: role, Value: v})
+		}
+	}
+	return out, nil
+}
+
+// StateDir is the folder of a run folder that holds the tool's state files.
+const StateDir = "state"
+
+// copyState copies the policy's state files that exist after the run into
+// <dir>/state/<name>, so they outlive the run's temporary folder.
+func copyState(p *policy.Policy, sb *sandbox, dir string) error {
+	for _, s := range p.State {
+		base := sb.home
+		if s.Base == policy.StateBaseRepo {
+			base = sb.workdir
+		}
+		b, err := os.ReadFile(filepath.Join(base, filepath.FromSlash(s.Path)))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // the tool wrote no state in this run
+		}
+		if err != nil {
+			return fmt.Errorf("read state file %s: %w", s.Name, err)
+		}
+		if err := os.MkdirAll(filepath.Join(dir, StateDir), 0o755); err != nil {
+			return fmt.Errorf("copy state file %s: %w", s.Name, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, StateDir, s.Name), b, 0o600); err != nil {
+			return fmt.Errorf("copy state file %s: %w", s.Name, err)
+		}
+	}
+	return nil
 }

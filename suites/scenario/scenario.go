@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -109,6 +110,44 @@ func (r *RunResult) Rerun() string {
 		b.WriteString(" ")
 		b.WriteString(quote(kv))
 	}
+	for _, w := range r.Argv {
+		b.WriteString(" ")
+		b.WriteString(quote(w))
+	}
+	return b.String()
+}
+
+// RerunRecorded is a shell line that reruns the tool by hand the safe way:
+// under `<harness> record` (sink mode, so nothing reaches the real
+// endpoint), in the kept repo copy, with the run's environment (HOME
+// excepted: record always gives a fresh one). Rerun, without the proxy,
+// would let a real tool send a real report.
+func (r *RunResult) RerunRecorded(harness, out string) string {
+	var b strings.Builder
+	b.WriteString("cd ")
+	b.WriteString(quote(r.Workdir))
+	b.WriteString(" && env -i")
+	var pass []string
+	for _, kv := range r.Env {
+		k, _, _ := strings.Cut(kv, "=")
+		if k == "HOME" {
+			continue
+		}
+		b.WriteString(" ")
+		b.WriteString(quote(kv))
+		if k != "PATH" && k != "LANG" && k != "TZ" && k != "TERM" {
+			pass = append(pass, k)
+		}
+	}
+	b.WriteString(" ")
+	b.WriteString(quote(harness))
+	b.WriteString(" record --out ")
+	b.WriteString(quote(out))
+	for _, k := range pass {
+		b.WriteString(" --pass-env ")
+		b.WriteString(quote(k))
+	}
+	b.WriteString(" --")
 	for _, w := range r.Argv {
 		b.WriteString(" ")
 		b.WriteString(quote(w))
@@ -316,6 +355,12 @@ func runOne(ctx context.Context, opts Options, sc *policy.Scenario, r policy.Run
 		rr.Err = fmt.Errorf("write %s: %w", CanariesName, err)
 		return rr
 	}
+	// Clear what an earlier run left in a reused run folder: a stale state
+	// file would hand the oracle another run's salt.
+	if err := os.RemoveAll(filepath.Join(dir, StateDir)); err != nil {
+		rr.Err = fmt.Errorf("clear %s: %w", StateDir, err)
+		return rr
+	}
 	so := session.Options{
 		Dir: sb.workdir, Home: sb.home, User: sb.user, Env: sb.env, PassEnv: opts.PassEnv,
 		Answers: answers(opts.Policy, r.Sink),
@@ -333,10 +378,27 @@ func runOne(ctx context.Context, opts Options, sc *policy.Scenario, r policy.Run
 			return rr
 		}
 	}
+	// Values read off the prepared repo copy join the planted ones before
+	// the tool runs, so canaries.json is complete even if the run fails.
+	more, err := recorded(ctx, opts.Policy, sc, sb)
+	if err != nil {
+		rr.Err = err
+		return rr
+	}
+	if len(more) > 0 {
+		rr.Canaries = append(slices.Clone(rr.Canaries), more...)
+		if err := canary.WriteFile(filepath.Join(dir, CanariesName), rr.Canaries); err != nil {
+			rr.Err = fmt.Errorf("write %s: %w", CanariesName, err)
+			return rr
+		}
+	}
 	so.Argv, so.Out = rr.Argv, dir
 	rr.Run, rr.Err = session.Record(ctx, so)
 	if rr.Err != nil {
 		rr.Err = fmt.Errorf("tool %s: %w", strings.Join(opts.Tool, " "), rr.Err)
+	}
+	if err := copyState(opts.Policy, sb, dir); err != nil {
+		rr.Err = errors.Join(rr.Err, err)
 	}
 	return rr
 }
