@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/telemetry-harness/telemetry-harness/proxy"
 	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
+	"github.com/telemetry-harness/telemetry-harness/proxy/netwatch"
 )
 
 // File names of a run folder besides the capture and run.json.
@@ -84,6 +86,21 @@ type Options struct {
 	// Stdout and Stderr also receive the command's output (the terminal);
 	// nil means the run folder files only.
 	Stdout, Stderr io.Writer
+
+	// Seal is SealAuto (the default, ""), SealOn or SealOff: whether the
+	// command runs in a sealed network namespace (see netwatch) where every
+	// packet is watched, packets.pcapng and dns.jsonl are written, and a
+	// client that ignores the proxy is caught by transparent listeners.
+	// egress.json says whether the run was sealed and, if not, why.
+	Seal string
+	// Hostname and MAC are the canaries set inside the namespace (the host
+	// name, and the sink's MAC that uuid.getnode() returns); empty means
+	// random ones, written to egress.json.
+	Hostname string
+	MAC      net.HardwareAddr
+	// StartSandbox makes the namespace; nil means netwatch.Start. Tests
+	// use it to simulate a host without namespaces.
+	StartSandbox func(context.Context, netwatch.Options) (*netwatch.Sandbox, error)
 }
 
 // Record runs opts.Argv under a fresh recording proxy and writes the run
@@ -108,6 +125,9 @@ func Record(ctx context.Context, opts Options) (*capture.Run, error) {
 	if _, err := LookPath(opts.Argv[0], opts.Dir, probe); err != nil {
 		return nil, kindError{ErrNotFound, err}
 	}
+	if err := CheckSeal(opts.Seal); err != nil {
+		return nil, fmt.Errorf("record: %w", err)
+	}
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
 		return nil, kindError{ErrRunFolder, fmt.Errorf("create run folder: %w", err)}
 	}
@@ -116,7 +136,18 @@ func Record(ctx context.Context, opts Options) (*capture.Run, error) {
 		return nil, kindError{ErrRunFolder, err}
 	}
 	run := &capture.Run{Argv: append([]string(nil), opts.Argv...), Dir: opts.Dir, ExitCode: -1, Forward: opts.Forward, Start: time.Now()}
-	err = record(ctx, opts, w, run)
+	seal, err := startSeal(ctx, opts)
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("record: %w", err)
+	}
+	err = record(ctx, opts, w, run, seal)
+	if serr := seal.close(); serr != nil {
+		err = errors.Join(err, serr)
+	}
+	if eerr := capture.WriteEgress(opts.Out, seal.egress); eerr != nil {
+		err = errors.Join(err, eerr)
+	}
 	if cerr := w.Close(); cerr != nil {
 		err = errors.Join(err, cerr)
 	}
@@ -137,7 +168,7 @@ func Record(ctx context.Context, opts Options) (*capture.Run, error) {
 
 // record does the part of Record between creating the capture and writing
 // the run facts; it fills run.
-func record(ctx context.Context, opts Options, w *capture.Writer, run *capture.Run) (err error) {
+func record(ctx context.Context, opts Options, w *capture.Writer, run *capture.Run, seal *sealing) (err error) {
 	stdout, err := createOutput(opts.Out, StdoutName, opts.Stdout)
 	if err != nil {
 		return err
@@ -159,6 +190,7 @@ func record(ctx context.Context, opts Options, w *capture.Writer, run *capture.R
 	p, err := proxy.New(proxy.Options{
 		Forward: opts.Forward, Capture: w, Answers: opts.Answers, Default: opts.Default,
 		MaxBody: opts.MaxBody, MaxDecoded: opts.MaxDecoded, Logger: opts.Logger,
+		Listener: seal.listener(),
 	})
 	if err != nil {
 		return fmt.Errorf("start proxy: %w", err)
@@ -169,12 +201,20 @@ func record(ctx context.Context, opts Options, w *capture.Writer, run *capture.R
 		}
 		run.Exchanges = p.Exchanges()
 	}()
+	if seal.sb != nil {
+		if err := p.ServeTransparent(seal.sb.TransparentListeners()); err != nil {
+			return fmt.Errorf("start proxy: %w", err)
+		}
+	}
 	env, err := BuildEnv(EnvOptions{
 		ProxyURL: p.URL(), Bundle: p.BundleFile(), CertDir: p.CertDir(), Home: home,
 		User: opts.User, Extra: opts.Env, PassEnv: opts.PassEnv,
 	})
 	if err != nil {
 		return fmt.Errorf("record: %w", err)
+	}
+	if seal.sb != nil {
+		env = append(env, SealedEnv+"=1")
 	}
 	id, err := newID()
 	if err != nil {
@@ -187,6 +227,7 @@ func record(ctx context.Context, opts Options, w *capture.Writer, run *capture.R
 		Argv: opts.Argv, Dir: opts.Dir, Env: env, ID: id,
 		Stdout: stdout.writer(), Stderr: stderr.writer(),
 		Settle: opts.Settle, Timeout: opts.Timeout, IdleStop: opts.IdleStop, KillGrace: opts.KillGrace,
+		Launcher: seal.launcher(),
 	}, p)
 	if got != nil {
 		got.Forward = opts.Forward

@@ -74,6 +74,25 @@ type Spec struct {
 	// KillGrace is the time between SIGTERM and SIGKILL. Zero means
 	// DefaultKillGrace.
 	KillGrace time.Duration
+	// Launcher, when set, starts the command instead of a plain fork and
+	// exec (a sealed network namespace), and names processes that belong to
+	// the run whatever their ancestry. Nil: exec in a new process group.
+	Launcher Launcher
+}
+
+// Launcher starts a command somewhere a plain exec cannot put it, such as a
+// sealed network namespace. The command must still be the harness's child
+// (the tracker reaps and attributes through that).
+type Launcher interface {
+	// Launch starts argv (argv[0] looked up in env's PATH) with exactly
+	// env, in dir, writing to stdout and stderr, and returns its pid.
+	Launch(argv, env []string, dir string, stdout, stderr *os.File) (pid int, err error)
+	// Wait waits for the launched command and returns its exit status.
+	Wait() *os.ProcessState
+	// Members lists pids that belong to the run whatever their ancestry
+	// (every process in the namespace), so a daemon that cleared its
+	// environment and left the session is still waited for.
+	Members() ([]int, error)
 }
 
 // noConns is used when there is no proxy to ask.
@@ -145,37 +164,39 @@ func Supervise(ctx context.Context, spec Spec, conns Conns) (*capture.Run, error
 	}
 	defer stderr.finish()
 
-	cmd := &exec.Cmd{
-		Path:        path,
-		Args:        spec.Argv,
-		Dir:         spec.Dir,
-		Env:         env,
-		Stdout:      stdout.child,
-		Stderr:      stderr.child,
-		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+	launch := spec.Launcher
+	if launch == nil {
+		launch = &execLauncher{path: path}
 	}
 	deadline := time.NewTimer(spec.Timeout)
 	defer deadline.Stop()
 	run.Start = time.Now()
-	if err := cmd.Start(); err != nil {
+	pid, err := launch.Launch(spec.Argv, env, spec.Dir, stdout.child, stderr.child)
+	if err != nil {
 		run.End = time.Now()
 		return run, fmt.Errorf("start %s: %w", spec.Argv[0], err)
 	}
 	stdout.started()
 	stderr.started()
 
-	t, err := newTracker("/proc", marker, cmd.Process.Pid)
+	t, err := newTracker("/proc", marker, pid)
 	if err != nil {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		_ = unix.Kill(pid, unix.SIGKILL)
+		launch.Wait()
 		return run, err
+	}
+	if spec.Launcher != nil {
+		t.extra = spec.Launcher.Members
 	}
 	defer t.close()
 
 	mainDone := make(chan struct{})
-	var mainExit time.Time // written before mainDone closes
+	var (
+		mainExit  time.Time // written before mainDone closes
+		mainState *os.ProcessState
+	)
 	go func() {
-		_ = cmd.Wait()
+		mainState = launch.Wait()
 		mainExit = time.Now()
 		close(mainDone)
 	}()
@@ -206,8 +227,8 @@ func Supervise(ctx context.Context, spec Spec, conns Conns) (*capture.Run, error
 	if exited {
 		run.MainExit = mainExit
 	}
-	if exited && cmd.ProcessState != nil {
-		ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if exited && mainState != nil {
+		ws, _ := mainState.Sys().(syscall.WaitStatus)
 		if ws.Signaled() {
 			run.Signal = unix.SignalName(ws.Signal())
 		} else {
@@ -417,3 +438,32 @@ func (o *output) finish() {
 	}
 	o.r.Close()
 }
+
+// execLauncher is the plain way: fork and exec in a new process group.
+type execLauncher struct {
+	path string
+	cmd  *exec.Cmd
+}
+
+func (l *execLauncher) Launch(argv, env []string, dir string, stdout, stderr *os.File) (int, error) {
+	l.cmd = &exec.Cmd{
+		Path:        l.path,
+		Args:        argv,
+		Dir:         dir,
+		Env:         env,
+		Stdout:      stdout,
+		Stderr:      stderr,
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+	}
+	if err := l.cmd.Start(); err != nil {
+		return 0, err
+	}
+	return l.cmd.Process.Pid, nil
+}
+
+func (l *execLauncher) Wait() *os.ProcessState {
+	_ = l.cmd.Wait()
+	return l.cmd.ProcessState
+}
+
+func (l *execLauncher) Members() ([]int, error) { return nil, nil }

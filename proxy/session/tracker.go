@@ -44,6 +44,11 @@ type tracker struct {
 	// born is set when a scan adopts a new live member; the idle check
 	// clears it at the start of each window.
 	born bool
+	// extra, when set, lists pids that belong to the session whatever
+	// their ancestry (every process in a sealed namespace); extraPIDs is
+	// its answer at the last scan.
+	extra     func() ([]int, error)
+	extraPIDs map[int]bool
 	// exits receives the pid of a member whose pidfd reported its exit.
 	exits chan int
 	done  chan struct{}
@@ -81,6 +86,16 @@ func (t *tracker) scan() ([]*member, error) {
 		return nil, err
 	}
 	t.unsure = false
+	if t.extra != nil {
+		more, err := t.extra()
+		if err != nil {
+			return nil, err
+		}
+		t.extraPIDs = make(map[int]bool, len(more))
+		for _, pid := range more {
+			t.extraPIDs[pid] = true
+		}
+	}
 	stats := make(map[int]procStat, len(pids))
 	for _, pid := range pids {
 		if pid == t.self.pid {
@@ -145,7 +160,7 @@ func (t *tracker) belongs(s procStat, in map[int]bool) bool {
 	if m, ok := t.members[s.pid]; ok && m.stat.start == s.start {
 		return true
 	}
-	if s.pid == t.mainPID || in[s.ppid] {
+	if s.pid == t.mainPID || in[s.ppid] || t.extraPIDs[s.pid] {
 		return true
 	}
 	if s.pgrp != t.self.pgrp && t.pgids[s.pgrp] {
