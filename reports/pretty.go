@@ -34,6 +34,10 @@ type redactor struct {
 	raw     []rawRep
 	search  *canary.Searcher
 	secrets map[string]bool
+	// expected are the forms of a role the policy says are no leak (its
+	// canary-absent checks' ignore_forms: the documented sha256 of the
+	// repo id); they are printed as sent.
+	expected map[string]map[string]bool
 }
 
 type rawRep struct {
@@ -42,13 +46,28 @@ type rawRep struct {
 }
 
 func newRedactor(cs []canary.Canary, p *policy.Policy) *redactor {
-	r := &redactor{secrets: map[string]bool{}}
+	r := &redactor{secrets: map[string]bool{}, expected: map[string]map[string]bool{}}
 	for _, h := range alwaysSecret {
 		r.secrets[h] = true
 	}
 	if p != nil {
 		for _, h := range p.Endpoint.Headers.Secret {
 			r.secrets[strings.ToLower(h)] = true
+		}
+		for _, c := range p.Clauses {
+			for _, ch := range c.Checks {
+				if ch.Kind != policy.KindCanaryAbsent {
+					continue
+				}
+				for _, role := range ch.Roles {
+					if r.expected[role] == nil {
+						r.expected[role] = map[string]bool{}
+					}
+					for _, f := range ch.IgnoreForms {
+						r.expected[role][f] = true
+					}
+				}
+			}
 		}
 	}
 	seen := map[string]bool{}
@@ -82,8 +101,10 @@ func (r *redactor) text(s string) string {
 		s = rp.re.ReplaceAllLiteralString(s, "«"+rp.role+"»")
 	}
 	if r.search != nil {
-		if hits := r.search.SearchBytes([]byte(s), 0, "value"); len(hits) > 0 {
-			return fmt.Sprintf("«%s as %s: %d chars redacted»", hits[0].Canary.Role, hits[0].Form, len(s))
+		for _, h := range r.search.SearchBytes([]byte(s), 0, "value") {
+			if !r.expected[h.Canary.Role][h.Form] {
+				return fmt.Sprintf("«%s as %s: %d chars redacted»", h.Canary.Role, h.Form, len(s))
+			}
 		}
 	}
 	return s
