@@ -69,8 +69,9 @@ var (
 	roleRe      = nameRe
 	fieldNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
 	pathRe      = regexp.MustCompile(`^\$(\.[A-Za-z_][A-Za-z0-9_-]*)*$`)
-	// wildPathRe also allows [*] segments: every element of an array.
-	wildPathRe   = regexp.MustCompile(`^\$(\.[A-Za-z_][A-Za-z0-9_-]*|\[\*\])*$`)
+	// wildPathRe also allows [*] (every element of an array) and .* (every
+	// member of an object): $[*].*.key for a list of events of several kinds.
+	wildPathRe   = regexp.MustCompile(`^\$(\.[A-Za-z_][A-Za-z0-9_-]*|\[\*\]|\.\*)*$`)
 	headerRe     = regexp.MustCompile(`^header:[A-Za-z0-9!#$%&'*+.^_|~-]+$`)
 	methodRe     = regexp.MustCompile(`^[A-Z]+$`)
 	templateRe   = regexp.MustCompile(`\{\{\s*([^}]*?)\s*\}\}`)
@@ -152,7 +153,7 @@ func (v *validator) validate() {
 	v.oneOf("payload.encoding", p.Payload.Encoding, []string{"json"}, "encoding: json")
 	for i, c := range p.Payload.Closed {
 		if !wildPathRe.MatchString(c) {
-			v.at(fmt.Sprintf("payload.closed[%d]", i), fmt.Sprintf("%q is not an object path", c), "$, $.key.key or $[*].key", "$.content")
+			v.at(fmt.Sprintf("payload.closed[%d]", i), fmt.Sprintf("%q is not an object path", c), "$, $.key.key, $[*].key or $[*].*", "$.content")
 		}
 	}
 	v.vocabularies()
@@ -186,7 +187,7 @@ func (v *validator) fields() {
 			names[f.Name] = i
 		}
 		if !(wildPathRe.MatchString(f.Path) || headerRe.MatchString(f.Path)) || f.Path == "$" || strings.HasSuffix(f.Path, "[*]") || strings.HasSuffix(f.Path, ".*") {
-			v.at(at+".path", fmt.Sprintf("%q is not a field path", f.Path), "$.key, $.key.key, $[*].key or header:NAME", "path: $.content.run_id")
+			v.at(at+".path", fmt.Sprintf("%q is not a field path", f.Path), "$.key, $.key.key, $[*].key, $[*].*.key or header:NAME", "path: $.content.run_id")
 		} else if j, dup := paths[f.Path]; dup {
 			v.at(at+".path", fmt.Sprintf("duplicate field path %q (first at fields[%d])", f.Path, j), "unique paths", "path: $.content.run_id")
 		} else {
