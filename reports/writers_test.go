@@ -203,7 +203,7 @@ var _ = Describe("report writers", func() {
 						RuleIndex int    `json:"ruleIndex"`
 						Locations []struct {
 							PhysicalLocation struct {
-								ArtifactLocation struct{ URI string } `json:"artifactLocation"`
+								ArtifactLocation struct{ URI string }    `json:"artifactLocation"`
 								Region           struct{ StartLine int } `json:"region"`
 							} `json:"physicalLocation"`
 						} `json:"locations"`
