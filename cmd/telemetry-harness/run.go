@@ -130,7 +130,10 @@ func runRun(ctx context.Context, opts runOptions, stdout, stderr io.Writer) int 
 	if err != nil {
 		return harnessError(stderr, err)
 	}
-	defer cleanup()
+	if !opts.Keep {
+		// With --keep the extracted bundle stays: the rerun lines use it.
+		defer cleanup()
+	}
 
 	cfg := compliance.Config{Policy: p, Scenarios: opts.Scenarios, Log: stderr}
 	out := opts.Out
@@ -186,13 +189,19 @@ func runRun(ctx context.Context, opts runOptions, stdout, stderr io.Writer) int 
 	t := &ginkgoT{}
 	ginkgo.RunSpecs(t, "Telemetry compliance: "+p.Tool.Name, suiteCfg, repCfg, ginkgo.Label(compliance.LabelCompliance))
 
+	fmt.Fprintln(stderr)
 	var outcomes []reports.Outcome
 	for _, o := range suite.Outcomes() {
 		outcomes = append(outcomes, reports.Outcome{Scenario: o.Scenario, Dirs: o.Dirs, Judged: o.Judged, Err: o.Err})
 		if opts.Keep && o.Run != nil {
+			self, err := os.Executable()
+			if err != nil {
+				self = toolName
+			}
 			for _, r := range o.Run.Runs {
 				if r.Workdir != "" {
-					fmt.Fprintf(stderr, "%s: kept %s; rerun by hand (sends through no proxy!):\n  %s\n", toolName, r.Workdir, r.Rerun())
+					fmt.Fprintf(stderr, "%s: kept %s; rerun the tool by hand, recorded (nothing leaves the machine):\n  %s\n",
+						toolName, r.Workdir, r.RerunRecorded(self, filepath.Join(r.Dir, "rerun")))
 				}
 			}
 		}
