@@ -308,6 +308,7 @@ const (
 	KindRunID            = "run-id"
 	KindBackground       = "background"
 	KindFailureHarmless  = "failure-harmless"
+	KindEgress           = "egress"
 )
 
 // Check is one data-driven check; which parameters apply depends on Kind

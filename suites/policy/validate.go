@@ -42,6 +42,7 @@ func Kinds() []KindSpec {
 		{Kind: KindRunID, Required: []string{"field", "time_pattern", "time_layout"}, Optional: []string{"time_zone", "timestamp_field", "slack"}, Doc: "the run id is unique per run and its time stamp lies in the run"},
 		{Kind: KindBackground, Required: []string{"tolerance"}, Doc: "the run does not wait for the endpoint longer than the tolerance"},
 		{Kind: KindFailureHarmless, Required: []string{"max_requests"}, Doc: "an endpoint failure leaves the exit as expected and causes no retries"},
+		{Kind: KindEgress, Doc: "in a sealed run nothing left but through the proxy: no escape flow, no request that bypassed it (egress.json; unobservable when not sealed)"},
 	}
 }
 
