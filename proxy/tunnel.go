@@ -380,8 +380,8 @@ func (t *tunnel) serveRequest(br *bufio.Reader, conn net.Conn, scheme string, tl
 		return t.forward(req, raw, rawTrunc, conn, scheme, ex.Seq)
 	}
 	a := t.p.answerFor(t.target)
-	if !t.p.wait(context.Background(), a.Delay) {
-		t.p.recordResponse(ex.Seq, &capture.Response{Error: "proxy closed during the answer delay: connection closed unanswered"})
+	if !t.delay(br, conn, a.Delay) {
+		t.p.recordResponse(ex.Seq, &capture.Response{Error: "connection closed during the answer delay (client gave up or proxy closed): unanswered"})
 		return false
 	}
 	if err := writeAnswer(conn, a, req.Method, req.Close); err != nil {
@@ -390,6 +390,40 @@ func (t *tunnel) serveRequest(br *bufio.Reader, conn net.Conn, scheme string, tl
 	}
 	t.p.recordResponse(ex.Seq, sinkRecord(a))
 	return !req.Close
+}
+
+// delay holds a sink answer back for d (a slow endpoint) and reports
+// whether to answer. It gives up as soon as the client closes its side, so
+// a client that times out is not kept waiting on, and the harness (which
+// waits while connections are open) does not wait for the endpoint's delay
+// either.
+func (t *tunnel) delay(br *bufio.Reader, conn net.Conn, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		// Peek consumes nothing: a pipelined request stays for the next
+		// serveRequest. Only EOF or an error means the client is gone.
+		if _, err := br.Peek(1); err != nil && !isTimeout(err) {
+			cancel()
+		}
+	}()
+	ok := t.p.wait(ctx, d)
+	// Wake the watcher and wait for it, so that only one goroutine ever
+	// reads br. A read timeout leaves a tls.Conn usable.
+	_ = conn.SetReadDeadline(time.Now())
+	<-watched
+	_ = conn.SetReadDeadline(time.Time{})
+	return ok
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // writeAnswer writes a sink answer in one write (one TLS record).

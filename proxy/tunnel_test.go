@@ -165,6 +165,22 @@ var _ = Describe("sink answers", func() {
 		Eventually(errc).Should(Receive(HaveOccurred()), "the client sees its connection closed")
 	})
 
+	It("stops holding a delayed answer when the client gives up, and records why", func() {
+		s := startProxy(proxy.Options{Answers: map[string]proxy.Answer{"slow.example": {Delay: time.Hour}}})
+		client := s.client()
+		client.Timeout = 300 * time.Millisecond // a client with a short timeout, as telemetry clients have
+		_, err := client.Post("https://slow.example/r", "application/json", nil)
+		Expect(err).To(HaveOccurred(), "the client times out waiting")
+		client.CloseIdleConnections()
+		Eventually(func() int { n, _ := s.p.OpenConns(); return n }, "5s").Should(BeZero(),
+			"the proxy lets go of the connection instead of holding it for the hour-long delay")
+		Expect(s.p.Close()).To(Succeed())
+		exs := s.exchanges()
+		Expect(exs).To(HaveLen(1))
+		Expect(exs[0].Response).NotTo(BeNil(), "the unanswered request has a response record saying why")
+		Expect(exs[0].Response.Error).To(ContainSubstring("closed during the answer delay"))
+	})
+
 	It("refuses a CONNECT with 502 and closes a refused plain request", func() {
 		s := startProxy(proxy.Options{Answers: map[string]proxy.Answer{"spire.bugout.dev": {Refuse: true}}})
 		_, err := s.client().Post("https://spire.bugout.dev/humbug/reports", "application/json", nil)
