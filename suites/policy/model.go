@@ -209,7 +209,8 @@ type IDs struct {
 	// Hash is the hash function; only "sha256" exists.
 	Hash string `yaml:"hash" allowed:"sha256" example:"sha256"`
 	// Salt is the canary role whose value salts every id (the repo id);
-	// empty when SaltFrom is set.
+	// empty when SaltFrom is set, or when every id is a random value kept in
+	// the tool's state (IDField.State).
 	Salt string `yaml:"salt,omitempty" example:"repo-id"`
 	// SaltFrom reads the salt back from the tool's state after the run,
 	// for tools that draw their own local salt; nil when Salt is set.

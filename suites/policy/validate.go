@@ -245,8 +245,8 @@ func (v *validator) fields() {
 		if c == "$" || strings.Contains(c, "[*]") || strings.Contains(c, ".*") {
 			continue
 		}
-		if f, ok := v.fieldAt(c); !ok || f.Type != TypeJSONString {
-			v.at(fmt.Sprintf("payload.closed[%d]", i), fmt.Sprintf("%q is neither $ nor a json-string field", c), "$ or the path of a json-string field", "$.content")
+		if f, ok := v.fieldAt(c); !ok || (f.Type != TypeJSONString && f.Type != TypeObject) {
+			v.at(fmt.Sprintf("payload.closed[%d]", i), fmt.Sprintf("%q is neither $ nor a json-string or object field", c), "$ or the path of a json-string or object field", "$.content")
 		}
 	}
 }
@@ -367,9 +367,19 @@ func (v *validator) ids() {
 		return
 	}
 	v.oneOf("ids.hash", ids.Hash, []string{"sha256"}, "hash: sha256")
+	// A tool whose ids are all random values kept in its state needs no
+	// salt; any hashed id does.
+	needSalt := false
+	for _, f := range ids.Fields {
+		needSalt = needSalt || f.State == nil
+	}
 	switch {
-	case (ids.Salt == "") == (ids.SaltFrom == nil):
-		v.at("ids.salt", "give exactly one of salt (a canary role) and salt_from (a value of the tool's state)", "salt: ROLE or salt_from: {state: NAME, path: $.key}", "salt_from: {state: turbo-config, path: $.telemetry_salt}")
+	case ids.Salt != "" && ids.SaltFrom != nil:
+		v.at("ids.salt", "give one of salt (a canary role) and salt_from (a value of the tool's state), not both", "salt: ROLE or salt_from: {state: NAME, path: $.key}", "salt_from: {state: turbo-config, path: $.telemetry_salt}")
+	case ids.Salt == "" && ids.SaltFrom == nil:
+		if needSalt {
+			v.at("ids.salt", "a hashed id needs a salt: give salt (a canary role) or salt_from (a value of the tool's state)", "salt: ROLE or salt_from: {state: NAME, path: $.key}", "salt_from: {state: turbo-config, path: $.telemetry_salt}")
+		}
 	case ids.Salt != "":
 		v.role("ids.salt", ids.Salt)
 	default:
