@@ -49,11 +49,16 @@ func (j *judgement) idSalted(clause string, c policy.Check) outcome {
 			}
 		}
 		for _, o := range withBody(rv) {
+			done := map[string]bool{}
 			for _, idf := range ids.Fields {
 				f, ok := j.p.Field(idf.Field)
-				if !ok {
+				// A field may be declared with several inputs (a tool that
+				// hashes the git remote, else the working folder): each
+				// value is judged once, against all of them.
+				if !ok || done[idf.Field] {
 					continue
 				}
+				done[idf.Field] = true
 				for _, v := range o.Get(f.Path) {
 					if !oracle.IsSHA256Hex(v.Text) {
 						continue // empty or malformed: the format check's business
@@ -79,12 +84,24 @@ func (j *judgement) idSalted(clause string, c policy.Check) outcome {
 						out.unobs("%s, so %s cannot be recomputed", saltWhy, f.Name)
 						continue
 					}
-					expected := expectedIDs(salt, idf.Input, rv.canaryValues[idf.Input], ids.Separators)
+					var expected, missing []string
+					planted := false
+					for _, other := range ids.Fields {
+						if other.Field != idf.Field || other.State != nil {
+							continue
+						}
+						if other.Input != "" && len(rv.canaryValues[other.Input]) == 0 {
+							missing = append(missing, other.Input)
+							continue
+						}
+						planted = true
+						expected = append(expected, expectedIDs(salt, other.Input, rv.canaryValues[other.Input], ids.Separators)...)
+					}
 					if slices.Contains(expected, v.Text) {
 						continue
 					}
-					if idf.Input != "" && len(rv.canaryValues[idf.Input]) == 0 {
-						out.note("the %s canary was not planted, so %s was checked for unsalted hashes only", idf.Input, f.Name)
+					if !planted {
+						out.note("the %s canary was not planted, so %s was checked for unsalted hashes only", strings.Join(missing, ", "), f.Name)
 						continue
 					}
 					if m, ok := oracle.Classify(v.Text, in); ok {
