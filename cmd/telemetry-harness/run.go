@@ -147,7 +147,7 @@ func runRun(ctx context.Context, opts runOptions, stdout, stderr io.Writer) int 
 			}
 		}
 	} else {
-		tool, err := toolWords(opts.Tool, root)
+		tool, err := toolWords(ctx, opts.Tool, root)
 		if err != nil {
 			return usageError(stderr, err.Error(), runUsage)
 		}
@@ -288,9 +288,13 @@ func loadRunPolicy(opts runOptions) (*policy.Policy, string, func(), error) {
 // toolWords splits --tool like a shell (never running one) and makes
 // relative paths absolute against the current folder; empty means the
 // bundled reference under root.
-func toolWords(tool, root string) ([]string, error) {
+func toolWords(ctx context.Context, tool, root string) ([]string, error) {
 	if strings.TrimSpace(tool) == "" {
-		return []string{"python3", filepath.Join(root, "fixtures", "reference", "pants.py")}, nil
+		py, err := scenario.Python(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return []string{py, filepath.Join(root, "fixtures", "reference", "pants.py")}, nil
 	}
 	words, err := shlex.Split(tool)
 	if err != nil || len(words) == 0 {

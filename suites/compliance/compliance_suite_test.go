@@ -1,6 +1,7 @@
 package compliance_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -26,6 +27,10 @@ func TestCompliance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	py, err := scenario.Python(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	out, err := os.MkdirTemp("", "compliance-")
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +39,7 @@ func TestCompliance(t *testing.T) {
 	s, err := compliance.New(compliance.Config{
 		Policy: p,
 		Runner: scenario.Options{
-			Tool:     []string{"python3", filepath.Join(root, "fixtures", "reference", "pants.py")},
+			Tool:     []string{py, filepath.Join(root, "fixtures", "reference", "pants.py")},
 			Root:     root,
 			Out:      out,
 			Parallel: 4,
