@@ -1,0 +1,100 @@
+package mutation_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/telemetry-harness/telemetry-harness/suites/policy"
+)
+
+// mutant is one entry of fixtures/mutants/manifest.yaml.
+type mutant struct {
+	Name        string   `yaml:"name"`
+	Tool        string   `yaml:"tool"`
+	Clauses     []string `yaml:"clauses"`
+	Description string   `yaml:"description"`
+}
+
+// loadManifest reads the manifest strictly (unknown keys are errors) and
+// checks every entry against the policy, so a typo in a clause id fails
+// here, with its line, and not as a "surviving" mutant.
+func loadManifest(path string, p *policy.Policy) ([]mutant, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load mutant manifest: %w", err)
+	}
+	return parseManifest(data, path, p)
+}
+
+func parseManifest(data []byte, name string, p *policy.Policy) ([]mutant, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var ms []mutant
+	if err := dec.Decode(&ms); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("mutant manifest %s: empty; regenerate it with python3 fixtures/reference/pants.py --ref-print-manifest", name)
+		}
+		return nil, fmt.Errorf("mutant manifest %s: %w", name, err)
+	}
+	// Line numbers for the checks below; the strict decode above has
+	// already vouched for the shape.
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("mutant manifest %s: %w", name, err)
+	}
+	line := func(i int) int {
+		if len(doc.Content) == 1 && i < len(doc.Content[0].Content) {
+			return doc.Content[0].Content[i].Line
+		}
+		return 0
+	}
+	if len(ms) == 0 {
+		return nil, fmt.Errorf("mutant manifest %s: no mutants", name)
+	}
+	seen := map[string]int{}
+	for i, m := range ms {
+		where := fmt.Sprintf("mutant manifest %s:%d: mutant %d", name, line(i), i+1)
+		switch {
+		case m.Name == "":
+			return nil, fmt.Errorf("%s: no name", where)
+		case m.Tool == "":
+			return nil, fmt.Errorf("%s (%s): no tool words", where, m.Name)
+		case len(m.Clauses) == 0:
+			return nil, fmt.Errorf("%s (%s): no clauses; a mutant must break at least one clause", where, m.Name)
+		}
+		if first, ok := seen[m.Name]; ok {
+			return nil, fmt.Errorf("%s: name %s already used at line %d", where, m.Name, first)
+		}
+		seen[m.Name] = line(i)
+		for _, id := range m.Clauses {
+			cl, err := p.Clause(id)
+			if err != nil {
+				return nil, fmt.Errorf("%s (%s): clause %q is not in %s; use a clause id of the policy", where, m.Name, id, p.File)
+			}
+			if cl.Testable == policy.TestableServerSide {
+				return nil, fmt.Errorf("%s (%s): clause %s is server-side, which no client run can violate", where, m.Name, id)
+			}
+		}
+		ms[i].Clauses = sortedUnique(m.Clauses)
+	}
+	return ms, nil
+}
+
+func sortedUnique(ids []string) []string {
+	set := map[string]bool{}
+	for _, id := range ids {
+		set[id] = true
+	}
+	out := make([]string, 0, len(set))
+	for id := range set {
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out
+}

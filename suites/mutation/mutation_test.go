@@ -1,0 +1,411 @@
+package mutation_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/shlex"
+	. "github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/types"
+	. "github.com/onsi/gomega"
+
+	"github.com/telemetry-harness/telemetry-harness/reports"
+	"github.com/telemetry-harness/telemetry-harness/suites/compliance"
+	"github.com/telemetry-harness/telemetry-harness/suites/judge"
+	"github.com/telemetry-harness/telemetry-harness/suites/policy"
+	"github.com/telemetry-harness/telemetry-harness/suites/scenario"
+)
+
+// Labels: every entry has LabelMutation and one of "mutant:<name>" or
+// "profile:<name>", so --label-filter runs one tool.
+const (
+	LabelMutation = "mutation"
+	labelMutant   = "mutant:"
+	labelProfile  = "profile:"
+)
+
+// How hard the bench drives the machine: pool tools at once, each with
+// parallel scenarios at once. CI machines and this one have 2 cores; the
+// tool runs mostly wait (python start-up, the sink's delays), so 3×3 keeps
+// them busy without starving the proxies.
+const (
+	defaultPool     = 3
+	defaultParallel = 3
+	// runTimeout bounds one tool run; the slowest legitimate run (a
+	// foreground send to the 10 s slow sink) ends after the reference's
+	// 5 s client timeout.
+	runTimeout = 45 * time.Second
+	// suiteTimeout stays under go test's default 10 minute -timeout, so a
+	// hang fails as a spec with a message instead of a panic dump.
+	suiteTimeout = 9 * time.Minute
+)
+
+// The reference's two profiles.
+const (
+	profileDocumented = "documented"
+	profilePants216   = "pants-2.16"
+)
+
+// subject is one tool the bench runs through every scenario.
+type subject struct {
+	// Name is the mutant's or profile's name.
+	Name string
+	// Kind is "mutant" or "profile".
+	Kind string
+	// Words are the tool words, paths made absolute.
+	Words []string
+	// Expect are the clauses that must end violated, sorted; nothing else
+	// may.
+	Expect []string
+}
+
+// outcome is what running one subject gave.
+type outcome struct {
+	Report  *reports.Report
+	Err     error
+	Elapsed time.Duration
+}
+
+type benchConfig struct {
+	Policy  *policy.Policy
+	Root    string
+	Out     string
+	Mutants []mutant
+}
+
+// bench runs the subjects and holds their outcomes (no package state).
+type bench struct {
+	cfg      benchConfig
+	subjects []subject
+
+	// Written by BeforeSuite before any entry or report node reads them:
+	// results[i] belongs to subjects[i], nil when the label filter left
+	// it out.
+	results []*outcome
+	wall    time.Duration
+	ran     int
+}
+
+func newBench(cfg benchConfig) (*bench, error) {
+	b := &bench{cfg: cfg}
+	interp := interpreters{}
+	for _, m := range cfg.Mutants {
+		words, err := shlex.Split(m.Tool)
+		if err != nil || len(words) == 0 {
+			return nil, fmt.Errorf("mutant %s: tool %q: cannot split into words: %v", m.Name, m.Tool, err)
+		}
+		if words[0], err = interp.resolve(words[0]); err != nil {
+			return nil, fmt.Errorf("mutant %s: %w", m.Name, err)
+		}
+		b.subjects = append(b.subjects, subject{Name: m.Name, Kind: "mutant", Words: scenario.ResolveTool(words, cfg.Root), Expect: m.Clauses})
+	}
+	python, err := interp.resolve("python3")
+	if err != nil {
+		return nil, err
+	}
+	ref := []string{python, filepath.Join(cfg.Root, "fixtures", "reference", "pants.py")}
+	b.subjects = append(b.subjects,
+		subject{Name: profilePants216, Kind: "profile", Words: append(ref[:2:2], "--ref-profile="+profilePants216), Expect: pants216Findings()},
+		subject{Name: profileDocumented, Kind: "profile", Words: append(ref[:2:2], "--ref-profile="+profileDocumented)},
+	)
+	b.results = make([]*outcome, len(b.subjects))
+	return b, nil
+}
+
+// interpreters maps a Python launcher word ("python3") to the interpreter
+// it starts. Where python3 is a pyenv shim (a bash script that runs
+// `pyenv exec`), the shim costs about 1 s of CPU per start against 0.25 s
+// for the interpreter itself; 27 tools × 17 runs make that most of the
+// suite's time on a 2-core machine. The interpreter is the same, so the
+// verdicts are too.
+type interpreters map[string]string
+
+func (m interpreters) resolve(word string) (string, error) {
+	if !strings.HasPrefix(filepath.Base(word), "python") {
+		return word, nil
+	}
+	if p, ok := m[word]; ok {
+		return p, nil
+	}
+	out, err := exec.Command(word, "-c", "import sys; print(sys.executable)").Output()
+	p := strings.TrimSpace(string(out))
+	if err != nil || !filepath.IsAbs(p) {
+		return "", fmt.Errorf("find the interpreter behind %s: %v (output %q); is %s installed?", word, err, p, word)
+	}
+	m[word] = p
+	return p, nil
+}
+
+// pants216Findings are what Pants 2.16 really did: it sent the
+// undocumented active_standard_backends, and it sent in the foreground, so
+// a slow endpoint slowed the run.
+func pants216Findings() []string {
+	return []string{"fields.documented-only", "transport.background"}
+}
+
+func (s subject) labels() Labels {
+	if s.Kind == "mutant" {
+		return Label(LabelMutation, labelMutant+s.Name)
+	}
+	return Label(LabelMutation, labelProfile+s.Name)
+}
+
+// define declares the spec tree; call it before RunSpecs.
+func (b *bench) define() {
+	BeforeSuite(func(ctx SpecContext) {
+		b.run(ctx)
+	}, NodeTimeout(suiteTimeout))
+
+	entries := make([]TableEntry, 0, len(b.subjects))
+	for i, s := range b.subjects {
+		entries = append(entries, Entry(s.Name, i, s.labels()))
+	}
+	DescribeTable("a tool run through every scenario violates exactly its clauses",
+		func(i int) { b.check(i) }, entries)
+
+	ReportAfterSuite("mutation score", func(r Report) {
+		line := b.score()
+		fmt.Fprintln(GinkgoWriter, line)
+		fmt.Println(line)
+	})
+}
+
+// selected returns the subjects whose entry the label filter keeps.
+func (b *bench) selected() ([]int, error) {
+	filter := func([]string) bool { return true }
+	if expr := strings.TrimSpace(GinkgoLabelFilter()); expr != "" {
+		f, err := types.ParseLabelFilter(expr)
+		if err != nil {
+			return nil, fmt.Errorf("label filter %q: %w", expr, err)
+		}
+		filter = f
+	}
+	var out []int
+	for i, s := range b.subjects {
+		if filter(s.labels()) {
+			out = append(out, i)
+		}
+	}
+	return out, nil
+}
+
+// run runs the selected subjects, defaultPool at once.
+func (b *bench) run(ctx context.Context) {
+	idx, err := b.selected()
+	Expect(err).NotTo(HaveOccurred())
+	start := time.Now()
+	sem := make(chan struct{}, defaultPool)
+	var wg sync.WaitGroup
+	for _, i := range idx {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			b.results[i] = b.runOne(ctx, b.subjects[i])
+			fmt.Fprintf(GinkgoWriter, "%-30s %s %s\n", b.subjects[i].Name, b.results[i].Elapsed.Round(100*time.Millisecond), b.results[i].line())
+		}()
+	}
+	wg.Wait()
+	b.wall, b.ran = time.Since(start), len(idx)
+	msg := fmt.Sprintf("mutation: %d tool(s) × %d scenarios in %s (%d tools at once, %d scenarios each)",
+		b.ran, len(b.cfg.Policy.Scenarios), b.wall.Round(100*time.Millisecond), defaultPool, defaultParallel)
+	fmt.Fprintln(GinkgoWriter, msg)
+	AddReportEntry("wall time", msg)
+}
+
+// runOne runs every scenario with one tool, judges each and aggregates the
+// verdicts per clause, as `telemetry-harness run` does.
+func (b *bench) runOne(ctx context.Context, s subject) *outcome {
+	p := b.cfg.Policy
+	start := time.Now()
+	o := &outcome{}
+	defer func() { o.Elapsed = time.Since(start) }()
+	out := filepath.Join(b.cfg.Out, s.Kind+"-"+s.Name)
+	opts := scenario.Options{Policy: p, Tool: s.Words, Root: b.cfg.Root, Out: out, Parallel: defaultParallel, Timeout: runTimeout}
+	results, err := scenario.RunAll(ctx, opts, nil)
+	if err != nil {
+		o.Err = fmt.Errorf("%s %s: %w", s.Kind, s.Name, err)
+		return o
+	}
+	outs := make([]reports.Outcome, 0, len(p.Scenarios))
+	for i := range p.Scenarios {
+		sc := &p.Scenarios[i]
+		ro := reports.Outcome{Scenario: sc.Name}
+		switch {
+		case i >= len(results) || results[i] == nil:
+			ro.Err = fmt.Errorf("scenario %s: no result", sc.Name)
+		case results[i].Err != nil:
+			ro.Err = results[i].Err
+		default:
+			ro.Dirs = compliance.ScenarioDirs(sc, out)
+			ro.Judged, ro.Err = compliance.JudgeDirs(p, sc, ro.Dirs)
+		}
+		outs = append(outs, ro)
+	}
+	o.Report = reports.Build(p, outs)
+	// The run folders are only needed for judging; 27 tools' worth would
+	// otherwise pile up in the temp folder until the suite ends.
+	os.RemoveAll(out)
+	return o
+}
+
+// violated are the clauses whose aggregated verdict is violated, sorted.
+func (o *outcome) violated() []string {
+	var ids []string
+	for _, c := range o.Report.Clauses {
+		if c.Verdict == reports.Violated {
+			ids = append(ids, c.ID)
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// harnessErrors lists the scenarios that could not be run or judged.
+func (o *outcome) harnessErrors() []string {
+	var errs []string
+	for _, sc := range o.Report.Scenarios {
+		if sc.Error != "" {
+			errs = append(errs, fmt.Sprintf("scenario %s: %s", sc.Name, sc.Error))
+		}
+	}
+	return errs
+}
+
+// line is a one-line summary for progress output.
+func (o *outcome) line() string {
+	if o.Err != nil {
+		return "ERROR " + o.Err.Error()
+	}
+	if errs := o.harnessErrors(); len(errs) > 0 {
+		return fmt.Sprintf("%d harness error(s); violated: %s", len(errs), strings.Join(o.violated(), " "))
+	}
+	return "violated: " + strings.Join(o.violated(), " ")
+}
+
+// check is the body of every entry.
+func (b *bench) check(i int) {
+	s := b.subjects[i]
+	o := b.results[i]
+	Expect(o).NotTo(BeNil(), "%s %s was not run (harness defect: its entry is selected but BeforeSuite skipped it)", s.Kind, s.Name)
+	Expect(o.Err).NotTo(HaveOccurred(), "running %s %s", s.Kind, s.Name)
+	Expect(o.harnessErrors()).To(BeEmpty(), "%s %s: every scenario must run and be judged", s.Kind, s.Name)
+	// ConsistOf of nothing needs an empty slice, not nil elements.
+	expect := make([]any, len(s.Expect))
+	for j, id := range s.Expect {
+		expect[j] = id
+	}
+	Expect(o.violated()).To(ConsistOf(expect...), func() string { return explain(s, o) })
+}
+
+// explain says why the violated clauses differ from the expected ones:
+// every surviving clause with its verdict per scenario, every extra
+// clause with its findings.
+func explain(s subject, o *outcome) string {
+	want := map[string]bool{}
+	for _, id := range s.Expect {
+		want[id] = true
+	}
+	got := map[string]bool{}
+	for _, id := range o.violated() {
+		got[id] = true
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s (%s): the violated clauses differ from the expected ones\n", s.Kind, s.Name, strings.Join(s.Words, " "))
+	for _, c := range o.Report.Clauses {
+		switch {
+		case want[c.ID] && !got[c.ID]:
+			fmt.Fprintf(&b, "missing (the %s survives): %s is %s\n", s.Kind, c.ID, c.Verdict)
+			for _, sv := range c.Scenarios {
+				fmt.Fprintf(&b, "    scenario %s: %s", sv.Scenario, sv.Verdict)
+				if sv.Reason != "" {
+					fmt.Fprintf(&b, " (%s)", sv.Reason)
+				}
+				b.WriteString("\n")
+			}
+		case got[c.ID] && !want[c.ID]:
+			fmt.Fprintf(&b, "extra: %s is violated, %d finding(s)\n", c.ID, len(c.Findings))
+			for _, f := range firstFindings(c.Findings, 5) {
+				fmt.Fprintf(&b, "    scenario %s: %s\n", f.Scenario, f.String())
+			}
+		}
+	}
+	return b.String()
+}
+
+func firstFindings(fs []judge.Finding, n int) []judge.Finding {
+	if len(fs) > n {
+		return fs[:n]
+	}
+	return fs
+}
+
+// score is the summary line: mutants killed (every listed clause
+// violated), and whether the profiles gave what they should.
+func (b *bench) score() string {
+	if b.ran == 0 {
+		return "mutation score: not measured (no tool ran)"
+	}
+	var mutants, killed, exact int
+	var parts []string
+	for i, s := range b.subjects {
+		o := b.results[i]
+		if o == nil {
+			continue
+		}
+		ok, survived := judgeOutcome(s, o)
+		switch s.Kind {
+		case "mutant":
+			mutants++
+			if !survived {
+				killed++
+			}
+			if ok {
+				exact++
+			}
+		case "profile":
+			switch {
+			case ok && len(s.Expect) > 0:
+				parts = append(parts, s.Name+": expected findings")
+			case ok:
+				parts = append(parts, s.Name+": no violations")
+			default:
+				parts = append(parts, s.Name+": unexpected findings")
+			}
+		}
+	}
+	line := fmt.Sprintf("mutation score: %d/%d mutants killed", killed, mutants)
+	if exact != mutants {
+		line += fmt.Sprintf(" (%d/%d exactly)", exact, mutants)
+	}
+	for _, p := range parts {
+		line += ", " + p
+	}
+	return line + fmt.Sprintf("; %s wall time", b.wall.Round(100*time.Millisecond))
+}
+
+// judgeOutcome says whether o is exactly what s expects, and whether a
+// mutant survived (a listed clause not violated, or no clean run).
+func judgeOutcome(s subject, o *outcome) (ok, survived bool) {
+	if o.Err != nil || len(o.harnessErrors()) > 0 {
+		return false, true
+	}
+	got := map[string]bool{}
+	for _, id := range o.violated() {
+		got[id] = true
+	}
+	for _, id := range s.Expect {
+		if !got[id] {
+			survived = true
+		}
+	}
+	return !survived && len(got) == len(s.Expect), survived
+}
