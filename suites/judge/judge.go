@@ -126,6 +126,9 @@ type Run struct {
 	HaveLogs       bool
 	// Canaries are the values planted in this run.
 	Canaries []canary.Canary
+	// Egress is the run's egress.json: whether it ran sealed, its flows
+	// and DNS questions; nil when unknown (egress is then unobservable).
+	Egress *capture.Egress
 	// State holds the tool's state files after the run, by the policy's
 	// state names (the run folder's state/<name>); nil when none was kept.
 	State map[string][]byte
@@ -420,6 +423,8 @@ func (j *judgement) check(clause string, c policy.Check) outcome {
 		return j.background(clause, c)
 	case policy.KindFailureHarmless:
 		return j.failureHarmless(clause, c)
+	case policy.KindEgress:
+		return j.egress(clause, c)
 	}
 	// The loader rejects unknown kinds; a policy built in code may not.
 	var o outcome

@@ -41,6 +41,12 @@ func LoadRun(path string) (Run, error) {
 		}
 		r.Facts = facts
 	}
+	switch e, err := capture.ReadEgress(path); {
+	case err == nil:
+		r.Egress = e
+	case !errors.Is(err, fs.ErrNotExist):
+		return r, fmt.Errorf("load run %s: %w", path, err)
+	}
 	stdout, errOut := os.ReadFile(filepath.Join(path, "stdout"))
 	stderr, errErr := os.ReadFile(filepath.Join(path, "stderr"))
 	switch {

@@ -98,6 +98,7 @@ func (j *judgement) nothingSent(clause string, c policy.Check) outcome {
 			out.unobs("%s", r)
 		}
 		out.exercised = true
+		j.endpointLookups(clause, c, rv, &out)
 	}
 	return out
 }

@@ -21,7 +21,7 @@ var _ = Describe("ComplyWith on a judged fixture capture", func() {
 		Expect(err).NotTo(HaveOccurred(), "judging user-raw")
 
 		Expect(to(res, matchers.ComplyWith("anonymity.no-personal-values"))).To(Equal([]string{`Expected
-    <judged scenario "opt-in-custom-goals": 1 of 24 clauses violated, 1 finding>
+    <judged scenario "opt-in-custom-goals": 1 of 25 clauses violated, 1 finding>
 to comply with clause "anonymity.no-personal-values" (scenario "opt-in-custom-goals")
     exchange #1 header:User-Agent: the user canary is sent (raw) (role user, form raw, value of 16 chars)`}))
 		passed := 0

@@ -41,7 +41,7 @@ var _ = Describe("Load", func() {
 			"consent.nothing-until-opt-in", "consent.opt-out-silences-logging", "fields.documented-only",
 			"fields.all-documented-present", "ids.sha256-only", "ids.salted-with-repo-id", "anonymity.no-personal-values",
 			"repo-id.empty-removes-ids", "goals.standard-only", "goals.count-includes-custom", "cmdline.not-sent",
-			"files.no-names", "errors.numeric-codes-only", "config-env.not-sent", "destination.processor-only",
+			"files.no-names", "errors.numeric-codes-only", "config-env.not-sent", "destination.processor-only", "egress.proxy-only",
 			"transport.background", "transport.failure-harmless", "reports.one-per-run", "run-id.unique-timestamped"))
 		Expect(server).To(ConsistOf("server.no-ip-recorded", "server.processor-bugout", "server.access",
 			"server.retention-1y", "server.requests-14d"))

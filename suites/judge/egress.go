@@ -1,0 +1,106 @@
+package judge
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
+	"github.com/telemetry-harness/telemetry-harness/suites/policy"
+)
+
+// egressBlind says why a run's egress and DNS were not observed; empty when
+// the run was sealed.
+func egressBlind(rv *runView) string {
+	switch {
+	case rv.Egress == nil:
+		return fmt.Sprintf("egress and DNS were not observed: the run left no %s (recorded without a sealed namespace, or a bare capture file)", capture.EgressName)
+	case !rv.Egress.Sealed:
+		why := rv.Egress.Reason
+		if why == "" {
+			why = "no reason recorded"
+		}
+		return "egress and DNS were not observed: " + why
+	}
+	return ""
+}
+
+// egress judges what a sealed run sent outside the exchanges. Every escape
+// flow (a packet bound for anything but the proxy, the DNS responder and
+// the transparent listeners, which the sink dropped) is a finding with its
+// address; so is every request that bypassed the proxy and was caught by a
+// transparent listener (its content is judged by the other clauses like
+// any request). A run that was not sealed is unobservable, never passed.
+func (j *judgement) egress(clause string, c policy.Check) outcome {
+	var out outcome
+	for _, rv := range j.runs {
+		if why := egressBlind(rv); why != "" {
+			out.unobs("%s", why)
+			continue
+		}
+		e := rv.Egress
+		out.exercised = true
+		for _, f := range e.Flows {
+			switch f.Kind {
+			case capture.FlowEscape:
+				what := f.Proto + " packets"
+				if f.SYN {
+					what = "a TCP connection attempt"
+				} else if f.Proto == "udp" {
+					what = "UDP datagrams"
+				}
+				msg := fmt.Sprintf("%s to %s outside the proxy (dropped by the sealed namespace)", what, f.Server)
+				if len(f.Names) > 0 {
+					msg += ": DNS question " + strings.Join(f.Names, ", ") + " to an outside resolver"
+				}
+				out.findings = append(out.findings, j.finding(clause, c.Kind, rv, 0, capture.PcapName,
+					msg, fmt.Sprintf("%s %s -> %s on %s, %d packets, first at %s", f.Proto, f.Client, f.Server, f.Interface, f.Packets, f.First.UTC().Format("15:04:05.000"))))
+			case capture.FlowOther:
+				// Traffic on lo that is none of the harness's listeners (a tool
+				// talking to itself) never leaves the namespace.
+				out.note("loopback traffic inside the namespace (%s %s -> %s) is not egress", f.Proto, f.Client, f.Server)
+			}
+		}
+		for _, ex := range rv.Exchanges {
+			if ex.Path == capture.PathTransparent {
+				out.findings = append(out.findings, j.finding(clause, c.Kind, rv, ex.Seq, "url",
+					fmt.Sprintf("a request bypassed the proxy (HTTPS_PROXY ignored) and was caught by the transparent listener: %s", j.exchangeShown(ex)), ""))
+			}
+		}
+		if cc := e.CrossCheck; cc != nil && len(cc.Unmatched) > 0 {
+			out.unobs("the packet capture shows %d connection(s) to the proxy that the proxy never accepted (%s): the recording may miss traffic", len(cc.Unmatched), strings.Join(cc.Unmatched, ", "))
+		}
+		for _, msg := range e.Errors {
+			out.unobs("the packet capture may be incomplete: %s", msg)
+		}
+	}
+	return out
+}
+
+// exchangeShown names an exchange without its content: method and host.
+func (j *judgement) exchangeShown(ex *capture.Exchange) string {
+	if ex.Kind != capture.KindHTTP && ex.Kind != capture.KindWebSocket {
+		return fmt.Sprintf("%s to %s", ex.Kind, ex.Host)
+	}
+	return fmt.Sprintf("%s to %s", ex.Method, ex.Host)
+}
+
+// endpointLookups adds to a nothing-sent outcome: in a scenario where no
+// report is expected, a sealed run that asked DNS for the endpoint's host
+// was getting ready to send, which the consent promise forbids. Without a
+// seal the lookups were not observed, which the outcome notes.
+func (j *judgement) endpointLookups(clause string, c policy.Check, rv *runView, out *outcome) {
+	if j.sc.Expect.Reports != policy.ReportsNone {
+		return
+	}
+	if why := egressBlind(rv); why != "" {
+		out.note("DNS lookups of %s not checked: %s", j.p.Endpoint.Host, strings.TrimPrefix(why, "egress and DNS were not observed: "))
+		return
+	}
+	host := strings.ToLower(strings.TrimSuffix(j.p.Endpoint.Host, "."))
+	for i, q := range rv.Egress.DNS {
+		if strings.ToLower(strings.TrimSuffix(q.Name, ".")) == host {
+			out.findings = append(out.findings, j.finding(clause, c.Kind, rv, 0, fmt.Sprintf("%s:%d", capture.DNSLogName, i+1),
+				fmt.Sprintf("the endpoint host %s was looked up (DNS %s) although nothing may be sent", j.p.Endpoint.Host, q.Type), "question from "+q.Client))
+		}
+	}
+}

@@ -1,0 +1,85 @@
+package judge_test
+
+import (
+	"os"
+	"path/filepath"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
+	"github.com/telemetry-harness/telemetry-harness/suites/judge"
+)
+
+// copyCase copies a hand-written capture folder into a temp dir, so a spec
+// can change its egress.json.
+func copyCase(name string) string {
+	GinkgoHelper()
+	src := filepath.Join(root, "fixtures/captures", name)
+	dst := filepath.Join(GinkgoT().TempDir(), name)
+	Expect(os.MkdirAll(dst, 0o755)).To(Succeed())
+	entries, err := os.ReadDir(src)
+	Expect(err).NotTo(HaveOccurred())
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644)).To(Succeed())
+	}
+	return dst
+}
+
+var _ = Describe("egress.proxy-only", func() {
+	It("names the escaped packet's address", func() {
+		res := judgeFolders(loadPolicy("policy.yaml"), "opt-in-custom-goals", filepath.Join(root, "fixtures/captures/escape-hardcoded-ip"))
+		Expect(res.Findings).To(HaveLen(1))
+		Expect(res.Findings[0].String()).To(Equal("egress.proxy-only packets.pcapng: a TCP connection attempt to 198.51.100.7:443 outside the proxy (dropped by the sealed namespace) (tcp 198.18.0.2:40000 -> 198.51.100.7:443 on sink0, 3 packets, first at 23:46:42.600)"))
+	})
+
+	It("notes a request that bypassed the proxy and judges its content like any other", func() {
+		res := judgeFolders(loadPolicy("policy.yaml"), "opt-in-custom-goals", filepath.Join(root, "fixtures/captures/transparent-bypass"))
+		Expect(res.Findings).To(HaveLen(1), "only the bypass: the report itself is compliant")
+		Expect(res.Findings[0].String()).To(Equal("egress.proxy-only [exchange #1] url: a request bypassed the proxy (HTTPS_PROXY ignored) and was caught by the transparent listener: POST to spire.bugout.dev:443"))
+		for _, id := range []string{"destination.processor-only", "anonymity.no-personal-values", "fields.documented-only"} {
+			cr, _ := res.Clause(id)
+			Expect(cr.Verdict).To(Equal(judge.Passed), "%s judged the transparent request: %s", id, cr.Reason)
+		}
+	})
+
+	It("finds a DNS lookup of the endpoint when nothing may be sent", func() {
+		res := judgeFolders(loadPolicy("policy.yaml"), "opt-out", filepath.Join(root, "fixtures/captures/opt-out-dns-lookup"))
+		Expect(res.Findings).To(HaveLen(1))
+		Expect(res.Findings[0].String()).To(Equal("consent.nothing-until-opt-in dns.jsonl:1: the endpoint host spire.bugout.dev was looked up (DNS A) although nothing may be sent (question from 127.0.0.1:50000)"))
+		cr, _ := res.Clause("egress.proxy-only")
+		Expect(cr.Verdict).To(Equal(judge.Passed), "a lookup answered inside the namespace is no escape")
+	})
+
+	Context("when the run was not sealed", func() {
+		It("is unobservable with the recorded reason, never passed", func() {
+			dir := copyCase("compliant")
+			Expect(capture.WriteEgress(dir, &capture.Egress{Mode: "auto", Reason: "sealed network namespaces are unavailable: user namespaces are off"})).To(Succeed())
+			res := judgeFolders(loadPolicy("policy.yaml"), "opt-in-custom-goals", dir)
+			cr, _ := res.Clause("egress.proxy-only")
+			Expect(cr.Verdict).To(Equal(judge.Unobservable))
+			Expect(cr.Reason).To(Equal("egress and DNS were not observed: sealed network namespaces are unavailable: user namespaces are off"))
+			Expect(res.Findings).To(BeEmpty())
+		})
+
+		It("is unobservable when the run left no egress.json", func() {
+			dir := copyCase("compliant")
+			Expect(os.Remove(filepath.Join(dir, capture.EgressName))).To(Succeed())
+			res := judgeFolders(loadPolicy("policy.yaml"), "opt-in-custom-goals", dir)
+			cr, _ := res.Clause("egress.proxy-only")
+			Expect(cr.Verdict).To(Equal(judge.Unobservable))
+			Expect(cr.Reason).To(HavePrefix("egress and DNS were not observed: the run left no egress.json"))
+		})
+
+		It("still passes consent on the requests, noting that DNS was not checked", func() {
+			dir := copyCase("opt-out-dns-lookup")
+			Expect(capture.WriteEgress(dir, &capture.Egress{Mode: "off", Reason: "sealing was switched off (seal off)"})).To(Succeed())
+			res := judgeFolders(loadPolicy("policy.yaml"), "opt-out", dir)
+			cr, _ := res.Clause("consent.nothing-until-opt-in")
+			Expect(cr.Verdict).To(Equal(judge.Passed))
+			Expect(cr.Reason).To(ContainSubstring("DNS lookups of spire.bugout.dev not checked: sealing was switched off"))
+		})
+	})
+})
