@@ -1,6 +1,28 @@
 // Package reports turns the outcome of a compliance run into the documents
-// people and machines read: report.json (the model itself), and the
-// Markdown, HTML and SARIF renderings of it. Build makes the model from the
+// people and machines read, all written into the run's output folder:
+//
+//	report.json   the Report itself (schema: report.schema.json)
+//	report.md     the verdicts in Markdown, for $GITHUB_STEP_SUMMARY
+//	report.html   one self-contained page (html/template, no script, no
+//	              external asset): verdict banner, clause table with each
+//	              finding's evidence, field table, requests with timing
+//	report.sarif  SARIF 2.1.0, one rule per clause, one result per finding
+//
+// (junit.xml comes from Ginkgo's reporter.) Build makes the model from the
 // policy and the per-scenario verdicts; every clause of the policy appears
-// exactly once with one verdict.
+// exactly once with one verdict, and "not exercised" marks a defect of the
+// run, never a pass. Attach then reads the run folders (captures, run.json,
+// canaries.json) for what the verdicts alone do not hold: every request
+// with its timing, the pretty-printed request each finding cites with the
+// offending path marked, and the fields the opt-in scenario sent beside the
+// documented ones. Nothing a writer prints holds a planted value or a
+// secret header: they are redacted as «role» and «secret».
+//
+//	rep := reports.Build(p, outcomes)
+//	reports.Attach(rep, p, out)
+//	err := reports.WriteAll(out, rep)
+//
+// Merge combines the output folders of sharded runs (each ran some
+// scenarios with run --scenario) into one folder with the verdicts a single
+// run of all their scenarios gives.
 package reports
