@@ -18,10 +18,14 @@
 // policy's plan: env roles as environment variables, the user role as
 // USER/LOGNAME/USERNAME, the repo-id role as the repo id (a random UUID, a
 // valid Pants repo id) that {{repo_id}} expands to, template roles wherever
-// the scenario's templates put them. The host and node roles need a network
-// namespace, which the runner does not use yet: it records this machine's
-// real node candidates (what Python's uuid.getnode() sees) as node canaries,
-// so a leaked MAC is still caught, and skips host (RunResult.Notes says so).
+// the scenario's templates put them. The host and node roles are set inside
+// a sealed network namespace (Options.Seal, see session): the namespace's
+// host name is the host canary and its sink's MAC the node canary, so
+// uuid.getnode() returns a known value (decimal, bare hex in both cases and
+// colon hex are searched, and the hash oracle recomputes machine_id from it).
+// This machine's real MACs are recorded as node canaries too, since outside a
+// namespace the tool sees them; a run that was not sealed drops the host
+// canary (RunResult.Notes says why).
 //
 // Roles listed in the scenario's vary get a fresh value per canary set:
 // runs with the same set share every value (two runs in one repo), runs of

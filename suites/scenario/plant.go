@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,6 +40,10 @@ type sets struct {
 	shared map[string]string
 	nodes  []oracle.Node
 	bySet  map[string]*values
+	// hostname and mac are the canaries a sealed run sets inside its
+	// namespace (see seal.go); empty when the roles are not listed.
+	hostname string
+	mac      net.HardwareAddr
 }
 
 // newSets checks the scenario's roles against the plan and draws the values
@@ -57,9 +62,13 @@ func newSets(p *policy.Policy, sc *policy.Scenario) (*sets, error) {
 				return nil, fmt.Errorf("canary role %s: %w", role, err)
 			}
 			s.nodes = nodes
-		case policy.PlantHostname, policy.PlantWorkdir, policy.PlantCommand:
-			// Hostname needs a namespace; the other two are recorded per
-			// run once the repo copy exists (recorded).
+			if s.mac, err = canaryMAC(); err != nil {
+				return nil, fmt.Errorf("canary role %s: %w", role, err)
+			}
+		case policy.PlantHostname:
+			s.hostname = canary.Generate(role).Value
+		case policy.PlantWorkdir, policy.PlantCommand:
+			// Recorded per run once the repo copy exists (recorded).
 		default:
 			if slices.Contains(sc.Vary, role) {
 				continue
@@ -85,15 +94,21 @@ func (s *sets) values(set string) (*values, error) {
 		plan, _ := s.p.CanaryPlan(role)
 		switch plan.Plant {
 		case policy.PlantHostname:
-			v.notes = append(v.notes, fmt.Sprintf("canary role %s not planted: the host name can only be set inside a network namespace, which this runner does not use yet", role))
+			// Planted by a sealed run only; unsealRoles drops it otherwise.
+			v.byRole[role] = s.hostname
+			v.canaries = append(v.canaries, canary.Canary{Role: role, Value: s.hostname})
 			continue
 		case policy.PlantWorkdir, policy.PlantCommand:
 			continue // per run, see recorded
 		case policy.PlantNode:
-			// Not planted but recorded: the tool sees this machine's real
-			// MACs, so a leak of any of them is still caught.
+			// A sealed run's sink has the canary MAC, which uuid.getnode()
+			// then returns: its forms come first and are the node. Outside
+			// a namespace the tool sees this machine's real MACs, so they
+			// are recorded too and a leak of any of them is still caught.
+			v.canaries = append(v.canaries, nodeCanaries(role, s.mac)...)
+			v.byRole[role] = oracle.NodeDecimal(s.mac)
 			if len(s.nodes) == 0 {
-				v.notes = append(v.notes, fmt.Sprintf("canary role %s not recorded: this machine has no MAC address (uuid.getnode() then makes up a random one)", role))
+				v.notes = append(v.notes, fmt.Sprintf("canary role %s: this machine has no MAC address (outside a namespace uuid.getnode() then makes up a random one)", role))
 				continue
 			}
 			// Every spelling of every candidate: the canary search knows
@@ -103,7 +118,6 @@ func (s *sets) values(set string) (*values, error) {
 					v.canaries = append(v.canaries, canary.Canary{Role: role, Value: form})
 				}
 			}
-			v.byRole[role] = s.nodes[0].Decimal
 			continue
 		}
 		val, ok := s.shared[role]

@@ -56,6 +56,10 @@ type Options struct {
 	Keep bool
 	// Log receives one progress line per run; nil discards.
 	Log io.Writer
+	// Seal is the seal mode of every run (session.Options.Seal): auto (the
+	// default, ""), on or off. A sealed run sets the host and node canaries
+	// inside its namespace; egress.json says whether each run was sealed.
+	Seal string
 }
 
 // Result is what running one scenario gave.
@@ -242,6 +246,9 @@ func check(opts Options) error {
 	case opts.Out == "":
 		return errors.New("run scenarios: no output folder given")
 	}
+	if err := session.CheckSeal(opts.Seal); err != nil {
+		return fmt.Errorf("run scenarios: %w", err)
+	}
 	return nil
 }
 
@@ -365,6 +372,7 @@ func runOne(ctx context.Context, opts Options, sc *policy.Scenario, r policy.Run
 		Dir: sb.workdir, Home: sb.home, User: sb.user, Env: sb.env, PassEnv: opts.PassEnv,
 		Answers: answers(opts.Policy, r.Sink),
 		Settle:  opts.Settle, Timeout: opts.Timeout, IdleStop: opts.IdleStop,
+		Seal: opts.Seal, Hostname: sets.hostname, MAC: sets.mac,
 	}
 	for i, argv := range sb.prepare {
 		so.Argv, so.Out = argv, filepath.Join(dir, "prepare", fmt.Sprint(i+1))
@@ -398,6 +406,9 @@ func runOne(ctx context.Context, opts Options, sc *policy.Scenario, r policy.Run
 		rr.Err = fmt.Errorf("tool %s: %w", strings.Join(opts.Tool, " "), rr.Err)
 	}
 	if err := copyState(opts.Policy, sb, dir); err != nil {
+		rr.Err = errors.Join(rr.Err, err)
+	}
+	if err := unsealed(opts.Policy, &rr); err != nil {
 		rr.Err = errors.Join(rr.Err, err)
 	}
 	return rr
