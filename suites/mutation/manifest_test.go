@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/telemetry-harness/telemetry-harness/suites/policy"
@@ -15,10 +18,13 @@ import (
 
 // mutant is one entry of fixtures/mutants/manifest.yaml.
 type mutant struct {
-	Name        string   `yaml:"name"`
-	Tool        string   `yaml:"tool"`
-	Clauses     []string `yaml:"clauses"`
-	Description string   `yaml:"description"`
+	Name    string   `yaml:"name"`
+	Tool    string   `yaml:"tool"`
+	Clauses []string `yaml:"clauses"`
+	// Sealed marks a mutant that misbehaves only in a sealed run;
+	// elsewhere it is the reference.
+	Sealed      bool   `yaml:"sealed"`
+	Description string `yaml:"description"`
 }
 
 // loadManifest reads the manifest strictly (unknown keys are errors) and
@@ -98,3 +104,37 @@ func sortedUnique(ids []string) []string {
 	sort.Strings(out)
 	return out
 }
+
+var _ = Describe("the mutant manifest", Label("manifest"), func() {
+	var p *policy.Policy
+	BeforeEach(func() {
+		var err error
+		p, err = policy.Load(filepath.Join("..", "..", "policy.yaml"))
+		Expect(err).NotTo(HaveOccurred())
+	})
+
+	It("reads the shipped manifest: names unique, clauses sorted and in the policy", func() {
+		ms, err := loadManifest(filepath.Join("..", "..", "fixtures", "mutants", "manifest.yaml"), p)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(len(ms)).To(BeNumerically(">=", 25))
+		for _, m := range ms {
+			Expect(m.Clauses).To(Equal(sortedUnique(m.Clauses)), m.Name)
+		}
+	})
+
+	DescribeTable("rejects a bad entry with its line",
+		func(doc, want string) {
+			_, err := parseManifest([]byte(doc), "m.yaml", p)
+			Expect(err).To(MatchError(ContainSubstring(want)))
+		},
+		Entry("an unknown key", "- name: a\n  tool: t\n  clauses: [cmdline.not-sent]\n  colour: red\n", "line 4: field colour not found"),
+		Entry("an unknown clause", "- name: a\n  tool: t\n  clauses: [cmdline.not-sent]\n- name: b\n  tool: t\n  clauses: [cmdline.nope]\n",
+			`m.yaml:4: mutant 2 (b): clause "cmdline.nope" is not in`),
+		Entry("a server-side clause", "- name: a\n  tool: t\n  clauses: [server.access]\n", "server-side"),
+		Entry("a repeated name", "- name: a\n  tool: t\n  clauses: [cmdline.not-sent]\n- name: a\n  tool: t\n  clauses: [cmdline.not-sent]\n",
+			"m.yaml:4: mutant 2: name a already used at line 1"),
+		Entry("no clauses", "- name: a\n  tool: t\n  clauses: []\n", "m.yaml:1: mutant 1 (a): no clauses"),
+		Entry("no tool", "- name: a\n  clauses: [cmdline.not-sent]\n", "no tool words"),
+		Entry("an empty file", "", "empty"),
+	)
+})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 	. "github.com/onsi/gomega"
 
+	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
 	"github.com/telemetry-harness/telemetry-harness/reports"
 	"github.com/telemetry-harness/telemetry-harness/suites/compliance"
 	"github.com/telemetry-harness/telemetry-harness/suites/judge"
@@ -64,6 +64,8 @@ type subject struct {
 	// Expect are the clauses that must end violated, sorted; nothing else
 	// may.
 	Expect []string
+	// SealedOnly: the mutant misbehaves only in sealed runs.
+	SealedOnly bool
 }
 
 // outcome is what running one subject gave.
@@ -71,6 +73,10 @@ type outcome struct {
 	Report  *reports.Report
 	Err     error
 	Elapsed time.Duration
+	// Runs and Sealed count the tool runs and those that ran in a sealed
+	// namespace; Unsealed is why one did not (egress.json's reason).
+	Runs, Sealed int
+	Unsealed     string
 }
 
 type benchConfig struct {
@@ -95,20 +101,23 @@ type bench struct {
 
 func newBench(cfg benchConfig) (*bench, error) {
 	b := &bench{cfg: cfg}
-	interp := interpreters{}
+	// The interpreter itself, not a version manager's shim: a pyenv shim
+	// costs about 1 s of CPU per start against 0.25 s for the interpreter,
+	// and the bench starts it for some 30 tools × 17 runs on 2 cores. Same
+	// interpreter, same verdicts.
+	python, err := scenario.Python(context.Background())
+	if err != nil {
+		return nil, err
+	}
 	for _, m := range cfg.Mutants {
 		words, err := shlex.Split(m.Tool)
 		if err != nil || len(words) == 0 {
 			return nil, fmt.Errorf("mutant %s: tool %q: cannot split into words: %v", m.Name, m.Tool, err)
 		}
-		if words[0], err = interp.resolve(words[0]); err != nil {
-			return nil, fmt.Errorf("mutant %s: %w", m.Name, err)
+		if words[0] == "python3" {
+			words[0] = python
 		}
-		b.subjects = append(b.subjects, subject{Name: m.Name, Kind: "mutant", Words: scenario.ResolveTool(words, cfg.Root), Expect: m.Clauses})
-	}
-	python, err := interp.resolve("python3")
-	if err != nil {
-		return nil, err
+		b.subjects = append(b.subjects, subject{Name: m.Name, Kind: "mutant", Words: scenario.ResolveTool(words, cfg.Root), Expect: m.Clauses, SealedOnly: m.Sealed})
 	}
 	ref := []string{python, filepath.Join(cfg.Root, "fixtures", "reference", "pants.py")}
 	b.subjects = append(b.subjects,
@@ -117,30 +126,6 @@ func newBench(cfg benchConfig) (*bench, error) {
 	)
 	b.results = make([]*outcome, len(b.subjects))
 	return b, nil
-}
-
-// interpreters maps a Python launcher word ("python3") to the interpreter
-// it starts. Where python3 is a pyenv shim (a bash script that runs
-// `pyenv exec`), the shim costs about 1 s of CPU per start against 0.25 s
-// for the interpreter itself; 27 tools × 17 runs make that most of the
-// suite's time on a 2-core machine. The interpreter is the same, so the
-// verdicts are too.
-type interpreters map[string]string
-
-func (m interpreters) resolve(word string) (string, error) {
-	if !strings.HasPrefix(filepath.Base(word), "python") {
-		return word, nil
-	}
-	if p, ok := m[word]; ok {
-		return p, nil
-	}
-	out, err := exec.Command(word, "-c", "import sys; print(sys.executable)").Output()
-	p := strings.TrimSpace(string(out))
-	if err != nil || !filepath.IsAbs(p) {
-		return "", fmt.Errorf("find the interpreter behind %s: %v (output %q); is %s installed?", word, err, p, word)
-	}
-	m[word] = p
-	return p, nil
 }
 
 // pants216Findings are what Pants 2.16 really did: it sent the
@@ -200,6 +185,9 @@ func (b *bench) selected() ([]int, error) {
 func (b *bench) run(ctx context.Context) {
 	idx, err := b.selected()
 	Expect(err).NotTo(HaveOccurred())
+	if len(idx) == 0 {
+		return
+	}
 	start := time.Now()
 	sem := make(chan struct{}, defaultPool)
 	var wg sync.WaitGroup
@@ -247,6 +235,7 @@ func (b *bench) runOne(ctx context.Context, s subject) *outcome {
 		default:
 			ro.Dirs = compliance.ScenarioDirs(sc, out)
 			ro.Judged, ro.Err = compliance.JudgeDirs(p, sc, ro.Dirs)
+			o.countSealed(ro.Dirs)
 		}
 		outs = append(outs, ro)
 	}
@@ -255,6 +244,23 @@ func (b *bench) runOne(ctx context.Context, s subject) *outcome {
 	// otherwise pile up in the temp folder until the suite ends.
 	os.RemoveAll(out)
 	return o
+}
+
+// countSealed reads each run folder's egress.json: whether the run was
+// sealed decides whether a sealed-only mutant could misbehave at all.
+func (o *outcome) countSealed(dirs []string) {
+	for _, d := range dirs {
+		o.Runs++
+		e, err := capture.ReadEgress(d)
+		switch {
+		case err != nil:
+			o.Unsealed = err.Error()
+		case e.Sealed:
+			o.Sealed++
+		default:
+			o.Unsealed = e.Reason
+		}
+	}
 }
 
 // violated are the clauses whose aggregated verdict is violated, sorted.
@@ -298,6 +304,10 @@ func (b *bench) check(i int) {
 	Expect(o).NotTo(BeNil(), "%s %s was not run (harness defect: its entry is selected but BeforeSuite skipped it)", s.Kind, s.Name)
 	Expect(o.Err).NotTo(HaveOccurred(), "running %s %s", s.Kind, s.Name)
 	Expect(o.harnessErrors()).To(BeEmpty(), "%s %s: every scenario must run and be judged", s.Kind, s.Name)
+	if s.SealedOnly && o.Sealed < o.Runs {
+		Skip(fmt.Sprintf("mutant %s misbehaves only in sealed runs, and %d of %d runs were not sealed: %s",
+			s.Name, o.Runs-o.Sealed, o.Runs, o.Unsealed))
+	}
 	// ConsistOf of nothing needs an empty slice, not nil elements.
 	expect := make([]any, len(s.Expect))
 	for j, id := range s.Expect {
@@ -354,7 +364,7 @@ func (b *bench) score() string {
 	if b.ran == 0 {
 		return "mutation score: not measured (no tool ran)"
 	}
-	var mutants, killed, exact int
+	var mutants, killed, exact, unsealed int
 	var parts []string
 	for i, s := range b.subjects {
 		o := b.results[i]
@@ -362,8 +372,10 @@ func (b *bench) score() string {
 			continue
 		}
 		ok, survived := judgeOutcome(s, o)
-		switch s.Kind {
-		case "mutant":
+		switch {
+		case s.Kind == "mutant" && s.SealedOnly && o.Err == nil && o.Sealed < o.Runs:
+			unsealed++
+		case s.Kind == "mutant":
 			mutants++
 			if !survived {
 				killed++
@@ -371,7 +383,7 @@ func (b *bench) score() string {
 			if ok {
 				exact++
 			}
-		case "profile":
+		default:
 			switch {
 			case ok && len(s.Expect) > 0:
 				parts = append(parts, s.Name+": expected findings")
@@ -385,6 +397,9 @@ func (b *bench) score() string {
 	line := fmt.Sprintf("mutation score: %d/%d mutants killed", killed, mutants)
 	if exact != mutants {
 		line += fmt.Sprintf(" (%d/%d exactly)", exact, mutants)
+	}
+	if unsealed > 0 {
+		line += fmt.Sprintf(" (%d sealed-only not judged: no sealed runs)", unsealed)
 	}
 	for _, p := range parts {
 		line += ", " + p
