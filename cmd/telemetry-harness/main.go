@@ -6,7 +6,7 @@
 //
 //	telemetry-harness run [--tool "CMD ARGS"] [--policy FILE] [--scenario NAME]... [--label-filter EXPR] [--out DIR]
 //	telemetry-harness replay DIR
-//	telemetry-harness record [--out DIR] [--forward] [--settle DUR] [--timeout DUR] [--idle-stop DUR] -- COMMAND [ARGS...]
+//	telemetry-harness record [--out DIR] [--forward] [--settle DUR] [--timeout DUR] [--idle-stop DUR] [--seal auto|on|off] -- COMMAND [ARGS...]
 //	telemetry-harness check [--policy FILE] --scenario NAME --capture DIR|FILE.har|FILE.jsonl [--canaries FILE]
 //	telemetry-harness version
 //
@@ -19,9 +19,13 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/telemetry-harness/telemetry-harness/proxy/netwatch"
 )
 
 func main() {
+	// The sealed namespace re-executes this binary as its helper.
+	netwatch.MaybeRunHelper()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

@@ -1,12 +1,22 @@
 package main
 
 import (
+	"os"
 	"testing"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gexec"
+
+	"github.com/telemetry-harness/telemetry-harness/proxy/netwatch"
 )
+
+// TestMain lets the re-executed test binary become the sealed namespace's
+// helper: runRecord and runRun are called in-process.
+func TestMain(m *testing.M) {
+	netwatch.MaybeRunHelper()
+	os.Exit(m.Run())
+}
 
 func TestTelemetryHarness(t *testing.T) {
 	RegisterFailHandler(Fail)

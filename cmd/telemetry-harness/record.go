@@ -17,7 +17,7 @@ import (
 	"github.com/telemetry-harness/telemetry-harness/proxy/session"
 )
 
-const recordUsage = "record [--out DIR] [--forward] [--settle DUR] [--timeout DUR] [--idle-stop DUR] [--pass-env NAME]... [--no-redact] -- COMMAND [ARGS...]"
+const recordUsage = "record [--out DIR] [--forward] [--settle DUR] [--timeout DUR] [--idle-stop DUR] [--pass-env NAME]... [--no-redact] [--seal auto|on|off] -- COMMAND [ARGS...]"
 
 // recordOptions are the parsed flags of `record`.
 type recordOptions struct {
@@ -30,6 +30,8 @@ type recordOptions struct {
 	idleStop time.Duration
 	passEnv  []string
 	noRedact bool
+	// seal is the seal mode (session.Options.Seal).
+	seal string
 	// argv is COMMAND [ARGS...].
 	argv []string
 }
@@ -53,6 +55,7 @@ func recordCommand() command {
 			fs.DurationVar(&o.idleStop, "idle-stop", 0, "after COMMAND exited, stop descendants that stay idle (no connection, <1% CPU) this long, e.g. a daemon (0: wait for them)")
 			fs.Var((*stringList)(&o.passEnv), "pass-env", "copy this variable from the harness environment (repeatable)")
 			fs.BoolVar(&o.noRedact, "no-redact", false, "keep Authorization/Cookie values in capture.har")
+			fs.StringVar(&o.seal, "seal", session.SealAuto, "run COMMAND in a sealed network namespace that watches every packet: auto (when possible), on (required), off")
 			if code, ok := parseFlags(fs, recordUsage, args, stderr); !ok {
 				return code
 			}
@@ -75,6 +78,8 @@ func runRecord(ctx context.Context, o recordOptions, stdout, stderr io.Writer) i
 		return usage(fmt.Sprintf("--timeout %s: must be positive", o.timeout))
 	case o.settle < 0 || o.idleStop < 0:
 		return usage("--settle and --idle-stop must not be negative")
+	case session.CheckSeal(o.seal) != nil:
+		return usage(fmt.Sprintf("--seal %s: want auto, on or off", o.seal))
 	}
 	out := o.out
 	if out == "" {
@@ -92,17 +97,20 @@ func runRecord(ctx context.Context, o recordOptions, stdout, stderr io.Writer) i
 		Argv: o.argv, Out: out, Forward: o.forward, Started: started,
 		Settle: o.settle, Timeout: o.timeout, IdleStop: o.idleStop,
 		PassEnv: o.passEnv, NoRedact: o.noRedact,
-		Stdout: stdout, Stderr: stderr,
+		Stdout: stdout, Stderr: stderr, Seal: o.seal,
 	})
 	switch {
 	case errors.Is(err, session.ErrNotFound):
 		return harnessError(stderr, fmt.Errorf("%v; nothing was started", err))
+	case errors.Is(err, session.ErrSealUnavailable):
+		return harnessError(stderr, fmt.Errorf("%v; nothing was started (--seal auto records with the proxy alone)", err))
 	case errors.Is(err, session.ErrRunFolder):
 		return harnessError(stderr, fmt.Errorf("cannot write the run folder %s: %v; choose another --out", out, innermost(err)))
 	case run == nil && err != nil:
 		return harnessError(stderr, err)
 	}
 	printCapture(stdout, stderr, out)
+	printEgress(stderr, out)
 	switch {
 	case errors.Is(err, session.ErrTimeout):
 		return harnessError(stderr, fmt.Errorf("%s timed out after %s: killed %d process(es) (see %s); the capture so far is kept in %s; raise --timeout, or use --idle-stop DUR for a tool that leaves a daemon running",
@@ -134,6 +142,26 @@ func defaultRunFolder(now time.Time) string {
 		}
 		name = fmt.Sprintf("%s-%d", base, i)
 	}
+}
+
+// printEgress says whether the run was sealed and what left besides the
+// proxy's requests.
+func printEgress(stderr io.Writer, dir string) {
+	e, err := capture.ReadEgress(dir)
+	if err != nil {
+		return
+	}
+	if !e.Sealed {
+		fmt.Fprintf(stderr, "%s: not sealed, egress and DNS were not observed: %s\n", toolName, e.Reason)
+		return
+	}
+	count := map[string]int{}
+	for _, f := range e.Flows {
+		count[f.Kind]++
+	}
+	fmt.Fprintf(stderr, "%s: sealed (host %s, MAC %s): %d flow(s) through the proxy, %d transparent, %d escape(s), %d DNS question(s); see %s and %s\n",
+		toolName, e.Hostname, e.MAC, count[capture.FlowProxy], count[capture.FlowTransparent], count[capture.FlowEscape], len(e.DNS),
+		filepath.Join(dir, capture.PcapName), filepath.Join(dir, capture.EgressName))
 }
 
 // printCapture prints one row per captured exchange.

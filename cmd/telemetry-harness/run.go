@@ -16,13 +16,14 @@ import (
 	"github.com/onsi/gomega"
 
 	telemetryharness "github.com/telemetry-harness/telemetry-harness"
+	"github.com/telemetry-harness/telemetry-harness/proxy/session"
 	"github.com/telemetry-harness/telemetry-harness/reports"
 	"github.com/telemetry-harness/telemetry-harness/suites/compliance"
 	"github.com/telemetry-harness/telemetry-harness/suites/policy"
 	"github.com/telemetry-harness/telemetry-harness/suites/scenario"
 )
 
-const runUsage = `run [--tool "CMD ARGS"] [--policy FILE] [--scenario NAME]... [--label-filter EXPR] [--out DIR] [--settle DUR] [--timeout DUR] [--keep] [-- --ginkgo.FLAG...]`
+const runUsage = `run [--tool "CMD ARGS"] [--policy FILE] [--scenario NAME]... [--label-filter EXPR] [--out DIR] [--settle DUR] [--timeout DUR] [--keep] [--seal auto|on|off] [-- --ginkgo.FLAG...]`
 
 // runOptions are the flags of run.
 type runOptions struct {
@@ -45,6 +46,8 @@ type runOptions struct {
 	Keep bool
 	// PassEnv names harness environment variables the tool also gets.
 	PassEnv []string
+	// Seal is the seal mode of every run (session.Options.Seal).
+	Seal string
 	// GinkgoArgs are --ginkgo.* flags passed through to the spec runner.
 	GinkgoArgs []string
 	// Replay, when set, judges this previous output folder instead of
@@ -75,6 +78,7 @@ func runCommand() command {
 			fs.DurationVar(&opts.IdleStop, "idle-stop", 0, "stop descendants idle this long after the tool exits (0: never)")
 			fs.IntVar(&opts.Parallel, "parallel", opts.Parallel, "scenarios run at once")
 			fs.BoolVar(&opts.Keep, "keep", false, "keep each run's working folder and print how to rerun the tool by hand")
+			fs.StringVar(&opts.Seal, "seal", session.SealAuto, "run the tool in a sealed network namespace that watches every packet: auto (when possible), on (required), off")
 			fs.Func("pass-env", "also give the tool this harness environment variable (repeatable)", func(s string) error {
 				opts.PassEnv = append(opts.PassEnv, s)
 				return nil
@@ -87,6 +91,9 @@ func runCommand() command {
 					return usageError(stderr, fmt.Sprintf("unexpected argument %q (only --ginkgo.* flags may follow)", a), runUsage)
 				}
 				opts.GinkgoArgs = append(opts.GinkgoArgs, a)
+			}
+			if err := session.CheckSeal(opts.Seal); err != nil {
+				return usageError(stderr, "--"+err.Error(), runUsage)
 			}
 			return runRun(ctx, opts, stdout, stderr)
 		}}
@@ -158,7 +165,7 @@ func runRun(ctx context.Context, opts runOptions, stdout, stderr io.Writer) int 
 			return harnessError(stderr, err)
 		}
 		cfg.Runner = scenario.Options{Tool: tool, Root: root, Out: out, Settle: opts.Settle, Timeout: opts.Timeout,
-			IdleStop: opts.IdleStop, PassEnv: opts.PassEnv, Parallel: opts.Parallel, Keep: opts.Keep}
+			IdleStop: opts.IdleStop, PassEnv: opts.PassEnv, Parallel: opts.Parallel, Keep: opts.Keep, Seal: opts.Seal}
 		fmt.Fprintf(stderr, "%s: running %s against %s (%s), output in %s\n", toolName, strings.Join(tool, " "), p.Tool.Name, p.File, out)
 	}
 	suite, err := compliance.New(cfg)

@@ -49,8 +49,6 @@ var _ = Describe("egress.proxy-only", func() {
 		res := judgeFolders(loadPolicy("policy.yaml"), "opt-out", filepath.Join(root, "fixtures/captures/opt-out-dns-lookup"))
 		Expect(res.Findings).To(HaveLen(1))
 		Expect(res.Findings[0].String()).To(Equal("consent.nothing-until-opt-in dns.jsonl:1: the endpoint host spire.bugout.dev was looked up (DNS A) although nothing may be sent (question from 127.0.0.1:50000)"))
-		cr, _ := res.Clause("egress.proxy-only")
-		Expect(cr.Verdict).To(Equal(judge.Passed), "a lookup answered inside the namespace is no escape")
 	})
 
 	Context("when the run was not sealed", func() {
