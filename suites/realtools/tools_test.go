@@ -105,7 +105,7 @@ func describeTool(rt realTool) bool {
 			Expect(err).NotTo(HaveOccurred())
 			Expect(os.MkdirAll(filepath.Dir(out), 0o755)).To(Succeed())
 			AddReportEntry("output folder", out)
-			cmd := exec.CommandContext(ctx, cliPath, "run", "--policy", rt.Policy, "--tool", rt.Tool(filepath.Join(cache, rt.Dir)), "--out", out, "--timeout", "3m")
+			cmd := exec.CommandContext(ctx, cliPath, "run", "--policy", rt.Policy, "--tool", rt.Tool(filepath.Join(cache, rt.Dir)), "--out", out, "--timeout", "5m")
 			cmd.Dir = repoRoot
 			cmd.Stdout, cmd.Stderr = GinkgoWriter, GinkgoWriter
 			err = cmd.Run()
