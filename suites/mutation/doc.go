@@ -16,7 +16,14 @@
 // compliance specs call (scenario.RunAll, compliance.JudgeDirs,
 // reports.Build) rather than RunSpecs, which may run once per process.
 //
-//	go test ./suites/mutation/ -v                                    # all, with the score
+//	go test ./suites/mutation/ -v -timeout 20m                        # all, with the score
 //	go test ./suites/mutation/ -ginkgo.label-filter='mutant:mac-sent' # one mutant
 //	go test -short ./...                                             # skips it
+//
+// Cost: 30 tools × 16 runs. Measured on a 2-core machine shared with other
+// builds (load 12-20): 7m22s wall, 394 s of CPU, about 13 s of CPU per tool,
+// most of it in the Python processes (about 0.5 s of CPU per run: start-up,
+// imports, TLS to the proxy) and about 20% for sealing; the slow-endpoint
+// waits overlap. The tool phase runs until go test's deadline less a margin,
+// so a slow machine fails with a message rather than a panic dump.
 package mutation

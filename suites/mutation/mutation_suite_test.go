@@ -35,7 +35,11 @@ func TestMutation(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(out) })
-	b, err := newBench(benchConfig{Policy: p, Root: root, Out: out, Mutants: mutants})
+	cfg := benchConfig{Policy: p, Root: root, Out: out, Mutants: mutants}
+	if d, ok := t.Deadline(); ok {
+		cfg.Deadline = d
+	}
+	b, err := newBench(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,9 +42,13 @@ const (
 	// foreground send to the 10 s slow sink) ends after the reference's
 	// 5 s client timeout.
 	runTimeout = 45 * time.Second
-	// suiteTimeout stays under go test's default 10 minute -timeout, so a
-	// hang fails as a spec with a message instead of a panic dump.
-	suiteTimeout = 9 * time.Minute
+	// noDeadlineTimeout bounds the tool runs when go test has no deadline
+	// (-timeout 0).
+	noDeadlineTimeout = 30 * time.Minute
+	// deadlineMargin is left of go test's deadline for judging, the
+	// entries and the report, so a slow machine fails as a spec with a
+	// message instead of go test's panic dump.
+	deadlineMargin = 45 * time.Second
 )
 
 // The reference's two profiles.
@@ -84,6 +88,21 @@ type benchConfig struct {
 	Root    string
 	Out     string
 	Mutants []mutant
+	// Deadline is go test's deadline (t.Deadline); zero means none.
+	Deadline time.Time
+}
+
+// timeout bounds the whole run phase: up to go test's deadline, less a
+// margin. On a loaded 2-core machine the phase can take 7 minutes, close
+// to go test's default 10; `go test -timeout 20m` gives it room.
+func (c benchConfig) timeout() time.Duration {
+	if c.Deadline.IsZero() {
+		return noDeadlineTimeout
+	}
+	if d := time.Until(c.Deadline) - deadlineMargin; d > 0 {
+		return d
+	}
+	return time.Second
 }
 
 // bench runs the subjects and holds their outcomes (no package state).
@@ -146,7 +165,7 @@ func (s subject) labels() Labels {
 func (b *bench) define() {
 	BeforeSuite(func(ctx SpecContext) {
 		b.run(ctx)
-	}, NodeTimeout(suiteTimeout))
+	}, NodeTimeout(b.cfg.timeout()))
 
 	entries := make([]TableEntry, 0, len(b.subjects))
 	for i, s := range b.subjects {
