@@ -85,15 +85,18 @@ func New(cfg Config) (*Suite, error) {
 		}
 		return s, nil
 	}
-	seen := map[string]bool{}
+	want := map[string]bool{}
 	for _, name := range cfg.Scenarios {
-		sc, err := cfg.Policy.Scenario(name)
-		if err != nil {
+		if _, err := cfg.Policy.Scenario(name); err != nil {
 			return nil, fmt.Errorf("compliance: %w", err)
 		}
-		if !seen[name] {
-			seen[name] = true
-			s.selected = append(s.selected, sc)
+		want[name] = true
+	}
+	// Policy order, whatever order the names came in: a run, its replay and
+	// a merge of its shards then list scenarios identically.
+	for i := range cfg.Policy.Scenarios {
+		if want[cfg.Policy.Scenarios[i].Name] {
+			s.selected = append(s.selected, &cfg.Policy.Scenarios[i])
 		}
 	}
 	return s, nil
