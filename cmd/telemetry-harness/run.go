@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -83,8 +84,17 @@ func runCommand() command {
 				opts.PassEnv = append(opts.PassEnv, s)
 				return nil
 			})
+			var cpuProfile string
+			fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the harness process to `FILE` (benchmarking; see docs/performance.md)")
 			if code, ok := parseFlags(fs, runUsage, args, stderr); !ok {
 				return code
+			}
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return harnessError(stderr, err)
+				}
+				defer stop()
 			}
 			for _, a := range fs.Args() {
 				if !strings.HasPrefix(a, "--ginkgo.") && !strings.HasPrefix(a, "-ginkgo.") {
@@ -363,6 +373,23 @@ func copyFile(src, dst string) error {
 
 // isTerminal reports whether f is a character device (a terminal), so that
 // colour codes never end up in CI logs or files.
+// startCPUProfile starts a CPU profile written to path; the returned func
+// stops it and closes the file.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile %s: %w", path, err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
+}
+
 func isTerminal(f *os.File) bool {
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
