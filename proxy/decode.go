@@ -38,6 +38,11 @@ func DecodeBody(encoding string, raw []byte, limit int64) (decoded []byte, trunc
 		out, t, err = decodeOne(c, out, limit)
 		truncated = truncated || t
 		if err != nil {
+			if lim := max(limit, 0); int64(len(out)) > lim {
+				// An unknown coding leaves the raw bytes: still never more
+				// than limit.
+				out, truncated = out[:lim], true
+			}
 			return out, truncated, fmt.Errorf("decode %s: %w", c, err)
 		}
 	}
