@@ -1,7 +1,6 @@
 package realtools_test
 
 import (
-	"time"
 
 	"github.com/telemetry-harness/telemetry-harness/suites/judge"
 )
@@ -17,7 +16,6 @@ var _ = describeTool(realTool{
 	Tool:   npmTool("astro"),
 	// astro build takes 3.5-4 s on an idle machine; the bound leaves room
 	// for a loaded 2-core CI machine (see docs/real-tools.md).
-	MaxScenario: 40 * time.Second,
 	Want: []want{
 		{Scenario: "default", Clause: "fields.documented-only", Verdict: judge.Passed,
 			Why: "context, meta and the session event hold only the listed kinds of data (config is open: its keys are judged by files.not-collected)"},

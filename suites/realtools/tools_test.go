@@ -45,9 +45,6 @@ type realTool struct {
 	Bin string
 	// Tool returns the --tool command for the tool installed in dir.
 	Tool func(dir string) string
-	// MaxScenario bounds each scenario's run (start to the tool's exit);
-	// zero for no bound.
-	MaxScenario time.Duration
 	Want        []want
 }
 
@@ -148,18 +145,18 @@ func describeTool(rt realTool) bool {
 			Expect(missing).To(BeEmpty(), "scenario/clause pairs of %s without an expected verdict", rt.Policy)
 		})
 
-		if rt.MaxScenario > 0 {
-			It(fmt.Sprintf("runs each scenario in under %s", rt.MaxScenario), func() {
-				for _, sc := range p.Scenarios {
-					for _, d := range compliance.ScenarioDirs(&sc, out) {
-						r, err := capture.ReadRun(d)
-						Expect(err).NotTo(HaveOccurred(), "run.json of %s", d)
-						AddReportEntry(sc.Name+" duration", r.Duration().Round(time.Millisecond).String())
-						Expect(r.Duration()).To(BeNumerically("<", rt.MaxScenario), "scenario %s (%s)", sc.Name, d)
-					}
+		// Durations are measured and reported (docs/real-tools.md), never
+		// asserted: a loaded CI machine must not turn a timing into a red run.
+		It("records each scenario's duration", func() {
+			for _, sc := range p.Scenarios {
+				for _, d := range compliance.ScenarioDirs(&sc, out) {
+					r, err := capture.ReadRun(d)
+					Expect(err).NotTo(HaveOccurred(), "run.json of %s", d)
+					AddReportEntry(sc.Name+" duration", r.Duration().Round(time.Millisecond).String())
+					fmt.Fprintf(GinkgoWriter, "%s: %s\n", d, r.Duration().Round(time.Millisecond))
 				}
-			})
-		}
+			}
+		})
 
 		for _, w := range rt.Want {
 			It(fmt.Sprintf("%s in %s is %s: %s", w.Clause, w.Scenario, w.Verdict, w.Why), func() {

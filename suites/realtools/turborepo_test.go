@@ -1,7 +1,6 @@
 package realtools_test
 
 import (
-	"time"
 
 	"github.com/telemetry-harness/telemetry-harness/suites/judge"
 )
@@ -15,7 +14,6 @@ var _ = describeTool(realTool{
 	Dir:         "turbo",
 	Bin:         "turbo",
 	Tool:        func(dir string) string { return dir + "/node_modules/.bin/turbo" },
-	MaxScenario: 10 * time.Second,
 	Want: []want{
 		{Scenario: "default", Clause: "fields.documented-only", Verdict: judge.Passed,
 			Why: "every event key (execution, platform, turbo_version, cpu_count, command, ui, is_linked, arg:*, daemon_status, repo_type, package_manager, workspace_count, run_type, env_mode) is in the linked events files"},
