@@ -1,7 +1,6 @@
 package realtools_test
 
 import (
-
 	"github.com/telemetry-harness/telemetry-harness/suites/judge"
 )
 

@@ -45,7 +45,7 @@ type realTool struct {
 	Bin string
 	// Tool returns the --tool command for the tool installed in dir.
 	Tool func(dir string) string
-	Want        []want
+	Want []want
 }
 
 // npmCache finds the folder install-npm-targets.sh installed into.

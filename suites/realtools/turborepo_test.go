@@ -1,7 +1,6 @@
 package realtools_test
 
 import (
-
 	"github.com/telemetry-harness/telemetry-harness/suites/judge"
 )
 
@@ -9,11 +8,11 @@ import (
 // (POST /api/turborepo/v1/events, a JSON list of events) and telemetry.json
 // read beside https://turborepo.dev/docs/telemetry.
 var _ = describeTool(realTool{
-	Name:        "turborepo",
-	Policy:      "policies/turborepo.yaml",
-	Dir:         "turbo",
-	Bin:         "turbo",
-	Tool:        func(dir string) string { return dir + "/node_modules/.bin/turbo" },
+	Name:   "turborepo",
+	Policy: "policies/turborepo.yaml",
+	Dir:    "turbo",
+	Bin:    "turbo",
+	Tool:   func(dir string) string { return dir + "/node_modules/.bin/turbo" },
 	Want: []want{
 		{Scenario: "default", Clause: "fields.documented-only", Verdict: judge.Passed,
 			Why: "every event key (execution, platform, turbo_version, cpu_count, command, ui, is_linked, arg:*, daemon_status, repo_type, package_manager, workspace_count, run_type, env_mode) is in the linked events files"},
