@@ -124,7 +124,7 @@ var _ = Describe("Supervise", func() {
 
 		Expect(err).NotTo(HaveOccurred())
 		Expect(run.ExitCode).To(Equal(3))
-		Expect(run.End.Sub(run.MainExit)).To(BeNumerically("<", 200*time.Millisecond))
+		Expect(run.End.Sub(run.MainExit)).To(BeNumerically("<", time.Second), "ends on the exit event, not after a polling period")
 		Expect(out.String()).To(Equal("hello\n"))
 		Expect(run.EnvKeys).To(ContainElement(session.MarkerEnv))
 	}, SpecTimeout(30*time.Second))
@@ -203,7 +203,7 @@ var _ = Describe("Supervise", func() {
 		conns.set(0)
 		var run *capture.Run
 		Eventually(done, 2*time.Second).Should(Receive(&run))
-		Expect(run.End.Sub(closed)).To(BeNumerically("<", 200*time.Millisecond))
+		Expect(run.End.Sub(closed)).To(BeNumerically("<", time.Second), "ends on the connection-closed event")
 	}, SpecTimeout(30*time.Second))
 
 	It("waits a settle window of quiet before it ends", func(ctx SpecContext) {
