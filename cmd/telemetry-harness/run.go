@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime/pprof"
 	"strings"
@@ -167,6 +168,11 @@ func runRun(ctx context.Context, opts runOptions, stdout, stderr io.Writer) int 
 		tool, err := toolWords(ctx, opts.Tool, root)
 		if err != nil {
 			return usageError(stderr, err.Error(), runUsage)
+		}
+		// One clear line before anything starts, rather than the same
+		// failure in every spec of every scenario.
+		if _, err := exec.LookPath(tool[0]); err != nil {
+			return harnessError(stderr, fmt.Errorf("tool %q not found: install it, or give its full path in --tool", tool[0]))
 		}
 		if err := prepareOut(out); err != nil {
 			return harnessError(stderr, err)
