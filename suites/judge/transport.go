@@ -32,52 +32,60 @@ func (j *judgement) hostShown(o *observe.Observation, host string) string {
 	return host
 }
 
-func (j *judgement) endpointPort() string {
-	e := j.p.Endpoint
-	if e.Port != 0 {
-		return strconv.Itoa(e.Port)
-	}
-	if e.Scheme == "https" {
+// EndpointPort is ep's port as text: its own, else the scheme's default.
+func EndpointPort(ep policy.Endpoint) string {
+	switch {
+	case ep.Port != 0:
+		return strconv.Itoa(ep.Port)
+	case ep.Scheme == "https":
 		return "443"
 	}
 	return "80"
 }
 
-// destinationProblems lists how a request differs from the endpoint.
-func (j *judgement) destinationProblems(o *observe.Observation) []string {
-	e := j.p.Endpoint
+// DestinationProblems lists how a request differs from the endpoint ep, in
+// the words findings and matchers share; show renders a host for a message,
+// so that a caller can hide one that carries a canary. A CONNECT (a tunnel
+// the harness refused or never saw inside) is judged by its authority only:
+// going there is what the endpoint allows.
+func DestinationProblems(ep policy.Endpoint, o *observe.Observation, show func(host string) string) []string {
 	var out []string
+	port := EndpointPort(ep)
 	if o.Method == "CONNECT" {
-		// A tunnel the harness refused or never saw inside: only its
-		// authority is known, and going there is what the endpoint allows.
-		host, port, err := net.SplitHostPort(o.Exchange.Host)
+		host, p, err := net.SplitHostPort(o.Exchange.Host)
 		if err != nil {
-			host, port = o.Exchange.Host, ""
+			host, p = o.Exchange.Host, ""
 		}
-		if !strings.EqualFold(host, e.Host) {
-			out = append(out, "CONNECT to host "+j.hostShown(o, strings.ToLower(host))+" is not "+e.Host)
+		if !strings.EqualFold(host, ep.Host) {
+			out = append(out, "CONNECT to host "+show(strings.ToLower(host))+" is not "+ep.Host)
 		}
-		if port != j.endpointPort() {
-			out = append(out, "CONNECT to port "+port+" is not "+j.endpointPort())
+		if p != port {
+			out = append(out, "CONNECT to port "+p+" is not "+port)
 		}
 		return out
 	}
-	if !strings.EqualFold(o.Host, e.Host) {
-		out = append(out, "host "+j.hostShown(o, o.Host)+" is not "+e.Host)
+	if !strings.EqualFold(o.Host, ep.Host) {
+		out = append(out, "host "+show(o.Host)+" is not "+ep.Host)
 	}
-	if o.Scheme != e.Scheme {
-		out = append(out, "scheme "+o.Scheme+" is not "+e.Scheme)
+	if o.Scheme != ep.Scheme {
+		out = append(out, "scheme "+o.Scheme+" is not "+ep.Scheme)
 	}
-	if o.Port != j.endpointPort() {
-		out = append(out, "port "+o.Port+" is not "+j.endpointPort())
+	if o.Port != port {
+		out = append(out, "port "+o.Port+" is not "+port)
 	}
-	if o.Path != e.Path {
-		out = append(out, fmt.Sprintf("path (%d chars, redacted) is not %s", len(o.Path), e.Path))
+	if o.Path != ep.Path {
+		out = append(out, fmt.Sprintf("path (%d chars, redacted) is not %s", len(o.Path), ep.Path))
 	}
-	if o.Method != e.Method {
-		out = append(out, "method "+o.Method+" is not "+e.Method)
+	if o.Method != ep.Method {
+		out = append(out, "method "+o.Method+" is not "+ep.Method)
 	}
 	return out
+}
+
+// destinationProblems is DestinationProblems for this policy, hiding hosts
+// that carry one of the run's canaries.
+func (j *judgement) destinationProblems(o *observe.Observation) []string {
+	return DestinationProblems(j.p.Endpoint, o, func(h string) string { return j.hostShown(o, h) })
 }
 
 func blindHost(ex *capture.Exchange) string {

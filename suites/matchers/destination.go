@@ -8,6 +8,7 @@ import (
 
 	"github.com/onsi/gomega/types"
 
+	"github.com/telemetry-harness/telemetry-harness/suites/judge"
 	"github.com/telemetry-harness/telemetry-harness/suites/observe"
 	"github.com/telemetry-harness/telemetry-harness/suites/policy"
 )
@@ -50,13 +51,13 @@ func (m *destinationMatcher) Match(actual any) (bool, error) {
 	var blinds []string
 	for _, ex := range exs {
 		if blind(ex) {
-			host, port := splitAuthority(ex.Host, m.port())
+			host, port := splitAuthority(ex.Host, judge.EndpointPort(m.ep))
 			var probs []string
 			if !strings.EqualFold(host, m.ep.Host) {
 				probs = append(probs, "host "+shownHost(host)+" is not "+m.ep.Host)
 			}
-			if port != m.port() {
-				probs = append(probs, "port "+port+" is not "+m.port())
+			if port != judge.EndpointPort(m.ep) {
+				probs = append(probs, "port "+port+" is not "+judge.EndpointPort(m.ep))
 			}
 			if len(probs) > 0 {
 				m.lines = append(m.lines, fmt.Sprintf("exchange #%d: %s outside the endpoint: %s", ex.Seq, ex.Kind, strings.Join(probs, ", ")))
@@ -69,7 +70,7 @@ func (m *destinationMatcher) Match(actual any) (bool, error) {
 		if err != nil {
 			return false, fmt.Errorf("BeSentOnlyTo matcher: exchange #%d: %w", ex.Seq, err)
 		}
-		if probs := m.problems(o); len(probs) > 0 {
+		if probs := judge.DestinationProblems(m.ep, o, shownHost); len(probs) > 0 {
 			m.lines = append(m.lines, fmt.Sprintf("exchange #%d: request outside the endpoint: %s", ex.Seq, strings.Join(probs, ", ")))
 		}
 	}
@@ -86,38 +87,6 @@ func (m *destinationMatcher) FailureMessage(any) string {
 
 func (m *destinationMatcher) NegatedFailureMessage(any) string {
 	return message(m.summary, "not to be sent only to "+m.endpoint(), m.lines)
-}
-
-// problems lists how a request differs from the endpoint, in the judge's
-// words, so a spec and a report say the same thing.
-func (m *destinationMatcher) problems(o *observe.Observation) []string {
-	var out []string
-	if !strings.EqualFold(o.Host, m.ep.Host) {
-		out = append(out, "host "+shownHost(o.Host)+" is not "+m.ep.Host)
-	}
-	if o.Scheme != m.ep.Scheme {
-		out = append(out, "scheme "+o.Scheme+" is not "+m.ep.Scheme)
-	}
-	if o.Port != m.port() {
-		out = append(out, "port "+o.Port+" is not "+m.port())
-	}
-	if o.Path != m.ep.Path {
-		out = append(out, fmt.Sprintf("path (%d chars, redacted) is not %s", len(o.Path), m.ep.Path))
-	}
-	if o.Method != m.ep.Method {
-		out = append(out, "method "+o.Method+" is not "+m.ep.Method)
-	}
-	return out
-}
-
-func (m *destinationMatcher) port() string {
-	switch {
-	case m.ep.Port != 0:
-		return strconv.Itoa(m.ep.Port)
-	case m.ep.Scheme == "https":
-		return "443"
-	}
-	return "80"
 }
 
 // endpoint is ep as a request line: METHOD scheme://host[:port]path.
