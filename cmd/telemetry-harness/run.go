@@ -286,9 +286,6 @@ func loadRunPolicy(opts runOptions) (*policy.Policy, string, func(), error) {
 		if err != nil {
 			return nil, "", noop, err
 		}
-		if opts.Replay == "" || opts.Policy != "" {
-			return p, abs, noop, nil
-		}
 		return p, abs, noop, nil
 	}
 	dir, err := os.MkdirTemp("", "telemetry-harness-bundle-")

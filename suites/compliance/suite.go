@@ -178,10 +178,6 @@ func (s *Suite) checkClause(sc *policy.Scenario, id string) {
 	gomega.Expect(o.Judged).To(matchers.ComplyWith(id))
 }
 
-// VerdictError is the verdict of a clause whose scenario could not be run
-// or judged: a harness error, never a pass.
-const VerdictError judge.Verdict = "error"
-
 // Entry is the report entry every spec attaches: the verdict and its
 // redacted evidence, for the report writers.
 type Entry struct {
@@ -295,33 +291,6 @@ func (s *Suite) needed() ([]*policy.Scenario, error) {
 		}
 	}
 	return out, nil
-}
-
-// Verdicts flattens the outcomes into one row per (scenario, clause) the
-// scenario exercises, sorted by scenario order then clause.
-func (s *Suite) Verdicts() []Entry {
-	var rows []Entry
-	for _, o := range s.Outcomes() {
-		sc, err := s.cfg.Policy.Scenario(o.Scenario)
-		if err != nil {
-			continue
-		}
-		for _, id := range sc.Clauses {
-			e := Entry{Scenario: o.Scenario, Clause: id}
-			switch {
-			case o.Err != nil:
-				e.Verdict, e.Reason = VerdictError, o.Err.Error()
-			default:
-				cr, ok := o.Judged.Clause(id)
-				if !ok {
-					continue
-				}
-				e.Verdict, e.Reason, e.Findings = cr.Verdict, cr.Reason, findingsOf(o.Judged, id)
-			}
-			rows = append(rows, e)
-		}
-	}
-	return rows
 }
 
 func lowerFirst(s string) string {
