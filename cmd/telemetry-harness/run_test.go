@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -31,5 +33,32 @@ var _ = Describe("run", func() {
 
 		Expect(code).To(Equal(exitUsage))
 		Expect(stderr.String()).To(ContainSubstring("--tool"))
+	})
+})
+
+var _ = Describe("run --keep", Label("integration"), func() {
+	It("prints a rerun line that replays the tool by hand under record, in sink mode", func() {
+		out := filepath.Join(GinkgoT().TempDir(), "report")
+		s := harness("run", "--scenario", "opt-in", "--keep", "--out", out)
+		Expect(s.ExitCode()).To(Equal(exitHarness), "one scenario leaves other clauses unexercised: incomplete, no violation")
+
+		// The line after "kept ...; rerun the tool by hand" is the command.
+		var line string
+		lines := strings.Split(string(s.Err.Contents()), "\n")
+		for i, l := range lines {
+			if strings.Contains(l, "rerun the tool by hand") && i+1 < len(lines) {
+				line = strings.TrimSpace(lines[i+1])
+			}
+		}
+		Expect(line).To(ContainSubstring(" record --out "), "the rerun goes through record, never straight to the network")
+		Expect(line).NotTo(ContainSubstring("HTTPS_PROXY"), "no stale proxy address from the finished run")
+		workdir := strings.TrimPrefix(strings.Fields(line)[1], "'")
+		DeferCleanup(os.RemoveAll, filepath.Dir(filepath.Dir(strings.TrimSuffix(workdir, "'"))))
+
+		rerun := exec.Command("/bin/sh", "-c", line)
+		got, err := rerun.CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), "rerun line: %s\n%s", line, got)
+		Expect(string(got)).To(ContainSubstring("https://spire.bugout.dev/humbug/reports"), "the rerun's report was recorded by the sink")
+		Expect(filepath.Join(out, "opt-in", "rerun", "capture.jsonl")).To(BeARegularFile())
 	})
 })
