@@ -98,7 +98,7 @@ func runCheck(_ context.Context, opts checkOptions, stdout, stderr io.Writer) in
 	in := judge.Input{Policy: p, Scenario: sc.Name}
 	runs := sc.RunsOf()
 	for i, d := range dirs {
-		r, err := judge.LoadRun(d)
+		r, err := judge.OpenRun(d)
 		if err != nil {
 			return harnessError(stderr, err)
 		}

@@ -37,7 +37,7 @@ func JudgeDirs(p *policy.Policy, sc *policy.Scenario, dirs []string) (*judge.Res
 		if _, err := os.Stat(d); err != nil {
 			return nil, fmt.Errorf("judge scenario %s: %w", sc.Name, err)
 		}
-		r, err := judge.LoadRun(d)
+		r, err := judge.OpenRun(d)
 		if err != nil {
 			return nil, fmt.Errorf("judge scenario %s: %w", sc.Name, err)
 		}

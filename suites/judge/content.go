@@ -24,61 +24,60 @@ func (rv *runView) roleOf(v string) string {
 	return strings.Join(roles, ",")
 }
 
-func (j *judgement) goalsSubset(clause string, c policy.Check) outcome {
-	var out outcome
+func (j *judgement) goalsSubset(clause string, c policy.Check) *checker {
 	vocab := j.p.Vocabularies[c.Vocabulary]
 	f, ok := j.p.Field(c.Field)
 	if !ok {
-		out.unobs("unknown field %q", c.Field)
-		return out
+		return unobservableChecker("unknown field %q", c.Field)
 	}
-	for _, rv := range j.runs {
-		if r := blindReason(rv); r != "" {
-			out.unobs("%s", r)
+	k := &checker{}
+	out := &k.out
+	k.end = blindEnd(k)
+	k.each = func(rv *runView, x *item) {
+		if !x.hasBody() {
+			return
 		}
-		for _, o := range withBody(rv) {
-			out.exercised = true
-			vals := values(o, f)
-			if c.Tag != "" {
-				if list, ok := j.tagListOf[c.Tag]; ok {
-					vals = append(vals, o.Get(list+"["+c.Tag+"]")...)
-				}
-			}
-			for _, v := range vals {
-				if slices.Contains(vocab, v.Text) {
-					continue
-				}
-				ev := fmt.Sprintf("%d chars, redacted", len(v.Text))
-				if role := rv.roleOf(v.Text); role != "" {
-					ev = "the " + role + " canary, " + ev
-				}
-				out.findings = append(out.findings, j.finding(clause, c.Kind, rv, o.Exchange.Seq, v.Path,
-					fmt.Sprintf("a goal outside the %s vocabulary is sent", c.Vocabulary), ev))
+		o := x.o
+		out.exercised = true
+		vals := values(o, f)
+		if c.Tag != "" {
+			if list, ok := j.tagListOf[c.Tag]; ok {
+				vals = append(vals, o.Get(list+"["+c.Tag+"]")...)
 			}
 		}
+		for _, v := range vals {
+			if slices.Contains(vocab, v.Text) {
+				continue
+			}
+			ev := fmt.Sprintf("%d chars, redacted", len(v.Text))
+			if role := rv.roleOf(v.Text); role != "" {
+				ev = "the " + role + " canary, " + ev
+			}
+			out.add(j.finding(clause, c.Kind, rv, o.Exchange.Seq, v.Path,
+				fmt.Sprintf("a goal outside the %s vocabulary is sent", c.Vocabulary), ev))
+		}
 	}
-	return out
+	return k
 }
 
 // goalCount compares the count field with the scenario's distinct goals,
 // custom ones included.
-func (j *judgement) goalCount(clause string, c policy.Check) outcome {
-	var out outcome
+func (j *judgement) goalCount(clause string, c policy.Check) *checker {
 	f, ok := j.p.Field(c.Field)
 	if !ok {
-		out.unobs("unknown field %q", c.Field)
-		return out
+		return unobservableChecker("unknown field %q", c.Field)
 	}
-	for _, rv := range j.runs {
-		if r := blindReason(rv); r != "" {
-			out.unobs("%s", r)
-		}
+	k := &checker{}
+	out := &k.out
+	k.end = blindEnd(k)
+	var distinct map[string]bool
+	var expandErr string
+	k.start = func(rv *runView) {
 		vals := policy.Values{Canaries: map[string]string{}}
 		for role, vs := range rv.canaryValues {
 			vals.Canaries[role] = vs[0]
 		}
-		distinct := map[string]bool{}
-		expandErr := ""
+		distinct, expandErr = map[string]bool{}, ""
 		for _, g := range j.sc.Goals {
 			e, err := policy.Expand(g, vals)
 			if err != nil {
@@ -87,28 +86,32 @@ func (j *judgement) goalCount(clause string, c policy.Check) outcome {
 			}
 			distinct[e] = true
 		}
-		for _, o := range j.reports(rv) {
-			for _, v := range o.Get(f.Path) {
-				if expandErr != "" {
-					out.unobs("goals of the scenario unknown: %s", expandErr)
-					continue
-				}
-				out.exercised = true
-				n, err := strconv.Atoi(strings.TrimSpace(v.Text))
-				if err != nil || n != len(distinct) {
-					out.findings = append(out.findings, j.finding(clause, c.Kind, rv, o.Exchange.Seq, v.Path,
-						fmt.Sprintf("%s does not count the run's %d distinct goals, custom ones included", f.Name, len(distinct)), countEvidence(v.Text)))
-				}
+	}
+	k.each = func(rv *runView, x *item) {
+		if !x.isReport() {
+			return
+		}
+		for _, v := range x.o.Get(f.Path) {
+			if expandErr != "" {
+				out.unobs("goals of the scenario unknown: %s", expandErr)
+				continue
+			}
+			out.exercised = true
+			n, err := strconv.Atoi(strings.TrimSpace(v.Text))
+			if err != nil || n != len(distinct) {
+				out.add(j.finding(clause, c.Kind, rv, x.ex.Seq, v.Path,
+					fmt.Sprintf("%s does not count the run's %d distinct goals, custom ones included", f.Name, len(distinct)), countEvidence(v.Text)))
 			}
 		}
 	}
-	return out
+	return k
 }
 
 // canaryAbsent searches every exchange for the roles' planted values in
 // every form.
-func (j *judgement) canaryAbsent(clause string, c policy.Check) outcome {
-	var out outcome
+func (j *judgement) canaryAbsent(clause string, c policy.Check) *checker {
+	k := &checker{}
+	out := &k.out
 	roles := map[string]bool{}
 	for _, r := range c.Roles {
 		roles[r] = true
@@ -131,63 +134,60 @@ func (j *judgement) canaryAbsent(clause string, c policy.Check) outcome {
 		out.note("not planted: %s", strings.Join(missing, ", "))
 	}
 	if len(planted) == 0 {
-		return out
+		return k
 	}
-	for _, rv := range j.runs {
-		if r := blindReason(rv); r != "" {
-			out.unobs("%s", r)
-		}
-		out.exercised = true
-		for _, o := range rv.obs {
-			for _, h := range j.search.find(o, planted) {
-				if slices.Contains(c.IgnoreForms, h.Form) {
-					continue
-				}
-				out.findings = append(out.findings, j.finding(clause, c.Kind, rv, h.Exchange, h.Path,
-					fmt.Sprintf("the %s canary is sent (%s)", h.Role, h.Form),
-					fmt.Sprintf("role %s, form %s, value of %d chars", h.Role, h.Form, h.Length)))
+	k.start = func(*runView) { out.exercised = true }
+	k.end = blindEnd(k)
+	k.each = func(rv *runView, x *item) {
+		for _, h := range x.hitsOf(planted) {
+			if slices.Contains(c.IgnoreForms, h.Form) {
+				continue
 			}
+			out.add(j.finding(clause, c.Kind, rv, h.Exchange, h.Path,
+				fmt.Sprintf("the %s canary is sent (%s)", h.Role, h.Form),
+				fmt.Sprintf("role %s, form %s, value of %d chars", h.Role, h.Form, h.Length)))
 		}
 	}
-	return out
+	return k
 }
 
 // forbiddenPatterns matches the URL, every decoded string and the raw body.
-func (j *judgement) forbiddenPatterns(clause string, c policy.Check) outcome {
-	var out outcome
-	for _, rv := range j.runs {
-		if r := blindReason(rv); r != "" {
-			out.unobs("%s", r)
+func (j *judgement) forbiddenPatterns(clause string, c policy.Check) *checker {
+	k := &checker{}
+	out := &k.out
+	k.end = blindEnd(k)
+	k.each = func(rv *runView, x *item) {
+		o := x.o
+		if o == nil {
+			return
 		}
-		for _, o := range rv.obs {
-			out.exercised = true
-			for _, expr := range c.Patterns {
-				re, err := j.regex(expr)
-				if err != nil {
-					out.unobs("%v", err)
+		out.exercised = true
+		for _, expr := range c.Patterns {
+			re, err := j.regex(expr)
+			if err != nil {
+				out.unobs("%v", err)
+				continue
+			}
+			hit := false
+			for _, v := range o.Values {
+				if v.Kind != observe.KindString && v.Kind != observe.KindURL {
 					continue
 				}
-				hit := false
-				for _, v := range o.Values {
-					if v.Kind != observe.KindString && v.Kind != observe.KindURL {
-						continue
-					}
-					if loc := re.FindStringIndex(v.Text); loc != nil {
-						hit = true
-						out.findings = append(out.findings, j.finding(clause, c.Kind, rv, o.Exchange.Seq, v.Path,
-							fmt.Sprintf("matches the forbidden pattern %s", expr), fmt.Sprintf("%d of %d chars match, redacted", loc[1]-loc[0], len(v.Text))))
-					}
+				if loc := re.FindStringIndex(v.Text); loc != nil {
+					hit = true
+					out.add(j.finding(clause, c.Kind, rv, o.Exchange.Seq, v.Path,
+						fmt.Sprintf("matches the forbidden pattern %s", expr), fmt.Sprintf("%d of %d chars match, redacted", loc[1]-loc[0], len(v.Text))))
 				}
-				if !hit && !o.IsJSON {
-					if loc := re.FindIndex(o.Body); loc != nil {
-						out.findings = append(out.findings, j.finding(clause, c.Kind, rv, o.Exchange.Seq, "body",
-							fmt.Sprintf("matches the forbidden pattern %s", expr), fmt.Sprintf("%d chars match, redacted", loc[1]-loc[0])))
-					}
+			}
+			if !hit && !o.IsJSON {
+				if loc := re.FindIndex(o.Body); loc != nil {
+					out.add(j.finding(clause, c.Kind, rv, o.Exchange.Seq, "body",
+						fmt.Sprintf("matches the forbidden pattern %s", expr), fmt.Sprintf("%d chars match, redacted", loc[1]-loc[0])))
 				}
 			}
 		}
 	}
-	return out
+	return k
 }
 
 // countEvidence shows a count only when it is a small number: anything else

@@ -5,7 +5,7 @@
 // replay and the compliance specs call the same function.
 //
 //	p, _ := policy.Load("policy.yaml")
-//	run, _ := judge.LoadRun("out/opt-in")          // capture, run.json, stdout,
+//	run, _ := judge.OpenRun("out/opt-in")          // capture path, run.json, stdout,
 //	res, err := judge.Judge(judge.Input{           // stderr, canaries.json
 //		Policy: p, Scenario: "opt-in", Runs: []judge.Run{run},
 //	})

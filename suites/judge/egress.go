@@ -30,16 +30,19 @@ func egressBlind(rv *runView) string {
 // address; so is every request that bypassed the proxy and was caught by a
 // transparent listener (its content is judged by the other clauses like
 // any request). A run that was not sealed is unobservable, never passed.
-func (j *judgement) egress(clause string, c policy.Check) outcome {
-	var out outcome
-	for _, rv := range j.runs {
+func (j *judgement) egress(clause string, c policy.Check) *checker {
+	k := &checker{}
+	out := &k.out
+	sealed := false
+	k.start = func(rv *runView) {
+		sealed = false
 		if why := egressBlind(rv); why != "" {
 			out.unobs("%s", why)
-			continue
+			return
 		}
-		e := rv.Egress
+		sealed = true
 		out.exercised = true
-		for _, f := range e.Flows {
+		for _, f := range rv.Egress.Flows {
 			switch f.Kind {
 			case capture.FlowEscape:
 				what := f.Proto + " packets"
@@ -52,7 +55,7 @@ func (j *judgement) egress(clause string, c policy.Check) outcome {
 				if len(f.Names) > 0 {
 					msg += ": DNS question " + strings.Join(f.Names, ", ") + " to an outside resolver"
 				}
-				out.findings = append(out.findings, j.finding(clause, c.Kind, rv, 0, capture.PcapName,
+				out.add(j.finding(clause, c.Kind, rv, 0, capture.PcapName,
 					msg, fmt.Sprintf("%s %s -> %s on %s, %d packets, first at %s", f.Proto, f.Client, f.Server, f.Interface, f.Packets, f.First.UTC().Format("15:04:05.000"))))
 			case capture.FlowOther:
 				// Traffic on lo that is none of the harness's listeners (a tool
@@ -60,12 +63,18 @@ func (j *judgement) egress(clause string, c policy.Check) outcome {
 				out.note("loopback traffic inside the namespace (%s %s -> %s) is not egress", f.Proto, f.Client, f.Server)
 			}
 		}
-		for _, ex := range rv.Exchanges {
-			if ex.Path == capture.PathTransparent {
-				out.findings = append(out.findings, j.finding(clause, c.Kind, rv, ex.Seq, "url",
-					fmt.Sprintf("a request bypassed the proxy (HTTPS_PROXY ignored) and was caught by the transparent listener: %s", j.exchangeShown(ex)), ""))
-			}
+	}
+	k.each = func(rv *runView, x *item) {
+		if sealed && x.ex.Path == capture.PathTransparent {
+			out.add(j.finding(clause, c.Kind, rv, x.ex.Seq, "url",
+				fmt.Sprintf("a request bypassed the proxy (HTTPS_PROXY ignored) and was caught by the transparent listener: %s", j.exchangeShown(x.ex)), ""))
 		}
+	}
+	k.end = func(rv *runView) {
+		if !sealed {
+			return
+		}
+		e := rv.Egress
 		if cc := e.CrossCheck; cc != nil && len(cc.Unmatched) > 0 {
 			out.unobs("the packet capture shows %d connection(s) to the proxy that the proxy never accepted (%s): the recording may miss traffic", len(cc.Unmatched), strings.Join(cc.Unmatched, ", "))
 		}
@@ -73,7 +82,7 @@ func (j *judgement) egress(clause string, c policy.Check) outcome {
 			out.unobs("the packet capture may be incomplete: %s", msg)
 		}
 	}
-	return out
+	return k
 }
 
 // exchangeShown names an exchange without its content: method and host.
@@ -99,7 +108,7 @@ func (j *judgement) endpointLookups(clause string, c policy.Check, rv *runView, 
 	host := strings.ToLower(strings.TrimSuffix(j.p.Endpoint.Host, "."))
 	for i, q := range rv.Egress.DNS {
 		if strings.ToLower(strings.TrimSuffix(q.Name, ".")) == host {
-			out.findings = append(out.findings, j.finding(clause, c.Kind, rv, 0, fmt.Sprintf("%s:%d", capture.DNSLogName, i+1),
+			out.add(j.finding(clause, c.Kind, rv, 0, fmt.Sprintf("%s:%d", capture.DNSLogName, i+1),
 				fmt.Sprintf("the endpoint host %s was looked up (DNS %s) although nothing may be sent", j.p.Endpoint.Host, q.Type), "question from "+q.Client))
 		}
 	}

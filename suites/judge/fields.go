@@ -92,8 +92,10 @@ func (j *judgement) regex(expr string) (*regexp.Regexp, error) {
 	return re, nil
 }
 
-func (j *judgement) allowedFields(clause string, c policy.Check) outcome {
-	var out outcome
+func (j *judgement) allowedFields(clause string, c policy.Check) *checker {
+	k := &checker{}
+	out := &k.out
+	k.end = blindEnd(k)
 	allowed := map[string]map[string]bool{}
 	for _, cl := range j.p.Payload.Closed {
 		allowed[cl] = map[string]bool{}
@@ -104,52 +106,53 @@ func (j *judgement) allowedFields(clause string, c policy.Check) outcome {
 			m[key] = true
 		}
 	}
-	for _, rv := range j.runs {
-		if r := blindReason(rv); r != "" {
-			out.unobs("%s", r)
+	k.each = func(rv *runView, x *item) {
+		if !x.hasBody() {
+			return
 		}
-		for _, o := range withBody(rv) {
-			out.exercised = true
-			ex := o.Exchange.Seq
-			if !o.IsJSON {
-				why := "not JSON"
-				if o.BodyError != "" {
-					why = o.BodyError
-				}
-				out.findings = append(out.findings, j.finding(clause, c.Kind, rv, ex, "$",
-					"body is not the documented "+j.p.Payload.Encoding+" payload", why))
-				continue
+		o := x.o
+		out.exercised = true
+		ex := o.Exchange.Seq
+		if !o.IsJSON {
+			why := "not JSON"
+			if o.BodyError != "" {
+				why = o.BodyError
 			}
-			for _, cl := range j.p.Payload.Closed {
-				// A closed path with [*] names one object per array
-				// element: each is checked at its own path.
-				for _, op := range o.Objects(cl) {
-					for _, k := range o.Keys(op) {
-						if allowed[cl][k] {
-							continue
-						}
-						p := childPath(op, k)
-						out.findings = append(out.findings, j.finding(clause, c.Kind, rv, ex, p,
-							fmt.Sprintf("undocumented field %q", k), describeAt(o, p)))
+			out.add(j.finding(clause, c.Kind, rv, ex, "$",
+				"body is not the documented "+j.p.Payload.Encoding+" payload", why))
+			return
+		}
+		for _, cl := range j.p.Payload.Closed {
+			// A closed path with [*] names one object per array
+			// element: each is checked at its own path.
+			for _, op := range o.Objects(cl) {
+				for _, k := range o.Keys(op) {
+					if allowed[cl][k] {
+						continue
+					}
+					p := childPath(op, k)
+					out.add(j.finding(clause, c.Kind, rv, ex, p,
+						fmt.Sprintf("undocumented field %q", k), describeAt(o, p)))
+				}
+			}
+		}
+		for i := range j.p.Fields {
+			f := &j.p.Fields[i]
+			if f.Derive != nil && f.Type != policy.TypeTagList {
+				for _, v := range o.Get(f.Path) {
+					if msg := j.derived(o, f.Derive, v.Text); msg != "" {
+						out.add(j.finding(clause, c.Kind, rv, ex, v.Path, msg, describe([]observe.Value{v})))
 					}
 				}
 			}
-			for i := range j.p.Fields {
-				f := &j.p.Fields[i]
-				if f.Derive != nil && f.Type != policy.TypeTagList {
-					for _, v := range o.Get(f.Path) {
-						if msg := j.derived(o, f.Derive, v.Text); msg != "" {
-							out.findings = append(out.findings, j.finding(clause, c.Kind, rv, ex, v.Path, msg, describe([]observe.Value{v})))
-						}
-					}
-				}
-				if f.Type == policy.TypeTagList {
-					out.findings = append(out.findings, j.tagFindings(clause, c.Kind, rv, o, f)...)
+			if f.Type == policy.TypeTagList {
+				for _, tf := range j.tagFindings(clause, c.Kind, rv, o, f) {
+					out.add(tf)
 				}
 			}
 		}
 	}
-	return out
+	return k
 }
 
 func (j *judgement) tagFindings(clause, kind string, rv *runView, o *observe.Observation, f *policy.Field) []Finding {
@@ -220,85 +223,95 @@ func (j *judgement) derived(o *observe.Observation, d *policy.Derive, v string) 
 	return fmt.Sprintf("is not derived from field %s as declared (%s)", d.From, d.Rule)
 }
 
-func (j *judgement) allowedHeaders(clause string, c policy.Check) outcome {
-	var out outcome
-	for _, rv := range j.runs {
-		if r := blindReason(rv); r != "" {
-			out.unobs("%s", r)
+func (j *judgement) allowedHeaders(clause string, c policy.Check) *checker {
+	k := &checker{}
+	out := &k.out
+	k.end = blindEnd(k)
+	k.each = func(rv *runView, x *item) {
+		o := x.o
+		if o == nil {
+			return
 		}
-		for _, o := range rv.obs {
-			out.exercised = true
-			for _, h := range o.Exchange.Headers {
-				if slices.ContainsFunc(j.p.Endpoint.Headers.Allowed, func(a string) bool { return strings.EqualFold(a, h.Name) }) {
-					continue
-				}
-				out.findings = append(out.findings, j.finding(clause, c.Kind, rv, o.Exchange.Seq, "header:"+h.Name,
-					fmt.Sprintf("header %q is not among the allowed headers", h.Name), fmt.Sprintf("%d chars, value redacted", len(h.Value))))
+		out.exercised = true
+		for _, h := range o.Exchange.Headers {
+			if slices.ContainsFunc(j.p.Endpoint.Headers.Allowed, func(a string) bool { return strings.EqualFold(a, h.Name) }) {
+				continue
 			}
+			out.add(j.finding(clause, c.Kind, rv, o.Exchange.Seq, "header:"+h.Name,
+				fmt.Sprintf("header %q is not among the allowed headers", h.Name), fmt.Sprintf("%d chars, value redacted", len(h.Value))))
 		}
 	}
-	return out
+	return k
 }
 
-func (j *judgement) requiredFields(clause string, c policy.Check) outcome {
-	var out outcome
-	for _, rv := range j.runs {
-		if r := blindReason(rv); r != "" {
-			out.unobs("%s", r)
+func (j *judgement) requiredFields(clause string, c policy.Check) *checker {
+	k := &checker{}
+	out := &k.out
+	reports := 0
+	k.start = func(*runView) { reports = 0 }
+	k.each = func(rv *runView, x *item) {
+		if !x.isReport() {
+			return
 		}
-		reports := j.reports(rv)
-		if len(reports) == 0 {
-			if (j.sc.Expect.Reports == policy.ReportsOne || j.sc.Expect.Reports == policy.ReportsSome) && blindReason(rv) == "" {
-				out.exercised = true
-				out.findings = append(out.findings, j.finding(clause, c.Kind, rv, 0, "", "no report was sent, so no documented field is present", ""))
-			} else {
-				out.note("no report sent")
+		o := x.o
+		reports++
+		out.exercised = true
+		for i := range j.p.Fields {
+			f := &j.p.Fields[i]
+			if f.Required && !present(o, f) {
+				out.add(j.finding(clause, c.Kind, rv, o.Exchange.Seq, f.Path,
+					fmt.Sprintf("documented field %s is missing", f.Name), ""))
 			}
-			continue
-		}
-		for _, o := range reports {
-			out.exercised = true
-			for i := range j.p.Fields {
-				f := &j.p.Fields[i]
-				if f.Required && !present(o, f) {
-					out.findings = append(out.findings, j.finding(clause, c.Kind, rv, o.Exchange.Seq, f.Path,
-						fmt.Sprintf("documented field %s is missing", f.Name), ""))
-				}
-				for _, t := range f.Tags {
-					if !t.Required {
-						continue
-					}
-					if !slices.ContainsFunc(o.Tags(lastKey(f.Path)), func(x observe.Tag) bool { return x.Key == t.Key }) {
-						out.findings = append(out.findings, j.finding(clause, c.Kind, rv, o.Exchange.Seq, lastKey(f.Path)+"["+t.Key+"]",
-							fmt.Sprintf("required tag %q is missing", t.Key), ""))
-					}
-				}
-			}
-		}
-	}
-	return out
-}
-
-func (j *judgement) fieldFormat(clause string, c policy.Check) outcome {
-	var out outcome
-	for _, rv := range j.runs {
-		if r := blindReason(rv); r != "" {
-			out.unobs("%s", r)
-		}
-		for _, o := range withBody(rv) {
-			out.exercised = true
-			for _, name := range c.Fields {
-				f, ok := j.p.Field(name)
-				if !ok || !present(o, f) {
+			for _, t := range f.Tags {
+				if !t.Required {
 					continue
 				}
-				for _, prob := range j.formatProblems(o, f) {
-					out.findings = append(out.findings, j.finding(clause, c.Kind, rv, o.Exchange.Seq, prob.path, prob.msg, prob.evidence))
+				if !slices.ContainsFunc(o.Tags(lastKey(f.Path)), func(x observe.Tag) bool { return x.Key == t.Key }) {
+					out.add(j.finding(clause, c.Kind, rv, o.Exchange.Seq, lastKey(f.Path)+"["+t.Key+"]",
+						fmt.Sprintf("required tag %q is missing", t.Key), ""))
 				}
 			}
 		}
 	}
-	return out
+	k.end = func(rv *runView) {
+		blind := blindReason(rv)
+		if blind != "" {
+			out.unobs("%s", blind)
+		}
+		if reports > 0 {
+			return
+		}
+		if (j.sc.Expect.Reports == policy.ReportsOne || j.sc.Expect.Reports == policy.ReportsSome) && blind == "" {
+			out.exercised = true
+			out.add(j.finding(clause, c.Kind, rv, 0, "", "no report was sent, so no documented field is present", ""))
+		} else {
+			out.note("no report sent")
+		}
+	}
+	return k
+}
+
+func (j *judgement) fieldFormat(clause string, c policy.Check) *checker {
+	k := &checker{}
+	out := &k.out
+	k.end = blindEnd(k)
+	k.each = func(rv *runView, x *item) {
+		if !x.hasBody() {
+			return
+		}
+		o := x.o
+		out.exercised = true
+		for _, name := range c.Fields {
+			f, ok := j.p.Field(name)
+			if !ok || !present(o, f) {
+				continue
+			}
+			for _, prob := range j.formatProblems(o, f) {
+				out.add(j.finding(clause, c.Kind, rv, o.Exchange.Seq, prob.path, prob.msg, prob.evidence))
+			}
+		}
+	}
+	return k
 }
 
 type problem struct{ path, msg, evidence string }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -79,11 +80,22 @@ func (f Finding) String() string {
 	return b.String()
 }
 
+// MaxFindings bounds the findings a Result keeps per clause; the rest are
+// counted (ClauseResult.Findings, ClauseResult.Omitted), not kept, so that
+// judging a capture of a million bad requests stays in bounded memory and
+// its report stays readable. Which ones are kept is fixed by the capture
+// file: the first in its order.
+const MaxFindings = 1000
+
 // ClauseResult is the verdict on one clause.
 type ClauseResult struct {
-	Clause   string  `json:"clause"`
-	Verdict  Verdict `json:"verdict"`
-	Findings int     `json:"findings"`
+	Clause  string  `json:"clause"`
+	Verdict Verdict `json:"verdict"`
+	// Findings counts every finding, kept or not.
+	Findings int `json:"findings"`
+	// Omitted counts the findings beyond MaxFindings that Result.Findings
+	// does not list.
+	Omitted int `json:"omitted,omitempty"`
 	// Reason explains unobservable, not-exercised and not-testable
 	// verdicts; for passed it may note what was only partly checkable.
 	Reason string `json:"reason,omitempty"`
@@ -91,7 +103,8 @@ type ClauseResult struct {
 
 // Result is the judgement of one scenario.
 type Result struct {
-	Scenario string         `json:"scenario"`
+	Scenario string `json:"scenario"`
+	// Findings are the kept findings: at most MaxFindings per clause.
 	Findings []Finding      `json:"findings"`
 	Clauses  []ClauseResult `json:"clauses"`
 }
@@ -115,8 +128,13 @@ type Run struct {
 	Name string
 	// Set is the canary set (policy.Run.Set); empty means "a".
 	Set string
-	// Exchanges are the captured exchanges, in sequence order.
+	// Exchanges are the captured exchanges, in sequence order, when the
+	// caller holds them in memory (LoadRun, tests); Judge uses them when
+	// Capture is empty.
 	Exchanges []*capture.Exchange
+	// Capture is the capture file that Judge streams the exchanges from
+	// (OpenRun sets it); empty to use Exchanges.
+	Capture string
 	// Facts are run.json's facts; nil when unknown, which makes timing,
 	// exit and run-window checks unobservable.
 	Facts *capture.Run
@@ -150,24 +168,120 @@ var ErrNoRuns = errors.New("no run to judge")
 
 // outcome is what one check found.
 type outcome struct {
+	// findings are the kept findings, at most MaxFindings; dropped counts
+	// the others.
 	findings []Finding
+	dropped  int
 	// exercised is true when the check had something to judge.
 	exercised bool
 	// unobservable names why the check could not see what it needed.
 	unobservable []string
 	// notes qualify a pass (e.g. a role that was not planted).
 	notes []string
+	// more counts distinct reasons and notes beyond maxReasons.
+	more int
+}
+
+// maxReasons bounds the distinct reasons and notes an outcome keeps: a
+// capture of many blind exchanges would otherwise grow one per exchange.
+const maxReasons = 20
+
+func (o *outcome) add(f Finding) {
+	if len(o.findings) >= MaxFindings {
+		o.dropped++
+		return
+	}
+	o.findings = append(o.findings, f)
 }
 
 func (o *outcome) unobs(format string, args ...any) {
-	o.unobservable = append(o.unobservable, fmt.Sprintf(format, args...))
+	o.unobservable = o.keep(o.unobservable, fmt.Sprintf(format, args...))
 }
 
 func (o *outcome) note(format string, args ...any) {
-	o.notes = append(o.notes, fmt.Sprintf(format, args...))
+	o.notes = o.keep(o.notes, fmt.Sprintf(format, args...))
 }
 
-// Judge evaluates every clause of in.Scenario on in.Runs.
+func (o *outcome) keep(list []string, s string) []string {
+	if slices.Contains(list, s) {
+		return list
+	}
+	if len(list) >= maxReasons {
+		o.more++
+		return list
+	}
+	return append(list, s)
+}
+
+// checker is one check of one clause, fed the runs as they stream by, so
+// that no run's exchanges need be held at once: start before a run's first
+// exchange, each for every exchange, end after its last (when the run's
+// counts and blind exchanges are complete), final once after every run.
+// Each step is optional.
+type checker struct {
+	start func(rv *runView)
+	each  func(rv *runView, x *item)
+	end   func(rv *runView)
+	final func()
+	out   outcome
+}
+
+// item is one exchange with what several checks share about it, computed
+// at most once.
+type item struct {
+	j  *judgement
+	ex *capture.Exchange
+	// o is the observation; nil for an exchange the harness could not see
+	// inside (a rejected or opaque tunnel).
+	o *observe.Observation
+
+	hits                []hit
+	searched, probsDone bool
+	probs               []string
+}
+
+// canaryHits are the hits of every planted role in the exchange.
+func (x *item) canaryHits() []hit {
+	if !x.searched && x.o != nil {
+		x.searched = true
+		x.hits = x.j.search.find(x.o)
+	}
+	return x.hits
+}
+
+// hitsOf are the hits of the given roles.
+func (x *item) hitsOf(roles map[string]bool) []hit {
+	var out []hit
+	for _, h := range x.canaryHits() {
+		if roles[h.Role] {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// destProblems is destinationProblems of the observation.
+func (x *item) destProblems() []string {
+	if !x.probsDone && x.o != nil {
+		x.probsDone = true
+		x.probs = x.j.destinationProblems(x)
+	}
+	return x.probs
+}
+
+// isReport reports whether the exchange is a report: a request to the
+// policy's endpoint (scheme, host, port, path and method), not a CONNECT.
+func (x *item) isReport() bool {
+	return x.o != nil && x.o.Method != "CONNECT" && len(x.destProblems()) == 0
+}
+
+// hasBody reports whether the exchange is a request carrying a body,
+// wherever it went: data sent elsewhere is judged like data sent to the
+// endpoint.
+func (x *item) hasBody() bool { return x.o != nil && len(x.o.Body) > 0 }
+
+// Judge evaluates every clause of in.Scenario on in.Runs, streaming each
+// run's exchanges once through every check.
 func Judge(in Input) (*Result, error) {
 	if in.Policy == nil {
 		return nil, errors.New("judge: no policy")
@@ -183,29 +297,66 @@ func Judge(in Input) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Scenario: sc.Name, Findings: []Finding{}}
+	type pending struct {
+		cr ClauseResult
+		ks []*checker
+	}
+	var clauses []*pending
+	var all []*checker
 	for _, c := range in.Policy.Clauses {
-		cr := ClauseResult{Clause: c.ID}
+		pc := &pending{cr: ClauseResult{Clause: c.ID}}
 		switch {
 		case c.Testable == policy.TestableServerSide:
-			cr.Verdict, cr.Reason = NotTestable, "a server-side promise: not testable from the client"
+			pc.cr.Verdict, pc.cr.Reason = NotTestable, "a server-side promise: not testable from the client"
 		case !sc.Exercises(c.ID):
-			cr.Verdict, cr.Reason = NotExercised, "scenario "+sc.Name+" does not exercise this clause"
+			pc.cr.Verdict, pc.cr.Reason = NotExercised, "scenario "+sc.Name+" does not exercise this clause"
 		default:
-			var all outcome
 			for _, ch := range c.Checks {
-				o := j.check(c.ID, ch)
+				k := j.checker(c.ID, ch)
+				pc.ks = append(pc.ks, k)
+				all = append(all, k)
+			}
+		}
+		clauses = append(clauses, pc)
+	}
+	for _, rv := range j.runs {
+		if err := j.stream(rv, all); err != nil {
+			return nil, fmt.Errorf("judge scenario %s: %w", sc.Name, err)
+		}
+	}
+	for _, k := range all {
+		if k.final != nil {
+			k.final()
+		}
+	}
+	res := &Result{Scenario: sc.Name, Findings: []Finding{}}
+	for _, pc := range clauses {
+		cr := pc.cr
+		if len(pc.ks) > 0 {
+			var all outcome
+			total := 0
+			for _, k := range pc.ks {
+				o := &k.out
+				total += len(o.findings) + o.dropped
 				all.findings = append(all.findings, o.findings...)
 				all.exercised = all.exercised || o.exercised
 				all.unobservable = append(all.unobservable, o.unobservable...)
 				all.notes = append(all.notes, o.notes...)
+				all.more += o.more
 			}
-			cr.Findings = len(all.findings)
+			if len(all.findings) > MaxFindings {
+				all.findings = all.findings[:MaxFindings]
+			}
+			cr.Findings, cr.Omitted = total, total-len(all.findings)
+			more := ""
+			if all.more > 0 {
+				more = fmt.Sprintf("; and %d more", all.more)
+			}
 			switch {
-			case len(all.findings) > 0:
+			case total > 0:
 				cr.Verdict = Violated
 			case len(all.unobservable) > 0:
-				cr.Verdict, cr.Reason = Unobservable, joinUnique(all.unobservable)
+				cr.Verdict, cr.Reason = Unobservable, joinUnique(all.unobservable)+more
 			case !all.exercised:
 				cr.Verdict, cr.Reason = NotExercised, joinUnique(all.notes)
 			default:
@@ -223,6 +374,52 @@ func Judge(in Input) (*Result, error) {
 		f.Path, f.Message, f.Evidence = red(f.Path), red(f.Message), red(f.Evidence)
 	}
 	return res, nil
+}
+
+// stream feeds one run's exchanges through every checker.
+func (j *judgement) stream(rv *runView, ks []*checker) error {
+	marks := make([]int, len(ks))
+	for i, k := range ks {
+		if k.start != nil {
+			k.start(rv)
+		}
+		marks[i] = len(k.out.findings)
+	}
+	err := rv.EachExchange(func(ex *capture.Exchange) error {
+		x := &item{j: j, ex: ex}
+		rv.exchanges++
+		rv.lastSeq = max(rv.lastSeq, ex.Seq)
+		switch ex.Kind {
+		case capture.KindTunnelRejected, capture.KindOpaqueTunnel:
+			rv.blind = append(rv.blind, blindExchange{Seq: ex.Seq, Kind: ex.Kind, Host: ex.Host})
+		default:
+			o, err := observe.Observe(ex, j.obsOpts)
+			if err != nil {
+				return fmt.Errorf("observe exchange #%d: %w", ex.Seq, err)
+			}
+			x.o = o
+			rv.observed++
+		}
+		for _, k := range ks {
+			if k.each != nil {
+				k.each(rv, x)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("run %d: %w", rv.idx+1, err)
+	}
+	// A capture streams in completion order; findings about exchanges are
+	// listed in sequence order, as a reader of the capture expects.
+	for i, k := range ks {
+		seg := k.out.findings[marks[i]:]
+		sort.SliceStable(seg, func(a, b int) bool { return seg[a].Exchange < seg[b].Exchange })
+		if k.end != nil {
+			k.end(rv)
+		}
+	}
+	return nil
 }
 
 // redactor replaces every planted value, case-insensitively, by «role».
@@ -262,22 +459,35 @@ func joinUnique(s []string) string {
 	return strings.Join(out, "; ")
 }
 
-// runView is one run with its exchanges observed.
+// blindExchange is what a run keeps of an exchange whose content the
+// harness could not see.
+type blindExchange struct {
+	Seq  int64
+	Kind capture.Kind
+	Host string
+}
+
+// runView is one run with what its stream has shown so far.
 type runView struct {
 	Run
-	obs []*observe.Observation
-	// blind are exchanges whose content the harness could not see.
-	blind []*capture.Exchange
+	idx int
 	// canaryValues maps a role to its planted values.
 	canaryValues map[string][]string
+	// exchanges and observed count the run's exchanges, all and those seen
+	// inside; lastSeq is the highest sequence number.
+	exchanges, observed int
+	lastSeq             int64
+	// blind are exchanges whose content the harness could not see.
+	blind []blindExchange
 }
 
 // judgement holds the state shared by the checks of one Judge call.
 type judgement struct {
-	p    *policy.Policy
-	sc   *policy.Scenario
-	in   Input
-	runs []*runView
+	p       *policy.Policy
+	sc      *policy.Scenario
+	in      Input
+	runs    []*runView
+	obsOpts observe.Options
 	// tagListOf maps a tag key to the name of the tag list declaring it.
 	tagListOf map[string]string
 	search    *searcher
@@ -286,17 +496,16 @@ type judgement struct {
 
 func newJudgement(in Input, sc *policy.Scenario) (*judgement, error) {
 	j := &judgement{p: in.Policy, sc: sc, in: in, tagListOf: map[string]string{}, regexes: map[string]*regexp.Regexp{}}
-	var opts observe.Options
 	for _, f := range in.Policy.TagLists() {
 		name := lastKey(f.Path)
-		opts.TagLists = append(opts.TagLists, observe.TagList{Path: f.Path, Sep: f.Sep, Name: name})
+		j.obsOpts.TagLists = append(j.obsOpts.TagLists, observe.TagList{Path: f.Path, Sep: f.Sep, Name: name})
 		for _, t := range f.Tags {
 			j.tagListOf[t.Key] = name
 		}
 	}
 	var all []canary.Canary
 	for i, r := range in.Runs {
-		rv := &runView{Run: r, canaryValues: map[string][]string{}}
+		rv := &runView{Run: r, idx: i, canaryValues: map[string][]string{}}
 		if rv.Set == "" {
 			rv.Set = "a"
 		}
@@ -304,18 +513,6 @@ func newJudgement(in Input, sc *policy.Scenario) (*judgement, error) {
 			rv.canaryValues[c.Role] = append(rv.canaryValues[c.Role], c.Value)
 		}
 		all = append(all, r.Canaries...)
-		for _, ex := range r.Exchanges {
-			switch ex.Kind {
-			case capture.KindTunnelRejected, capture.KindOpaqueTunnel:
-				rv.blind = append(rv.blind, ex)
-				continue
-			}
-			o, err := observe.Observe(ex, opts)
-			if err != nil {
-				return nil, fmt.Errorf("judge scenario %s run %d: observe exchange #%d: %w", sc.Name, i+1, ex.Seq, err)
-			}
-			rv.obs = append(rv.obs, o)
-		}
 		j.runs = append(j.runs, rv)
 	}
 	s, err := newSearcher(all)
@@ -342,37 +539,11 @@ func (j *judgement) finding(clause, kind string, rv *runView, ex int64, path, ms
 	return Finding{Clause: clause, Scenario: j.sc.Name, Run: name, Exchange: ex, Path: path, Check: kind, Message: msg, Evidence: evidence}
 }
 
-// toEndpoint reports whether an observation is a report: a request to the
-// policy's endpoint (scheme, host, port, path and method), not a CONNECT.
-func (j *judgement) toEndpoint(o *observe.Observation) bool {
-	return o.Method != "CONNECT" && len(j.destinationProblems(o)) == 0
-}
-
-// reports are a run's requests to the endpoint.
-func (j *judgement) reports(rv *runView) []*observe.Observation {
-	var out []*observe.Observation
-	for _, o := range rv.obs {
-		if j.toEndpoint(o) {
-			out = append(out, o)
-		}
-	}
-	return out
-}
-
-// withBody are a run's requests that carry a body, wherever they went: data
-// sent elsewhere is judged like data sent to the endpoint.
-func withBody(rv *runView) []*observe.Observation {
-	var out []*observe.Observation
-	for _, o := range rv.obs {
-		if len(o.Body) > 0 {
-			out = append(out, o)
-		}
-	}
-	return out
-}
+// maxBlindListed bounds the exchanges a blind reason names.
+const maxBlindListed = 10
 
 // blindReason says why a run's content is not fully observable; empty when
-// it is.
+// it is. Only complete once the run has streamed by (a checker's end).
 func blindReason(rv *runView) string {
 	if len(rv.blind) == 0 {
 		return ""
@@ -382,10 +553,33 @@ func blindReason(rv *runView) string {
 		parts = append(parts, fmt.Sprintf("exchange #%d is %s to %s", ex.Seq, ex.Kind, ex.Host))
 	}
 	sort.Strings(parts)
-	return "the harness could not see inside: " + strings.Join(parts, ", ")
+	more := ""
+	if len(parts) > maxBlindListed {
+		more = fmt.Sprintf(" and %d more", len(parts)-maxBlindListed)
+		parts = parts[:maxBlindListed]
+	}
+	return "the harness could not see inside: " + strings.Join(parts, ", ") + more
 }
 
-func (j *judgement) check(clause string, c policy.Check) outcome {
+// blindEnd is a checker's end step that reports a run's blind exchanges as
+// unobservable.
+func blindEnd(k *checker) func(rv *runView) {
+	return func(rv *runView) {
+		if r := blindReason(rv); r != "" {
+			k.out.unobs("%s", r)
+		}
+	}
+}
+
+// unobservableChecker is a checker that judges nothing: the check cannot
+// run (an unknown field, a bad regexp, no ids declared).
+func unobservableChecker(format string, args ...any) *checker {
+	k := &checker{}
+	k.out.unobs(format, args...)
+	return k
+}
+
+func (j *judgement) checker(clause string, c policy.Check) *checker {
 	switch c.Kind {
 	case policy.KindNothingSent:
 		return j.nothingSent(clause, c)
@@ -427,7 +621,5 @@ func (j *judgement) check(clause string, c policy.Check) outcome {
 		return j.egress(clause, c)
 	}
 	// The loader rejects unknown kinds; a policy built in code may not.
-	var o outcome
-	o.unobs("check kind %q is not implemented", c.Kind)
-	return o
+	return unobservableChecker("check kind %q is not implemented", c.Kind)
 }

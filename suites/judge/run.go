@@ -18,18 +18,36 @@ const CanariesName = "canaries.json"
 // one file per policy state name.
 const StateDir = "state"
 
-// LoadRun reads what a run left behind: from a run folder its capture
-// (capture.jsonl, else capture.har), run.json, stdout, stderr and
-// canaries.json and the state folder, each optional except the capture; from a .jsonl or .har
-// file the capture alone. A capture cut mid-line is a harness error: a
-// partial capture cannot prove that nothing else was sent.
+// LoadRun is OpenRun with every exchange read into Run.Exchanges: for
+// tests and small captures that a caller wants to look at. Judge does not
+// need it.
 func LoadRun(path string) (Run, error) {
-	var r Run
-	exs, err := capture.Load(path)
+	r, err := OpenRun(path)
+	if err != nil {
+		return r, err
+	}
+	exs, err := capture.Load(r.Capture)
 	if err != nil {
 		return r, fmt.Errorf("load run %s: %w", path, err)
 	}
-	r.Exchanges = exs
+	r.Exchanges, r.Capture = exs, ""
+	return r, nil
+}
+
+// OpenRun reads what a run left behind except the exchanges, which Judge
+// streams from Run.Capture, so that memory does not grow with the capture:
+// from a run folder its capture path (capture.jsonl, else capture.har),
+// run.json, stdout, stderr and canaries.json and the state folder, each
+// optional except the capture; from a .jsonl or .har file the capture
+// alone. A capture cut mid-line is a harness error when it is read: a
+// partial capture cannot prove that nothing else was sent.
+func OpenRun(path string) (Run, error) {
+	var r Run
+	c, err := capturePath(path)
+	if err != nil {
+		return r, fmt.Errorf("load run %s: %w", path, err)
+	}
+	r.Capture = c
 	st, err := os.Stat(path)
 	if err != nil || !st.IsDir() {
 		return r, nil
@@ -85,4 +103,41 @@ func LoadRun(path string) (Run, error) {
 		r.Canaries = cs
 	}
 	return r, nil
+}
+
+// capturePath is the capture file of path: path itself, or a run folder's
+// capture.jsonl, else its capture.har.
+func capturePath(path string) (string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return "", fmt.Errorf("load capture: %w", err)
+	}
+	if !st.IsDir() {
+		return path, nil
+	}
+	for _, name := range []string{capture.JSONLName, capture.HARName} {
+		p := filepath.Join(path, name)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("load capture: %s holds neither %s nor %s", path, capture.JSONLName, capture.HARName)
+}
+
+// EachExchange hands fn every exchange of the run: from Exchanges when
+// Capture is empty, else streamed from the capture file (completion order,
+// see capture.ScanJSONL), so that only one exchange is held at a time.
+func (r *Run) EachExchange(fn func(*capture.Exchange) error) error {
+	if r.Capture == "" {
+		for _, ex := range r.Exchanges {
+			if err := fn(ex); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := capture.ScanFile(r.Capture, fn); err != nil {
+		return fmt.Errorf("read capture %s: %w", r.Capture, err)
+	}
+	return nil
 }

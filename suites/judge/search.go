@@ -32,16 +32,15 @@ func newSearcher(cs []canary.Canary) (*searcher, error) {
 	return &searcher{s: s}, nil
 }
 
-// find returns the hits of the given roles in everything o's exchange sent.
-func (s *searcher) find(o *observe.Observation, roles map[string]bool) []hit {
+// find returns the hits of every planted role in everything o's exchange
+// sent: one search per exchange, which the checks then filter by role.
+func (s *searcher) find(o *observe.Observation) []hit {
 	if s.s == nil {
 		return nil
 	}
 	var out []hit
 	for _, h := range s.s.Search(o) {
-		if roles[h.Canary.Role] {
-			out = append(out, hit{Role: h.Canary.Role, Form: h.Form, Exchange: h.Exchange, Path: h.Location, Length: len(h.Canary.Value)})
-		}
+		out = append(out, hit{Role: h.Canary.Role, Form: h.Form, Exchange: h.Exchange, Path: h.Location, Length: len(h.Canary.Value)})
 	}
 	return out
 }
