@@ -161,7 +161,11 @@ func runPaths(sc *policy.Scenario, captures []string) ([]string, error) {
 }
 
 func printResult(w io.Writer, res *judge.Result) {
-	n := len(res.Findings)
+	n, omitted := 0, 0
+	for _, c := range res.Clauses {
+		n += c.Findings
+		omitted += c.Omitted
+	}
 	word := "findings"
 	if n == 1 {
 		word = "finding"
@@ -169,6 +173,9 @@ func printResult(w io.Writer, res *judge.Result) {
 	fmt.Fprintf(w, "scenario %s: %d %s\n", res.Scenario, n, word)
 	for _, f := range res.Findings {
 		fmt.Fprintf(w, "  %s\n", f)
+	}
+	if omitted > 0 {
+		fmt.Fprintf(w, "  ... and %d more not listed (at most %d per clause are kept)\n", omitted, judge.MaxFindings)
 	}
 	fmt.Fprintf(w, "clauses:\n")
 	for _, c := range res.Clauses {

@@ -170,7 +170,7 @@ func (s *Suite) checkClause(sc *policy.Scenario, id string) {
 		return
 	}
 	// Shown only on failure or with -v: a passing run stays one line a spec.
-	ginkgo.AddReportEntry("verdict", Entry{Scenario: sc.Name, Clause: id, Verdict: cr.Verdict, Reason: cr.Reason, Findings: findingsOf(o.Judged, id)},
+	ginkgo.AddReportEntry("verdict", Entry{Scenario: sc.Name, Clause: id, Verdict: cr.Verdict, Reason: cr.Reason, Findings: findingsOf(o.Judged, id), Omitted: cr.Omitted},
 		ginkgo.ReportEntryVisibilityFailureOrVerbose)
 	if cr.Verdict == judge.NotExercised {
 		ginkgo.Skip(fmt.Sprintf("clause %s not exercised in scenario %s: %s", id, sc.Name, cr.Reason))
@@ -186,6 +186,9 @@ type Entry struct {
 	Verdict  judge.Verdict   `json:"verdict"`
 	Reason   string          `json:"reason,omitempty"`
 	Findings []judge.Finding `json:"findings,omitempty"`
+	// Omitted counts the clause's findings beyond judge.MaxFindings, which
+	// Findings does not list.
+	Omitted int `json:"omitted,omitempty"`
 }
 
 func findingsOf(r *judge.Result, id string) []judge.Finding {
@@ -262,11 +265,13 @@ func (o *Outcome) Line() string {
 		return fmt.Sprintf("scenario %-22s ERROR %v", o.Scenario, o.Err)
 	}
 	counts := map[judge.Verdict]int{}
+	findings := 0
 	for _, c := range o.Judged.Clauses {
 		counts[c.Verdict]++
+		findings += c.Findings
 	}
 	return fmt.Sprintf("scenario %-22s %d passed, %d violated, %d unobservable, %d findings", o.Scenario,
-		counts[judge.Passed], counts[judge.Violated], counts[judge.Unobservable], len(o.Judged.Findings))
+		counts[judge.Passed], counts[judge.Violated], counts[judge.Unobservable], findings)
 }
 
 // needed returns the selected scenarios with at least one spec that the

@@ -133,7 +133,11 @@ func (v clauseVerdict) summary() string {
 			violated++
 		}
 	}
-	return fmt.Sprintf("<judged scenario %q: %d of %d clauses violated, %s>", v.res.Scenario, violated, len(v.res.Clauses), plural(len(v.res.Findings), "finding"))
+	findings := 0
+	for _, c := range v.res.Clauses {
+		findings += c.Findings
+	}
+	return fmt.Sprintf("<judged scenario %q: %d of %d clauses violated, %s>", v.res.Scenario, violated, len(v.res.Clauses), plural(findings, "finding"))
 }
 
 func (v clauseVerdict) clauseRef() string {
@@ -157,9 +161,12 @@ func (v clauseVerdict) lines() []string {
 		}
 		return []string{"passed"}
 	}
-	out := make([]string, len(v.findings))
+	out := make([]string, len(v.findings), len(v.findings)+1)
 	for i, f := range v.findings {
 		out[i] = findingLine(f)
+	}
+	if v.clause.Omitted > 0 {
+		out = append(out, fmt.Sprintf("and %s not listed (the judge keeps %d per clause)", plural(v.clause.Omitted, "more finding"), judge.MaxFindings))
 	}
 	return out
 }
