@@ -10,6 +10,7 @@ import (
 	"github.com/telemetry-harness/telemetry-harness/suites/observe"
 	"github.com/telemetry-harness/telemetry-harness/suites/oracle"
 	"github.com/telemetry-harness/telemetry-harness/suites/policy"
+	"github.com/telemetry-harness/telemetry-harness/suites/textmatch"
 )
 
 var identRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
@@ -80,11 +81,14 @@ func describeAt(o *observe.Observation, path string) string {
 	return "empty"
 }
 
-func (j *judgement) regex(expr string) (*regexp.Regexp, error) {
+// regex compiles a policy expression once per judgement, behind
+// textmatch's literal prefilter: most bodies hold none of the words a
+// forbidden pattern needs, and regexp alone would walk every byte.
+func (j *judgement) regex(expr string) (*textmatch.Regexp, error) {
 	if re, ok := j.regexes[expr]; ok {
 		return re, nil
 	}
-	re, err := regexp.Compile(expr)
+	re, err := textmatch.Compile(expr)
 	if err != nil {
 		return nil, fmt.Errorf("policy regex %q: %w", expr, err)
 	}

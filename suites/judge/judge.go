@@ -12,6 +12,7 @@ import (
 	"github.com/telemetry-harness/telemetry-harness/suites/canary"
 	"github.com/telemetry-harness/telemetry-harness/suites/observe"
 	"github.com/telemetry-harness/telemetry-harness/suites/policy"
+	"github.com/telemetry-harness/telemetry-harness/suites/textmatch"
 )
 
 // Verdict is the judgement of one clause in one scenario.
@@ -491,11 +492,11 @@ type judgement struct {
 	// tagListOf maps a tag key to the name of the tag list declaring it.
 	tagListOf map[string]string
 	search    *searcher
-	regexes   map[string]*regexp.Regexp
+	regexes   map[string]*textmatch.Regexp
 }
 
 func newJudgement(in Input, sc *policy.Scenario) (*judgement, error) {
-	j := &judgement{p: in.Policy, sc: sc, in: in, tagListOf: map[string]string{}, regexes: map[string]*regexp.Regexp{}}
+	j := &judgement{p: in.Policy, sc: sc, in: in, tagListOf: map[string]string{}, regexes: map[string]*textmatch.Regexp{}}
 	for _, f := range in.Policy.TagLists() {
 		name := lastKey(f.Path)
 		j.obsOpts.TagLists = append(j.obsOpts.TagLists, observe.TagList{Path: f.Path, Sep: f.Sep, Name: name})
