@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -277,82 +276,7 @@ func ReadJSONL(r io.Reader, name string) ([]*Exchange, error) {
 // sequence order; ReadJSONL sorts. Errors are those of ReadJSONL, with fn's
 // error returned as is.
 func ScanJSONL(r io.Reader, name string, fn func(*Exchange) error) error {
-	br := bufio.NewReaderSize(r, 1<<20)
-	// waiting holds exchanges whose response has not been read yet; seen
-	// every sequence number read, to report duplicates and strays.
-	waiting := map[int64]*Exchange{}
-	var seen seqSet
-	var truncErr error
-	for lineNo := 1; ; lineNo++ {
-		line, err := readLine(br)
-		if len(line) == 0 && err == io.EOF {
-			break
-		}
-		if err != nil && err != io.EOF {
-			return fmt.Errorf("read capture %s line %d: %w", name, lineNo, err)
-		}
-		complete := err == nil
-		if len(bytes.TrimSpace(line)) == 0 {
-			if !complete {
-				break
-			}
-			continue
-		}
-		var rec Record
-		if uerr := json.Unmarshal(line, &rec); uerr != nil {
-			if !complete {
-				truncErr = fmt.Errorf("capture %s line %d: %w (kept the %d records before it)", name, lineNo, ErrTruncated, lineNo-1)
-				break
-			}
-			return fmt.Errorf("capture %s line %d: not a capture record: %w", name, lineNo, uerr)
-		}
-		switch rec.Type {
-		case RecordExchange:
-			ex := rec.Exchange
-			if ex == nil {
-				return fmt.Errorf("capture %s line %d: exchange record without exchange", name, lineNo)
-			}
-			if !seen.add(ex.Seq) {
-				return fmt.Errorf("capture %s line %d: exchange #%d recorded twice", name, lineNo, ex.Seq)
-			}
-			if ex.Response != nil || !awaitsResponse(ex.Kind) {
-				if err := fn(ex); err != nil {
-					return err
-				}
-				continue
-			}
-			waiting[ex.Seq] = ex
-		case RecordResponse:
-			ex, ok := waiting[rec.Seq]
-			if !ok {
-				if seen.has(rec.Seq) {
-					return fmt.Errorf("capture %s line %d: second response for exchange #%d", name, lineNo, rec.Seq)
-				}
-				return fmt.Errorf("capture %s line %d: response for unknown exchange #%d", name, lineNo, rec.Seq)
-			}
-			delete(waiting, rec.Seq)
-			ex.Response = rec.Response
-			if err := fn(ex); err != nil {
-				return err
-			}
-		default:
-			return fmt.Errorf("capture %s line %d: unknown record type %q (want %q or %q)", name, lineNo, rec.Type, RecordExchange, RecordResponse)
-		}
-		if !complete {
-			break
-		}
-	}
-	rest := make([]int64, 0, len(waiting))
-	for s := range waiting {
-		rest = append(rest, s)
-	}
-	sort.Slice(rest, func(i, j int) bool { return rest[i] < rest[j] })
-	for _, s := range rest {
-		if err := fn(waiting[s]); err != nil {
-			return err
-		}
-	}
-	return truncErr
+	return scanJSONL(r, name, fn, defaultScanConfig())
 }
 
 // seqSet holds the sequence numbers read: a bitmap for the dense 1..n the
@@ -438,24 +362,4 @@ func isJSONL(path string) bool {
 // exchange of this kind: tunnel records have none.
 func awaitsResponse(k Kind) bool {
 	return k != KindTunnelRejected && k != KindOpaqueTunnel
-}
-
-// readLine returns one line without its newline; err is io.EOF when the
-// line had no newline (possibly cut).
-func readLine(br *bufio.Reader) ([]byte, error) {
-	var buf []byte
-	for {
-		chunk, err := br.ReadSlice('\n')
-		buf = append(buf, chunk...)
-		if len(buf) > maxLine {
-			return nil, fmt.Errorf("line longer than %d bytes", maxLine)
-		}
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		if err == nil {
-			return buf[:len(buf)-1], nil
-		}
-		return buf, err
-	}
 }
