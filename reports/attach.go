@@ -2,6 +2,8 @@ package reports
 
 import (
 	"bufio"
+	"cmp"
+	"container/heap"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,14 +16,25 @@ import (
 	"github.com/telemetry-harness/telemetry-harness/suites/policy"
 )
 
-// Run is what one run folder of a scenario holds: the run's facts and
-// every request captured, with timing.
+// MaxListedRequests bounds the requests a run lists in the reports beside
+// every request a finding cites: a run folder may hold 100,000 exchanges,
+// and a listing that long helps no reader, costs memory while the reports
+// are written and makes report.html too big for a browser. The capture in
+// the run folder keeps them all; Run.RequestsOmitted counts the rest.
+const MaxListedRequests = 500
+
+// Run is what one run folder of a scenario holds: the run's facts and the
+// requests captured, with timing: the first MaxListedRequests by sequence
+// number and every request a finding cites.
 type Run struct {
 	// Name is the run's name; empty for a scenario with one run (as in
 	// judge.Finding.Run).
 	Name string `json:"name,omitempty"`
 	// Dir is the run folder, relative to the output folder when inside it.
 	Dir string `json:"dir"`
+	// Capture is the capture file the requests were read from, relative
+	// to the output folder when inside it.
+	Capture string `json:"capture,omitempty"`
 	// Start, MainExit and End are run.json's times; zero when unknown.
 	Start    time.Time `json:"start,omitzero"`
 	MainExit time.Time `json:"main_exit,omitzero"`
@@ -32,10 +45,17 @@ type Run struct {
 	ExitCode *int `json:"exit_code,omitempty"`
 	TimedOut bool `json:"timed_out,omitempty"`
 	// Killed is how many processes the harness had to kill at the end.
-	Killed   int       `json:"killed,omitempty"`
+	Killed int `json:"killed,omitempty"`
+	// Requests are the listed requests in sequence order.
 	Requests []Request `json:"requests"`
-	// Error says why the folder could not be read; the run's requests are
-	// then unknown.
+	// TotalRequests and TotalBytes count every exchange of the capture
+	// and their request bodies' sizes on the wire, listed or not.
+	TotalRequests int   `json:"total_requests"`
+	TotalBytes    int64 `json:"total_bytes"`
+	// RequestsOmitted counts the exchanges Requests does not list.
+	RequestsOmitted int `json:"requests_omitted,omitempty"`
+	// Error says why the folder could not be read; the requests read
+	// before the error are listed and counted, the rest are unknown.
 	Error string `json:"error,omitempty"`
 }
 
@@ -125,7 +145,10 @@ type FieldRow struct {
 // pretty-printed evidence of every request a finding cites, the field
 // table of the opt-in scenario and each clause's line in the policy. Run
 // folders are recorded relative to out. A folder that cannot be read is
-// noted in its Run, never fatal: the verdicts stand without it.
+// noted in its Run, never fatal: the verdicts stand without it. Captures
+// are streamed, one exchange held at a time, so that memory stays bounded
+// by what the report lists (MaxListedRequests per run and the cited
+// requests), not by the captures.
 func Attach(r *Report, p *policy.Policy, out string) {
 	cited := map[string]map[int64]bool{} // scenario/run -> exchanges cited
 	for _, c := range r.Clauses {
@@ -140,8 +163,11 @@ func Attach(r *Report, p *policy.Policy, out string) {
 		}
 	}
 	lists := tagLists(p)
-	var fieldSrc []*observe.Observation
 	fieldScenario := fieldScenario(r, p)
+	var fields *fieldCounter
+	if fieldScenario != "" {
+		fields = newFieldCounter(p)
+	}
 	for i := range r.Scenarios {
 		s := &r.Scenarios[i]
 		sc, err := p.Scenario(s.Name)
@@ -159,18 +185,19 @@ func Attach(r *Report, p *policy.Policy, out string) {
 			if !filepath.IsAbs(dir) {
 				dir = filepath.Join(out, dir)
 			}
-			obs := run.load(dir, p, lists, cited[s.Name+"/"+run.Name])
+			var fc *fieldCounter
 			if s.Name == fieldScenario {
-				fieldSrc = append(fieldSrc, obs...)
+				fc = fields
 			}
+			run.load(out, dir, p, lists, cited[s.Name+"/"+run.Name], fc)
 			s.Runs = append(s.Runs, run)
 		}
 		for j := range s.Dirs {
 			s.Dirs[j] = relTo(out, s.Dirs[j])
 		}
 	}
-	if fieldScenario != "" {
-		r.Fields = fieldTable(p, fieldScenario, fieldSrc)
+	if fields != nil {
+		r.Fields = fields.table(fieldScenario)
 	}
 	lines := clauseLines(filepath.Join(out, "policy.yaml"))
 	if len(lines) == 0 && p.File != "" {
@@ -181,14 +208,16 @@ func Attach(r *Report, p *policy.Policy, out string) {
 	}
 }
 
-// load fills the run from dir and returns the observations of its requests
-// with a JSON body.
-func (run *Run) load(dir string, p *policy.Policy, lists []observe.TagList, cited map[int64]bool) []*observe.Observation {
-	jr, err := judge.LoadRun(dir)
+// load fills the run from dir, streaming its capture once: every exchange
+// is counted, the first MaxListedRequests and the cited ones are listed,
+// and when fc is not nil the JSON bodies are counted into the field table.
+func (run *Run) load(out, dir string, p *policy.Policy, lists []observe.TagList, cited map[int64]bool, fc *fieldCounter) {
+	jr, err := judge.OpenRun(dir)
 	if err != nil {
 		run.Error = err.Error()
-		return nil
+		return
 	}
+	run.Capture = relTo(out, jr.Capture)
 	red := newRedactor(jr.Canaries, p)
 	var base time.Time
 	if f := jr.Facts; f != nil {
@@ -199,10 +228,34 @@ func (run *Run) load(dir string, p *policy.Policy, lists []observe.TagList, cite
 		run.TimedOut, run.Killed = f.TimedOut, len(f.Killed)
 		base = f.Start
 	}
-	var obs []*observe.Observation
-	for _, ex := range jr.Exchanges {
-		rq := Request{Seq: ex.Seq, Kind: string(ex.Kind), Method: ex.Method, URL: red.text(ex.URL), Host: red.text(ex.Host),
-			Size: ex.Body.Size, Note: red.text(ex.Note)}
+	if fc != nil {
+		fc.runs++
+	}
+	var first seqHeap // the MaxListedRequests lowest sequence numbers not cited
+	var kept []Request
+	err = jr.EachExchange(func(ex *capture.Exchange) error {
+		run.TotalRequests++
+		run.TotalBytes += ex.Body.Size
+		isCited := cited[ex.Seq]
+		var o *observe.Observation
+		if fc != nil || isCited {
+			// Observation is only needed for the field table and the
+			// evidence; skipping it elsewhere saves a JSON parse per body.
+			ob, oerr := observe.Observe(ex, observe.Options{TagLists: lists})
+			if oerr == nil {
+				o = ob
+			}
+			if fc != nil && o != nil && o.IsJSON {
+				fc.add(ex.Seq, o)
+			}
+		}
+		if !isCited && first.full() && ex.Seq > first.max() {
+			return nil
+		}
+		// URL, Host and Note are redacted once listed (finish), so that an
+		// exchange that is dropped later costs no redaction.
+		rq := Request{Seq: ex.Seq, Kind: string(ex.Kind), Method: ex.Method, URL: ex.URL, Host: ex.Host,
+			Size: ex.Body.Size, Note: ex.Note}
 		if rq.Kind == "" {
 			rq.Kind = string(capture.KindHTTP)
 		}
@@ -217,16 +270,54 @@ func (run *Run) load(dir string, p *policy.Policy, lists []observe.TagList, cite
 				rq.LatencyMS = ms(ex.Response.Time.Sub(ex.Time))
 			}
 		}
-		o, oerr := observe.Observe(ex, observe.Options{TagLists: lists})
-		if oerr == nil && o.IsJSON {
-			obs = append(obs, o)
-		}
-		if cited[ex.Seq] {
+		if isCited {
 			rq.Evidence = pretty(ex, o, red)
+			kept = append(kept, rq)
+			return nil
 		}
-		run.Requests = append(run.Requests, rq)
+		first.push(rq)
+		return nil
+	})
+	if err != nil {
+		run.Error = err.Error()
 	}
-	return obs
+	kept = append(kept, first...)
+	slices.SortFunc(kept, func(a, b Request) int { return cmp.Compare(a.Seq, b.Seq) })
+	for i := range kept {
+		kept[i].URL, kept[i].Host, kept[i].Note = red.text(kept[i].URL), red.text(kept[i].Host), red.text(kept[i].Note)
+	}
+	run.Requests = append(run.Requests, kept...)
+	run.RequestsOmitted = run.TotalRequests - len(run.Requests)
+}
+
+// seqHeap holds the MaxListedRequests requests with the lowest sequence
+// numbers seen so far: a max-heap on Seq, so the highest is evicted first
+// (the capture streams in completion order, not sequence order).
+type seqHeap []Request
+
+func (h seqHeap) full() bool         { return len(h) >= MaxListedRequests }
+func (h seqHeap) max() int64         { return h[0].Seq }
+func (h seqHeap) Len() int           { return len(h) }
+func (h seqHeap) Less(i, j int) bool { return h[i].Seq > h[j].Seq }
+func (h seqHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *seqHeap) Push(x any)        { *h = append(*h, x.(Request)) }
+func (h *seqHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// push adds rq, evicting the highest sequence number when full.
+func (h *seqHeap) push(rq Request) {
+	if !h.full() {
+		heap.Push(h, rq)
+		return
+	}
+	if rq.Seq < h.max() {
+		(*h)[0] = rq
+		heap.Fix(h, 0)
+	}
 }
 
 // ms is d in milliseconds, rounded to a tenth.
@@ -285,31 +376,110 @@ func fieldScenario(r *Report, p *policy.Policy) string {
 	return first
 }
 
-// fieldTable lists the keys of every closed object and every tag key the
-// reports hold beside the policy's fields.
-func fieldTable(p *policy.Policy, scenario string, obs []*observe.Observation) *FieldTable {
-	t := &FieldTable{Scenario: scenario, Reports: len(obs), Rows: []FieldRow{}}
+// fieldCounter builds the field table while the captures stream: per
+// closed object and per tag list, in how many reports each key was sent
+// and where it was first seen, so that the rows keep the order of the
+// first report that sent each key whatever order the exchanges arrive in.
+type fieldCounter struct {
+	p       *policy.Policy
+	reports int
+	// runs counts the runs begun, so that keys seen in an earlier run sort
+	// first (sequence numbers restart in every run).
+	runs   int
+	closed []keyCounts // one per p.Payload.Closed
+	tags   []keyCounts // one per tagFields
+	// tagFields are p.TagLists().
+	tagFields []*policy.Field
+}
+
+type keyCounts struct {
+	count map[string]int
+	first map[string]firstSeen
+}
+
+// firstSeen orders keys: the run, the exchange and the key's position in
+// it where it was first sent.
+type firstSeen struct {
+	run int
+	seq int64
+	idx int
+}
+
+func (a firstSeen) compare(b firstSeen) int {
+	if c := cmp.Compare(a.run, b.run); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.seq, b.seq); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.idx, b.idx)
+}
+
+func newFieldCounter(p *policy.Policy) *fieldCounter {
+	fc := &fieldCounter{p: p, tagFields: p.TagLists()}
+	fc.closed = make([]keyCounts, len(p.Payload.Closed))
+	fc.tags = make([]keyCounts, len(fc.tagFields))
+	for _, kcs := range [][]keyCounts{fc.closed, fc.tags} {
+		for i := range kcs {
+			kcs[i] = keyCounts{count: map[string]int{}, first: map[string]firstSeen{}}
+		}
+	}
+	return fc
+}
+
+// add counts one report (a request with a JSON body).
+func (fc *fieldCounter) add(seq int64, o *observe.Observation) {
+	fc.reports++
+	for i, closed := range fc.p.Payload.Closed {
+		fc.closed[i].add(fc.runs, seq, o.Keys(closed))
+	}
+	for i, f := range fc.tagFields {
+		tgs := o.Tags(lastKey(f.Path))
+		keys := make([]string, len(tgs))
+		for j, tg := range tgs {
+			keys[j] = tg.Key
+		}
+		fc.tags[i].add(fc.runs, seq, keys)
+	}
+}
+
+func (kc *keyCounts) add(run int, seq int64, keys []string) {
+	seen := map[string]bool{}
+	for idx, k := range keys {
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		at := firstSeen{run, seq, idx}
+		if f, ok := kc.first[k]; !ok || at.compare(f) < 0 {
+			kc.first[k] = at
+		}
+		kc.count[k]++
+	}
+}
+
+// order lists the keys in the order they were first sent.
+func (kc *keyCounts) order() []string {
+	out := make([]string, 0, len(kc.first))
+	for k := range kc.first {
+		out = append(out, k)
+	}
+	slices.SortFunc(out, func(a, b string) int { return kc.first[a].compare(kc.first[b]) })
+	return out
+}
+
+// table lists the keys of every closed object and every tag key the
+// reports held beside the policy's fields.
+func (fc *fieldCounter) table(scenario string) *FieldTable {
+	p := fc.p
+	t := &FieldTable{Scenario: scenario, Reports: fc.reports, Rows: []FieldRow{}}
 	byPath := map[string]*policy.Field{}
 	for i := range p.Fields {
 		byPath[p.Fields[i].Path] = &p.Fields[i]
 	}
-	for _, closed := range p.Payload.Closed {
-		var order []string
-		count := map[string]int{}
-		for _, o := range obs {
-			seen := map[string]bool{}
-			for _, k := range o.Keys(closed) {
-				if seen[k] {
-					continue
-				}
-				seen[k] = true
-				if count[k] == 0 {
-					order = append(order, k)
-				}
-				count[k]++
-			}
-		}
-		for _, k := range order {
+	for i, closed := range p.Payload.Closed {
+		count := fc.closed[i].count
+		for _, k := range fc.closed[i].order() {
 			path := childPath(closed, k)
 			row := FieldRow{Path: path, Status: FieldUndocumented, Sent: count[k]}
 			if f, ok := byPath[path]; ok {
@@ -327,28 +497,14 @@ func fieldTable(p *policy.Policy, scenario string, obs []*observe.Observation) *
 			t.Rows = append(t.Rows, FieldRow{Path: f.Path, Name: f.Name, Status: FieldMissing, Doc: f.Doc})
 		}
 	}
-	for _, f := range p.TagLists() {
+	for i, f := range fc.tagFields {
 		name := lastKey(f.Path)
 		declared := map[string]policy.Tag{}
 		for _, tg := range f.Tags {
 			declared[tg.Key] = tg
 		}
-		var order []string
-		count := map[string]int{}
-		for _, o := range obs {
-			seen := map[string]bool{}
-			for _, tg := range o.Tags(name) {
-				if seen[tg.Key] {
-					continue
-				}
-				seen[tg.Key] = true
-				if count[tg.Key] == 0 {
-					order = append(order, tg.Key)
-				}
-				count[tg.Key]++
-			}
-		}
-		for _, k := range order {
+		count := fc.tags[i].count
+		for _, k := range fc.tags[i].order() {
 			row := FieldRow{Path: name + "[" + k + "]", Status: FieldUndocumented, Sent: count[k]}
 			if tg, ok := declared[k]; ok {
 				row.Status, row.Note = FieldDocumentedSent, tagNote(tg)

@@ -17,10 +17,13 @@ var htmlSource string
 // htmlTemplate is parsed once; a broken template is a build defect that
 // the golden test catches, so Must is safe here.
 var htmlTemplate = template.Must(template.New("report.html").Funcs(template.FuncMap{
-	"label":      Label,
-	"fieldLabel": fieldLabel,
-	"join":       func(s []string) string { return strings.Join(s, " ") },
-	"deref":      func(p *int) int { return *p },
+	"label":       Label,
+	"fieldLabel":  fieldLabel,
+	"join":        func(s []string) string { return strings.Join(s, " ") },
+	"deref":       func(p *int) int { return *p },
+	"count":       thousands[int],
+	"bytes":       byteSize,
+	"maxFindings": func() string { return thousands(judge.MaxFindings) },
 	"duration": func(a, b time.Time) string {
 		if b.Before(a) {
 			return ""

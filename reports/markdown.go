@@ -36,14 +36,23 @@ func Markdown(w io.Writer, r *Report) error {
 		}
 		fmt.Fprintf(b, "| `%s` | %s | %s | %s %s |\n", c.ID, mdText(c.Section), mdText(strings.Join(sc, ", ")), verdictIcon(c.Verdict), Label(c.Verdict))
 	}
-	var findings []judge.Finding
+	listed := 0
 	for _, c := range r.Clauses {
-		findings = append(findings, c.Findings...)
+		listed += len(c.Findings)
 	}
-	if len(findings) > 0 {
-		fmt.Fprintf(b, "\n## Violations (%d findings)\n\n", len(findings))
-		for _, f := range findings {
-			fmt.Fprintf(b, "- `%s` in scenario %s: %s\n", f.Clause, mdText(f.Scenario), mdText(strings.TrimPrefix(f.String(), f.Clause+" ")))
+	if listed > 0 {
+		if om := r.Omitted(); om > 0 {
+			fmt.Fprintf(b, "\n## Violations (%s findings, %s listed)\n\n", thousands(listed+om), thousands(listed))
+		} else {
+			fmt.Fprintf(b, "\n## Violations (%d findings)\n\n", listed)
+		}
+		for _, c := range r.Clauses {
+			for _, f := range c.Findings {
+				fmt.Fprintf(b, "- `%s` in scenario %s: %s\n", f.Clause, mdText(f.Scenario), mdText(strings.TrimPrefix(f.String(), f.Clause+" ")))
+			}
+			if c.Omitted > 0 {
+				fmt.Fprintf(b, "- `%s`: %s more findings of this clause are not listed (at most %s per clause and scenario are kept)\n", c.ID, thousands(c.Omitted), thousands(judge.MaxFindings))
+			}
 		}
 	}
 	var reasons []string
@@ -72,13 +81,16 @@ func Markdown(w io.Writer, r *Report) error {
 		for _, s := range r.Scenarios {
 			n := 0
 			for _, run := range s.Runs {
-				n += len(run.Requests)
+				n += run.TotalRequests
 			}
 			status := fmt.Sprint(s.Findings)
 			if s.Error != "" {
 				status = "error: " + mdText(s.Error)
 			}
 			fmt.Fprintf(b, "| %s | %d | %d | %s |\n", mdText(s.Name), len(s.Dirs), n, status)
+		}
+		if om := r.RequestsOmitted(); om > 0 {
+			fmt.Fprintf(b, "\nreport.html lists at most %d requests per run and every request a finding cites: %s more requests are not listed (see each run folder's capture.jsonl).\n", MaxListedRequests, thousands(om))
 		}
 	}
 	b.WriteString("\nFull report with evidence: `report.html` in the output folder; re-check it locally with `telemetry-harness replay DIR`.\n")

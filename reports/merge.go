@@ -113,7 +113,7 @@ func Merge(out string, shards []string) (*Report, *policy.Policy, error) {
 }
 
 // judgedOf rebuilds a scenario's judge result from a report: the verdict
-// of every clause it exercised and its findings.
+// of every clause it exercised, its findings and how many were omitted.
 func judgedOf(r *Report, scenario string) *judge.Result {
 	res := &judge.Result{Scenario: scenario, Findings: []judge.Finding{}}
 	for _, c := range r.Clauses {
@@ -128,7 +128,8 @@ func judgedOf(r *Report, scenario string) *judge.Result {
 					n++
 				}
 			}
-			res.Clauses = append(res.Clauses, judge.ClauseResult{Clause: c.ID, Verdict: sv.Verdict, Reason: sv.Reason, Findings: n})
+			res.Clauses = append(res.Clauses, judge.ClauseResult{Clause: c.ID, Verdict: sv.Verdict, Reason: sv.Reason,
+				Findings: n + sv.Omitted, Omitted: sv.Omitted})
 		}
 	}
 	return res

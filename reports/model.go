@@ -56,7 +56,12 @@ type Clause struct {
 	// Scenarios lists the scenarios that exercised the clause with their
 	// verdicts.
 	Scenarios []ScenarioVerdict `json:"scenarios,omitempty"`
-	Findings  []judge.Finding   `json:"findings,omitempty"`
+	// Findings are the findings kept: at most judge.MaxFindings per
+	// scenario.
+	Findings []judge.Finding `json:"findings,omitempty"`
+	// Omitted counts the clause's findings beyond those, over every
+	// scenario, which Findings does not list.
+	Omitted int `json:"omitted,omitempty"`
 	// Line is the clause's line in the policy file; 0 when unknown.
 	Line int `json:"line,omitempty"`
 }
@@ -66,6 +71,9 @@ type ScenarioVerdict struct {
 	Scenario string        `json:"scenario"`
 	Verdict  judge.Verdict `json:"verdict"`
 	Reason   string        `json:"reason,omitempty"`
+	// Omitted counts the clause's findings in this scenario that the
+	// judge did not keep (judge.ClauseResult.Omitted).
+	Omitted int `json:"omitted,omitempty"`
 }
 
 // Scenario is one scenario's runs.
@@ -74,7 +82,8 @@ type Scenario struct {
 	Description string   `json:"description,omitempty"`
 	Dirs        []string `json:"dirs,omitempty"`
 	Error       string   `json:"error,omitempty"`
-	Findings    int      `json:"findings"`
+	// Findings counts every finding of the scenario, listed or omitted.
+	Findings int `json:"findings"`
 	// Runs are what each run folder holds, filled in by Attach.
 	Runs []Run `json:"runs,omitempty"`
 }
@@ -113,6 +122,9 @@ func Build(p *policy.Policy, outcomes []Outcome) *Report {
 			s.Error = o.Err.Error()
 		} else if o.Judged != nil {
 			s.Findings = len(o.Judged.Findings)
+			for _, cr := range o.Judged.Clauses {
+				s.Findings += cr.Omitted
+			}
 		}
 		r.Scenarios = append(r.Scenarios, s)
 		for _, id := range sc.Clauses {
@@ -129,7 +141,8 @@ func Build(p *policy.Policy, outcomes []Outcome) *Report {
 				if !ok {
 					continue
 				}
-				sv.Verdict, sv.Reason = cr.Verdict, cr.Reason
+				sv.Verdict, sv.Reason, sv.Omitted = cr.Verdict, cr.Reason, cr.Omitted
+				cl.Omitted += cr.Omitted
 				for _, f := range o.Judged.Findings {
 					if f.Clause == id {
 						cl.Findings = append(cl.Findings, f)

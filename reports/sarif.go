@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/telemetry-harness/telemetry-harness/suites/judge"
 	"github.com/telemetry-harness/telemetry-harness/suites/policy"
 )
 
@@ -106,6 +107,9 @@ func SARIF(w io.Writer, r *Report) error {
 		rule := sarifRule{ID: c.ID, Name: ruleName(c.ID), ShortDescription: sarifText{Text: c.Promise}, HelpURI: r.Promise,
 			DefaultConfiguration: &sarifConfig{Level: "error"},
 			Properties:           map[string]any{"section": c.Section, "testable": c.Testable, "verdict": string(c.Verdict), "tags": []string{"privacy", "telemetry"}}}
+		if c.Omitted > 0 {
+			rule.Properties["omittedFindings"] = c.Omitted
+		}
 		if c.Quote != "" {
 			rule.FullDescription = &sarifText{Text: c.Quote}
 		}
@@ -135,6 +139,12 @@ func SARIF(w io.Writer, r *Report) error {
 			run.Results = append(run.Results, sarifResult{RuleID: c.ID, RuleIndex: index[c.ID], Level: "error",
 				Message: sarifText{Text: msg}, Locations: []sarifLocation{{PhysicalLocation: loc}}, Properties: props})
 		}
+	}
+	if om := r.Omitted(); om > 0 {
+		// SARIF has a result per listed finding only; the count of the
+		// others keeps the log honest about what it leaves out.
+		run.Properties["omittedFindings"] = om
+		run.Properties["omittedFindingsNote"] = fmt.Sprintf("%d findings are not listed as results: the judge keeps at most %d per clause and scenario (see report.json's clauses[].omitted)", om, judge.MaxFindings)
 	}
 	log := sarifLog{Schema: "https://json.schemastore.org/sarif-2.1.0.json", Version: "2.1.0", Runs: []sarifRun{run}}
 	enc := json.NewEncoder(w)

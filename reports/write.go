@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/telemetry-harness/telemetry-harness/suites/judge"
 )
@@ -115,4 +117,60 @@ func (r *Report) Headline() string {
 	}
 	return fmt.Sprintf("Incomplete: %d clauses could not be judged (not exercised, unobservable or error); none violated",
 		c[NotExercised]+c[Unobservable]+c[Error])
+}
+
+// Omitted counts the findings of every clause that the report does not
+// list (beyond judge.MaxFindings per clause and scenario).
+func (r *Report) Omitted() int {
+	n := 0
+	for _, c := range r.Clauses {
+		n += c.Omitted
+	}
+	return n
+}
+
+// RequestsOmitted counts the captured requests no run lists.
+func (r *Report) RequestsOmitted() int {
+	n := 0
+	for _, s := range r.Scenarios {
+		for _, run := range s.Runs {
+			n += run.RequestsOmitted
+		}
+	}
+	return n
+}
+
+// thousands prints n with a comma between groups of three digits, as the
+// reports print large counts ("99,500 more requests").
+func thousands[T ~int | ~int64](n T) string {
+	s := strconv.FormatInt(int64(n), 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// byteSize prints a size in B, KiB, MiB or GiB.
+func byteSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	v, u := float64(n)/unit, "KiB"
+	for _, next := range []string{"MiB", "GiB", "TiB"} {
+		if v < unit {
+			break
+		}
+		v, u = v/unit, next
+	}
+	return fmt.Sprintf("%.1f %s", v, u)
 }
