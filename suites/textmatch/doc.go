@@ -12,8 +12,8 @@
 // any ASCII case; `\b[A-Z][A-Za-z]*(Error|Exception)\b` needs "Error" or
 // "Exception"; `File "[^"]*", line [0-9]+` needs `", line `. Before running
 // the regexp the text is searched for those literals (strings.Index, or for
-// a case-insensitive literal bytes.IndexByte on its rarest byte in both
-// cases, then a comparison); when none occurs the regexp is skipped and the
+// a case-insensitive literal strings.IndexByte on its rarest byte in
+// both cases, then a comparison); when none occurs the regexp is skipped and the
 // answer is "no match". When one occurs, the full regexp runs on the whole
 // text, so leftmost-first positions, anchors and \b behave as in regexp.
 //

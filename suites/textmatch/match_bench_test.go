@@ -17,6 +17,7 @@ func BenchmarkPolicyPatterns(b *testing.B) {
 		name string
 		text []byte
 	}{
+		{"40B", body(40)}, // a typical decoded string value
 		{"10KiB", body(10 << 10)},
 		{"10KiB-hit", hit},
 		{"1MiB", body(1 << 20)},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"regexp/syntax"
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -73,6 +74,23 @@ var _ = Describe("Prefilter", func() {
 			Expect(textmatch.Runs(set.Regexp(i))).To(Equal(want), policyPatterns[i])
 		}
 		Expect(set.Regexp(5).FindStringIndex(text)).To(Equal([]int{len(text) - 10, len(text)}))
+	})
+
+	It("is safe for concurrent use (run with -race)", func() {
+		set, err := textmatch.CompileSet(policyPatterns)
+		Expect(err).NotTo(HaveOccurred())
+		text := string(body(1<<10)) + " anonymous "
+		results := make(chan []int, 4)
+		for range 4 {
+			go func() {
+				defer GinkgoRecover()
+				results <- set.MatchString(text)
+			}()
+		}
+		for range 4 {
+			Eventually(results).WithTimeout(10 * time.Second).Should(Receive(Equal([]int{2})))
+		}
+		Expect(textmatch.Runs(set.Regexp(2))).To(Equal(uint64(4)))
 	})
 
 	It("wraps regexp's compile error with the expression", func() {
