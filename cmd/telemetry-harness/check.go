@@ -49,8 +49,17 @@ func checkCommand() command {
 			})
 			fs.StringVar(&opts.Canaries, "canaries", "", "canaries.json for every run (default: each run folder's own)")
 			fs.StringVar(&opts.Baseline, "baseline", "", "fast-endpoint run folder for the background timing check")
+			var cpuProfile string
+			fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile to `FILE` (benchmarking; see docs/performance.md)")
 			if code, ok := parseFlags(fs, checkUsage, args, stderr); !ok {
 				return code
+			}
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return harnessError(stderr, err)
+				}
+				defer stop()
 			}
 			if fs.NArg() > 0 {
 				return usageError(stderr, fmt.Sprintf("unexpected argument %q", fs.Arg(0)), checkUsage)
