@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
 	"github.com/telemetry-harness/telemetry-harness/suites/canary"
@@ -239,6 +241,10 @@ type item struct {
 	hits                []hit
 	searched, probsDone bool
 	probs               []string
+	// ready is closed once a worker prepared the item; err is why it could
+	// not.
+	ready chan struct{}
+	err   error
 }
 
 // canaryHits are the hits of every planted role in the exchange.
@@ -386,19 +392,12 @@ func (j *judgement) stream(rv *runView, ks []*checker) error {
 		}
 		marks[i] = len(k.out.findings)
 	}
-	err := rv.EachExchange(func(ex *capture.Exchange) error {
-		x := &item{j: j, ex: ex}
+	err := j.eachPrepared(rv, func(x *item) {
 		rv.exchanges++
-		rv.lastSeq = max(rv.lastSeq, ex.Seq)
-		switch ex.Kind {
-		case capture.KindTunnelRejected, capture.KindOpaqueTunnel:
-			rv.blind = append(rv.blind, blindExchange{Seq: ex.Seq, Kind: ex.Kind, Host: ex.Host})
-		default:
-			o, err := observe.Observe(ex, j.obsOpts)
-			if err != nil {
-				return fmt.Errorf("observe exchange #%d: %w", ex.Seq, err)
-			}
-			x.o = o
+		rv.lastSeq = max(rv.lastSeq, x.ex.Seq)
+		if x.o == nil {
+			rv.blind = append(rv.blind, blindExchange{Seq: x.ex.Seq, Kind: x.ex.Kind, Host: x.ex.Host})
+		} else {
 			rv.observed++
 		}
 		for _, k := range ks {
@@ -406,7 +405,6 @@ func (j *judgement) stream(rv *runView, ks []*checker) error {
 				k.each(rv, x)
 			}
 		}
-		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("run %d: %w", rv.idx+1, err)
@@ -420,6 +418,97 @@ func (j *judgement) stream(rv *runView, ks []*checker) error {
 			k.end(rv)
 		}
 	}
+	return nil
+}
+
+// inFlight bounds the exchanges between the capture reader, the workers
+// and the checks, so memory stays flat whatever the capture's size.
+const inFlight = 32
+
+// errStopped ends the capture reader early when judging failed.
+var errStopped = errors.New("judging stopped")
+
+// eachPrepared hands fn every exchange of rv, prepared (observed and
+// searched for canaries: the costly part, independent per exchange) by
+// GOMAXPROCS workers, in capture order and one at a time, so that the
+// checks keep their state without locks.
+func (j *judgement) eachPrepared(rv *runView, fn func(*item)) error {
+	workers := runtime.GOMAXPROCS(0)
+	if workers < 2 {
+		return rv.EachExchange(func(ex *capture.Exchange) error {
+			x := &item{j: j, ex: ex}
+			if err := x.prepare(); err != nil {
+				return err
+			}
+			fn(x)
+			return nil
+		})
+	}
+	work := make(chan *item, inFlight)
+	ordered := make(chan *item, inFlight)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for x := range work {
+				x.err = x.prepare()
+				close(x.ready)
+			}
+		}()
+	}
+	readErr := make(chan error, 1)
+	go func() {
+		err := rv.EachExchange(func(ex *capture.Exchange) error {
+			x := &item{j: j, ex: ex, ready: make(chan struct{})}
+			select {
+			case ordered <- x:
+			case <-stop:
+				return errStopped
+			}
+			work <- x // never blocks for long: the workers drain work until it closes
+			return nil
+		})
+		close(work)
+		close(ordered)
+		readErr <- err
+	}()
+	var failed error
+	for x := range ordered {
+		<-x.ready
+		switch {
+		case failed != nil: // drain what is in flight
+		case x.err != nil:
+			failed = x.err
+			close(stop)
+		default:
+			fn(x)
+		}
+	}
+	wg.Wait()
+	if err := <-readErr; failed == nil {
+		return err
+	}
+	return failed
+}
+
+// prepare observes the exchange and searches it for every planted canary;
+// an exchange the harness could not see inside stays unobserved.
+func (x *item) prepare() error {
+	if x.ex == nil {
+		return errors.New("a nil exchange in the run")
+	}
+	switch x.ex.Kind {
+	case capture.KindTunnelRejected, capture.KindOpaqueTunnel:
+		return nil
+	}
+	o, err := observe.Observe(x.ex, x.j.obsOpts)
+	if err != nil {
+		return fmt.Errorf("observe exchange #%d: %w", x.ex.Seq, err)
+	}
+	x.o = o
+	x.canaryHits()
 	return nil
 }
 

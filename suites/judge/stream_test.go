@@ -9,6 +9,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gleak"
 
 	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
 	"github.com/telemetry-harness/telemetry-harness/suites/judge"
@@ -131,6 +132,19 @@ var _ = Describe("streamed judging", func() {
 		_, err = judgeOpened("opt-out", path)
 		Expect(err).To(MatchError(capture.ErrTruncated))
 		Expect(err.Error()).To(ContainSubstring(path))
+	})
+
+	It("stops every worker and the reader when an exchange cannot be judged", func() {
+		before := gleak.Goroutines()
+		var exs []*capture.Exchange
+		for i := 1; i <= 200; i++ {
+			exs = append(exs, &capture.Exchange{Seq: int64(i), Kind: capture.KindHTTP, Host: "elsewhere.example", Method: "GET", URL: "https://elsewhere.example/"})
+		}
+		exs[99] = nil
+		p := loadPolicy("policy.yaml")
+		_, err := judge.Judge(judge.Input{Policy: p, Scenario: "opt-out", Runs: []judge.Run{{Exchanges: exs}}})
+		Expect(err).To(MatchError(ContainSubstring("run 1: a nil exchange in the run")))
+		Eventually(gleak.Goroutines).WithTimeout(5 * time.Second).ShouldNot(gleak.HaveLeaked(before))
 	})
 
 	It("names at most ten blind exchanges in a reason and counts the others", func() {
