@@ -76,6 +76,18 @@ func differ(expr, text string) (string, error) {
 	if gs, gb := set.MatchString(text), set.Match(b); !reflect.DeepEqual(gs, wantSet) || !reflect.DeepEqual(gb, wantSet) {
 		return fmt.Sprintf("Set on %q with %q: regexp %v, textmatch %v / %v", text, expr, wantSet, gs, gb), nil
 	}
+	var wantLocs [][]int
+	for i, e := range []*regexp.Regexp{want, regexp.MustCompile(`(?i)telemetry`), want} {
+		if loc := e.FindStringIndex(text); loc != nil {
+			if wantLocs == nil {
+				wantLocs = make([][]int, 3)
+			}
+			wantLocs[i] = loc
+		}
+	}
+	if gs, gb := set.FindStringIndexes(text), set.FindIndexes(b); !reflect.DeepEqual(gs, wantLocs) || !reflect.DeepEqual(gb, wantLocs) {
+		return fmt.Sprintf("Set.FindIndexes on %q with %q: regexp %v, textmatch %v / %v", text, expr, wantLocs, gs, gb), nil
+	}
 	return "", nil
 }
 

@@ -64,6 +64,7 @@ var _ = Describe("Prefilter", func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(set.Len()).To(Equal(len(policyPatterns)))
 		Expect(set.Match(body(10 << 10))).To(BeEmpty())
+		Expect(set.FindIndexes(body(10 << 10))).To(BeNil())
 		text := string(body(1<<10)) + `Traceback (most recent call last): File "a.py", line 3 ValueError`
 		Expect(set.MatchString(text)).To(Equal([]int{3, 4, 5}))
 		for i := range set.Len() {

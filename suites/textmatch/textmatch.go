@@ -171,15 +171,58 @@ func (s *Set) Regexp(i int) *Regexp { return s.res[i] }
 // MatchString returns, in order, the indexes of the expressions that match
 // text (nil when none does).
 func (s *Set) MatchString(text string) []int {
-	return s.matching(text, func(r *Regexp) bool { return r.re.MatchString(text) })
+	var out []int
+	s.candidates(text, func(i int) {
+		if s.res[i].re.MatchString(text) {
+			out = append(out, i)
+		}
+	})
+	return out
 }
 
 // Match is MatchString for a byte slice.
 func (s *Set) Match(b []byte) []int {
-	return s.matching(view(b), func(r *Regexp) bool { return r.re.Match(b) })
+	var out []int
+	s.candidates(view(b), func(i int) {
+		if s.res[i].re.Match(b) {
+			out = append(out, i)
+		}
+	})
+	return out
 }
 
-func (s *Set) matching(text string, run func(*Regexp) bool) []int {
+// FindStringIndexes returns, per expression, its FindStringIndex in text;
+// nil when none matches, so a text without hits costs no allocation.
+func (s *Set) FindStringIndexes(text string) [][]int {
+	var out [][]int
+	s.candidates(text, func(i int) {
+		if loc := s.res[i].re.FindStringIndex(text); loc != nil {
+			if out == nil {
+				out = make([][]int, len(s.res))
+			}
+			out[i] = loc
+		}
+	})
+	return out
+}
+
+// FindIndexes is FindStringIndexes for a byte slice.
+func (s *Set) FindIndexes(b []byte) [][]int {
+	var out [][]int
+	s.candidates(view(b), func(i int) {
+		if loc := s.res[i].re.FindIndex(b); loc != nil {
+			if out == nil {
+				out = make([][]int, len(s.res))
+			}
+			out[i] = loc
+		}
+	})
+	return out
+}
+
+// candidates calls run, in order, for each expression one of whose
+// literals occurs in text (or that needs none).
+func (s *Set) candidates(text string, run func(i int)) {
 	// found[i]: 0 not searched yet, 1 absent, 2 present.
 	var small [32]uint8
 	found := small[:0]
@@ -188,7 +231,6 @@ func (s *Set) matching(text string, run func(*Regexp) bool) []int {
 	} else {
 		found = make([]uint8, len(s.lits))
 	}
-	var out []int
 	for i, r := range s.res {
 		may := s.need[i] == nil
 		for _, id := range s.need[i] {
@@ -203,13 +245,9 @@ func (s *Set) matching(text string, run func(*Regexp) bool) []int {
 				break
 			}
 		}
-		if !may {
-			continue
-		}
-		r.ran.Add(1)
-		if run(r) {
-			out = append(out, i)
+		if may {
+			r.ran.Add(1)
+			run(i)
 		}
 	}
-	return out
 }
