@@ -209,7 +209,8 @@ func Attach(r *Report, p *policy.Policy, out string) {
 }
 
 // load fills the run from dir, streaming its capture once: every exchange
-// is counted, the first MaxListedRequests and the cited ones are listed,
+// is counted, the first MaxListedRequests by sequence number and the cited
+// ones are listed,
 // and when fc is not nil the JSON bodies are counted into the field table.
 func (run *Run) load(out, dir string, p *policy.Policy, lists []observe.TagList, cited map[int64]bool, fc *fieldCounter) {
 	jr, err := judge.OpenRun(dir)
@@ -231,8 +232,8 @@ func (run *Run) load(out, dir string, p *policy.Policy, lists []observe.TagList,
 	if fc != nil {
 		fc.runs++
 	}
-	var first seqHeap // the MaxListedRequests lowest sequence numbers not cited
-	var kept []Request
+	var first seqHeap  // the MaxListedRequests lowest sequence numbers
+	var kept []Request // the cited requests, with evidence
 	err = jr.EachExchange(func(ex *capture.Exchange) error {
 		run.TotalRequests++
 		run.TotalBytes += ex.Body.Size
@@ -252,8 +253,8 @@ func (run *Run) load(out, dir string, p *policy.Policy, lists []observe.TagList,
 		if !isCited && first.full() && ex.Seq > first.max() {
 			return nil
 		}
-		// URL, Host and Note are redacted once listed (finish), so that an
-		// exchange that is dropped later costs no redaction.
+		// URL, Host and Note are redacted at the end, once the listed ones
+		// are known, so that an exchange dropped later costs no redaction.
 		rq := Request{Seq: ex.Seq, Kind: string(ex.Kind), Method: ex.Method, URL: ex.URL, Host: ex.Host,
 			Size: ex.Body.Size, Note: ex.Note}
 		if rq.Kind == "" {
@@ -271,9 +272,9 @@ func (run *Run) load(out, dir string, p *policy.Policy, lists []observe.TagList,
 			}
 		}
 		if isCited {
-			rq.Evidence = pretty(ex, o, red)
-			kept = append(kept, rq)
-			return nil
+			ev := rq
+			ev.Evidence = pretty(ex, o, red)
+			kept = append(kept, ev)
 		}
 		first.push(rq)
 		return nil
@@ -281,7 +282,11 @@ func (run *Run) load(out, dir string, p *policy.Policy, lists []observe.TagList,
 	if err != nil {
 		run.Error = err.Error()
 	}
-	kept = append(kept, first...)
+	for _, rq := range first {
+		if !cited[rq.Seq] { // kept already, with its evidence
+			kept = append(kept, rq)
+		}
+	}
 	slices.SortFunc(kept, func(a, b Request) int { return cmp.Compare(a.Seq, b.Seq) })
 	for i := range kept {
 		kept[i].URL, kept[i].Host, kept[i].Note = red.text(kept[i].URL), red.text(kept[i].Host), red.text(kept[i].Note)
