@@ -5,12 +5,17 @@
 // # Design
 //
 // Start re-executes the harness binary (/proc/self/exe) with the sentinel
-// first argument "__telemetry_harness_netns_helper" in fresh user, network
-// and UTS namespaces (CLONE_NEWUSER|CLONE_NEWNET|CLONE_NEWUTS, the caller's
-// uid and gid mapped, ambient CAP_NET_ADMIN, CAP_NET_RAW and
-// CAP_NET_BIND_SERVICE and CAP_SYS_ADMIN, over the new namespaces only). The program's main, and a test binary's TestMain,
-// must therefore call MaybeRunHelper first. The helper, inside:
+// first argument "__telemetry_harness_netns_helper" in fresh user, network,
+// UTS, PID and mount namespaces (CLONE_NEWUSER|CLONE_NEWNET|CLONE_NEWUTS|
+// CLONE_NEWPID|CLONE_NEWNS, the caller's uid and gid mapped, ambient
+// CAP_NET_ADMIN, CAP_NET_RAW, CAP_NET_BIND_SERVICE and CAP_SYS_ADMIN, over
+// the new namespaces only). The program's main, and a test binary's
+// TestMain, must therefore call MaybeRunHelper first. The helper, pid 1 of
+// its PID namespace, inside:
 //
+//   - makes every mount a slave of the host's (mount --make-rslave /) and
+//     mounts a private proc on /proc, so that the tool sees its own pids
+//     there (tools such as Pants check pids in /proc);
 //   - brings lo up and adds every resolv.conf nameserver and the transparent
 //     addresses 198.18.0.1 and 2001:db8::1 to it;
 //   - creates the sink "sink0" (dummy, else ifb, else a veth pair with both
@@ -29,8 +34,16 @@
 //     UDP :53 socket for the DNS responder;
 //   - hands these descriptors back over a SOCK_SEQPACKET socketpair
 //     (SCM_RIGHTS plus a JSON description) and waits;
-//   - on Go, receives the command line and stdio, clears its ambient
-//     capabilities and execs the tool, which keeps the helper's pid.
+//   - on Go, receives the command line and stdio and starts the tool as its
+//     child, in its own process group, from a thread that cleared its
+//     ambient capabilities; it sends the tool's pidfd (from which the
+//     harness reads the tool's host pid, Pid) and, once it reaped the tool,
+//     its wait status (Wait, ExitStatus: the tool's exit is the run's
+//     MainExit, even while its daemons go on);
+//   - stays as init: reaps every process of the namespace (orphans reparent
+//     to it), forwards SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2
+//     and SIGWINCH to the tool, and exits when the namespace is empty or
+//     the harness closes the control socket.
 //
 // The harness serves the sockets from its own namespace: the proxy's upstream
 // connections leave from the host as usual, while the tool can reach nothing
@@ -42,18 +55,26 @@
 // transparent, dns, escape (anything sent to the sink), noise and other.
 //
 // Nothing outlives a run: the namespace is anonymous (no ip netns add) and
-// vanishes with its last process and socket. Close kills every process still
-// in the namespace, found through /proc/*/ns/net (so a daemon that left the
-// tool's process group is found too: see Processes), and waits for a marker
-// packet to cross lo so that the capture is complete before the sockets
-// close. When the harness itself is killed, the helper, or the tool it
-// became, gets SIGKILL (Pdeathsig, set by a thread kept alive for the purpose
-// and set again on the thread that execs the tool, because exec keeps only
-// the calling thread's setting). Processes the tool forked do not get it:
-// they live on, sealed and unable to reach anything, until they exit, and the
-// namespace with them. A PID namespace with the helper as its init would kill
-// them too; it would also need a private /proc (tools such as Pants check
-// pids in /proc), so it is left for later.
+// vanishes with its last process and socket. Processes lists every process
+// in the namespace but the helper, found through /proc/*/ns/net and
+// /proc/*/ns/pid (so a daemon that left the tool's process group is found
+// too). Close ends the helper; when the init of a PID namespace dies the
+// kernel kills every process in it, and the helper is reaped only once they
+// are all gone. Close then waits for a marker packet to cross lo so that the
+// capture is complete before the sockets close. When the harness itself is
+// killed, the helper gets SIGKILL (Pdeathsig, set by the harness thread
+// that starts the helper, kept alive for the purpose until the helper is
+// reaped: Pdeathsig fires when that thread exits, not the process), and its
+// control socket reads EOF, on which it exits too: either way the kernel
+// kills the tool and every daemon it forked, whatever signals they ignore.
+//
+// Where the PID namespace is refused (clone with CLONE_NEWPID|CLONE_NEWNS
+// fails, or the kernel will not mount a proc there, as in containers whose
+// /proc has masked paths), Start tries again without it and PIDNamespace
+// says why. The helper then execs the tool, which keeps the helper's pid
+// and Pdeathsig (set again on the exec'ing thread, because exec keeps only
+// the calling thread's setting), but processes the tool forked outlive a
+// killed harness, sealed and unable to reach anything, until they exit.
 //
 // # Privileges
 //

@@ -16,3 +16,11 @@ var CheckSealed = checkSealed
 
 // ProcessesInNetns is processesInNetns for tests.
 var ProcessesInNetns = processesInNetns
+
+// RefuseProcMount makes Start's helper fail its private /proc mount with
+// reason, as a container that refuses it does.
+func RefuseProcMount(o *Options, reason string) { o.refuseProc = reason }
+
+// HelperPid is the host pid of the namespace's helper (the PID namespace's
+// init, or the tool itself in the fallback).
+func HelperPid(s *Sandbox) int { return s.cmd.Process.Pid }

@@ -8,9 +8,11 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -27,11 +29,14 @@ func MaybeRunHelper() {
 	os.Exit(runHelper())
 }
 
-// runHelper runs inside the fresh user, network and UTS namespaces, with
-// CAP_NET_ADMIN, CAP_NET_RAW and CAP_NET_BIND_SERVICE over them. It reports
+// runHelper runs inside the fresh user, network and UTS namespaces (and,
+// unless they were refused, PID and mount namespaces), with CAP_NET_ADMIN,
+// CAP_NET_RAW, CAP_NET_BIND_SERVICE and CAP_SYS_ADMIN over them. It reports
 // errors over the control socket, never on stderr, which is the tool's.
 func runHelper() int {
 	parent := os.Getppid()
+	// Pid 1: Start made a PID namespace and the helper is its init.
+	isInit := os.Getpid() == 1
 	ctl := helperFD
 	unix.CloseOnExec(ctl)
 	buf := make([]byte, 1<<20)
@@ -43,6 +48,12 @@ func runHelper() int {
 	if err := json.Unmarshal(buf[:n], &cfg); err != nil {
 		sendJSON(ctl, helperReady{Error: fmt.Sprintf("decode helper config: %v", err)}, nil)
 		return 1
+	}
+	if isInit {
+		if err := privateProc(cfg.RefuseProc); err != nil {
+			sendJSON(ctl, helperReady{Error: err.Error(), PIDNamespace: err.Error()}, nil)
+			return 1
+		}
 	}
 	ready, files, err := setupNamespace(cfg)
 	if err != nil {
@@ -67,44 +78,178 @@ func runHelper() int {
 	if err != nil {
 		return 1
 	}
+	if isInit {
+		return runInit(ctl, buf)
+	}
 	return awaitGo(ctl, buf, parent)
 }
 
-// awaitGo waits for the tool's command line and execs it. It returns only when
-// exec failed or the parent went away.
-func awaitGo(ctl int, buf []byte, parent int) int {
+// privateProc gives the PID namespace its own /proc, in a mount namespace
+// whose mounts no longer propagate to the host: tools look their pids up
+// in /proc (Pants does), and the host's /proc shows other numbers. refuse,
+// when set, fails on purpose in its place (tests).
+func privateProc(refuse string) error {
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
+		return fmt.Errorf("make the mounts private (mount --make-rslave /): %w", err)
+	}
+	if refuse != "" {
+		return fmt.Errorf("mount a private proc on /proc: %s", refuse)
+	}
+	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return fmt.Errorf("mount a private proc on /proc: %w", err)
+	}
+	return nil
+}
+
+// readGo receives the tool's command line and stdio (Go's message) and
+// resolves the program. On failure it has told the parent and returns
+// ok false with the helper's exit code.
+func readGo(ctl int, buf []byte) (cmd helperGo, path string, stdio []int, code int, ok bool) {
 	oob := make([]byte, unix.CmsgSpace(3*4))
 	n, oobn, _, _, err := unix.Recvmsg(ctl, buf, oob, unix.MSG_CMSG_CLOEXEC)
 	if err != nil || n == 0 {
-		return 0 // Close before Go: the run was abandoned
+		return cmd, "", nil, 0, false // Close before Go: the run was abandoned
+	}
+	fail := func(format string, args ...any) (helperGo, string, []int, int, bool) {
+		closeFDs(stdio)
+		sendJSON(ctl, helperExecError{Error: fmt.Sprintf(format, args...)}, nil)
+		return cmd, "", nil, 127, false
+	}
+	if stdio, err = parseRights(oob[:oobn]); err != nil {
+		return fail("receive stdio: %v", err)
+	}
+	if err := json.Unmarshal(buf[:n], &cmd); err != nil {
+		return fail("decode command: %v", err)
+	}
+	if len(stdio) != 3 {
+		return fail("receive stdio: got %d descriptors, want 3", len(stdio))
+	}
+	if len(cmd.Argv) == 0 {
+		return fail("empty command line")
+	}
+	if path, err = lookPath(cmd.Argv[0], cmd.Env); err != nil {
+		return fail("%v", err)
+	}
+	return cmd, path, stdio, 0, true
+}
+
+// forwarded are the signals the helper, as init, passes on to the tool:
+// the kernel delivers none to an init that does not handle them.
+var forwarded = []os.Signal{unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH}
+
+// runInit is the helper as its PID namespace's init: it starts the tool as
+// its child, reports its pid and exit status to the parent, forwards
+// signals to it, and reaps every process of the namespace (orphans
+// reparent to init) until none is left. When the helper exits, for
+// whatever reason (the parent died: Pdeathsig, or closed the control
+// socket), the kernel kills every process in the namespace.
+func runInit(ctl int, buf []byte) int {
+	cmd, path, stdio, code, ok := readGo(ctl, buf)
+	if !ok {
+		return code
+	}
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, forwarded...)
+	pid, err := startTool(path, cmd, stdio)
+	closeFDs(stdio)
+	if err != nil {
+		sendJSON(ctl, helperExecError{Error: fmt.Sprintf("exec %s: %v", path, err)}, nil)
+		return 127
+	}
+	// The pidfd tells the parent the tool's host pid, and names the tool
+	// for signals even after its pid was reaped and reused.
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		_ = unix.Kill(pid, unix.SIGKILL)
+		sendJSON(ctl, helperExecError{Error: fmt.Sprintf("pidfd_open (Linux 5.3 or later): %v", err)}, nil)
+		return 127
+	}
+	if err := sendJSON(ctl, helperEvent{Started: pid}, []int{pidfd}); err != nil {
+		return 1
+	}
+	// Nothing is reaped before the parent has read the pid (a reaped
+	// process has none).
+	if n, _, _, _, err := unix.Recvmsg(ctl, buf, nil, 0); err != nil || n == 0 {
+		return 1
+	}
+	go func() {
+		// EOF: the parent closed the sandbox or died. Exiting kills all.
+		b := make([]byte, 64)
+		for {
+			n, _, _, _, err := unix.Recvmsg(ctl, b, nil, 0)
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			if err != nil || n == 0 {
+				os.Exit(1)
+			}
+		}
+	}()
+	go func() {
+		for s := range sigs {
+			_ = unix.PidfdSendSignal(pidfd, s.(unix.Signal), nil, 0)
+		}
+	}()
+	for {
+		var ws unix.WaitStatus
+		wpid, err := unix.Wait4(-1, &ws, 0, nil)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return 0 // ECHILD: the namespace is empty
+		}
+		if wpid == pid {
+			if err := sendJSON(ctl, helperEvent{Exited: true, Status: int(ws)}, nil); err != nil {
+				return 1
+			}
+		}
+	}
+}
+
+// startTool forks and execs the tool in its own process group, with stdio
+// as its descriptors 0, 1 and 2, from a thread that dropped the
+// capabilities first (they are per thread, and a child inherits its
+// forking thread's). The thread stays locked, so the runtime never reuses
+// it for anything else.
+func startTool(path string, cmd helperGo, stdio []int) (int, error) {
+	type result struct {
+		pid int
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
+		dropPrivileges()
+		pid, err := syscall.ForkExec(path, cmd.Argv, &syscall.ProcAttr{
+			Dir:   cmd.Dir,
+			Env:   cmd.Env,
+			Files: []uintptr{uintptr(stdio[0]), uintptr(stdio[1]), uintptr(stdio[2])},
+			Sys:   &syscall.SysProcAttr{Setpgid: true},
+		})
+		done <- result{pid, err}
+	}()
+	r := <-done
+	return r.pid, r.err
+}
+
+// awaitGo waits for the tool's command line and execs it, when the helper
+// is not a PID namespace's init (the fallback). It returns only when exec
+// failed or the parent went away.
+func awaitGo(ctl int, buf []byte, parent int) int {
+	cmd, path, stdio, code, ok := readGo(ctl, buf)
+	if !ok {
+		return code
 	}
 	fail := func(format string, args ...any) int {
 		sendJSON(ctl, helperExecError{Error: fmt.Sprintf(format, args...)}, nil)
 		return 127
-	}
-	var cmd helperGo
-	if err := json.Unmarshal(buf[:n], &cmd); err != nil {
-		return fail("decode command: %v", err)
-	}
-	stdio, err := parseRights(oob[:oobn])
-	if err != nil {
-		return fail("receive stdio: %v", err)
-	}
-	if len(stdio) != 3 {
-		return fail("receive stdio: got %d descriptors, want 3", len(stdio))
 	}
 	for i, fd := range stdio {
 		// dup3 without O_CLOEXEC: these are the tool's 0, 1 and 2.
 		if err := unix.Dup3(fd, i, 0); err != nil {
 			return fail("set up fd %d: %v", i, err)
 		}
-	}
-	if len(cmd.Argv) == 0 {
-		return fail("empty command line")
-	}
-	path, err := lookPath(cmd.Argv[0], cmd.Env)
-	if err != nil {
-		return fail("%v", err)
 	}
 	if cmd.Dir != "" {
 		if err := unix.Chdir(cmd.Dir); err != nil {
@@ -123,7 +268,7 @@ func awaitGo(ctl int, buf []byte, parent int) int {
 		return 1
 	}
 	dropPrivileges()
-	err = unix.Exec(path, cmd.Argv, cmd.Env)
+	err := unix.Exec(path, cmd.Argv, cmd.Env)
 	return fail("exec %s: %v", path, err)
 }
 

@@ -39,21 +39,27 @@ type helperConfig struct {
 	// Probe makes the helper set everything up, report, and exit without
 	// waiting for a tool: Available uses it.
 	Probe bool `json:"probe,omitempty"`
+	// RefuseProc makes the helper fail as if mounting its private /proc
+	// were refused (tests of the fallback).
+	RefuseProc string `json:"refuse_proc,omitempty"`
 }
 
 // helperReady is the helper's answer: the namespace as built, with the
 // descriptors (in the order of Files) attached as SCM_RIGHTS.
 type helperReady struct {
-	Error      string      `json:"error,omitempty"`
-	Files      []string    `json:"files,omitempty"`
-	Interfaces []Interface `json:"interfaces,omitempty"`
-	SinkKind   string      `json:"sink_kind,omitempty"`
-	LoIndex    int         `json:"lo_index,omitempty"`
-	SinkIndex  int         `json:"sink_index,omitempty"`
-	PeerIndex  int         `json:"peer_index,omitempty"`
-	IPv6       bool        `json:"ipv6"`
-	Resolvers  []string    `json:"resolvers,omitempty"`
-	Routes     []string    `json:"routes,omitempty"`
+	Error string `json:"error,omitempty"`
+	// PIDNamespace is set with Error when only the PID namespace part
+	// failed (the private /proc): the parent retries without one.
+	PIDNamespace string      `json:"pid_namespace,omitempty"`
+	Files        []string    `json:"files,omitempty"`
+	Interfaces   []Interface `json:"interfaces,omitempty"`
+	SinkKind     string      `json:"sink_kind,omitempty"`
+	LoIndex      int         `json:"lo_index,omitempty"`
+	SinkIndex    int         `json:"sink_index,omitempty"`
+	PeerIndex    int         `json:"peer_index,omitempty"`
+	IPv6         bool        `json:"ipv6"`
+	Resolvers    []string    `json:"resolvers,omitempty"`
+	Routes       []string    `json:"routes,omitempty"`
 	// Setup lists the equivalent `ip` commands, so a failure can be
 	// reproduced by hand.
 	Setup []string `json:"setup,omitempty"`
@@ -67,10 +73,23 @@ type helperGo struct {
 	Dir  string   `json:"dir,omitempty"`
 }
 
-// helperExecError is sent only when exec fails; a successful exec closes the
-// control socket (it is close-on-exec), which the parent reads as success.
+// helperExecError is sent only when exec fails. Without a PID namespace a
+// successful exec closes the control socket (it is close-on-exec), which
+// the parent reads as success.
 type helperExecError struct {
 	Error string `json:"error"`
+}
+
+// helperEvent is what a helper that is its PID namespace's init reports
+// about the tool it started: Started (with the tool's pidfd attached as
+// SCM_RIGHTS, from which the parent learns the host pid; the parent
+// answers "ack" before the helper reaps anything), then Exited with the raw
+// wait status. Error replaces Started when the tool could not start.
+type helperEvent struct {
+	Error   string `json:"error,omitempty"`
+	Started int    `json:"started,omitempty"` // the tool's pid inside
+	Exited  bool   `json:"exited,omitempty"`
+	Status  int    `json:"status,omitempty"` // raw wait status (syscall.WaitStatus)
 }
 
 // Interface is one network interface inside the namespace.

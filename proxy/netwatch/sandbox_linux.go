@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -37,6 +38,14 @@ type Options struct {
 	// DNSLogPath is where every DNS question is streamed as JSON lines
 	// (dns.jsonl). Empty: no file; DNSQueries still has them.
 	DNSLogPath string
+	// NoPIDNamespace runs the tool without a PID namespace, as on a host
+	// that refuses one: a daemon the tool forks then outlives a killed
+	// harness (see PIDNamespace). For comparisons and tests.
+	NoPIDNamespace bool
+
+	// refuseProc makes the helper fail its /proc mount with this reason
+	// (tests of the fallback; see export_test.go).
+	refuseProc string
 }
 
 // Command is the tool to run inside the namespace.
@@ -53,13 +62,18 @@ type Command struct {
 // Sandbox is one sealed network namespace, its listeners and its capture.
 // Its methods are safe for concurrent use.
 type Sandbox struct {
-	cmd      *exec.Cmd
+	cmd      *exec.Cmd // the helper
 	ctl      *net.UnixConn
 	info     helperReady
 	hostname string
 	mac      net.HardwareAddr
 	netnsDev uint64
 	netnsIno uint64
+	// pidns is true when the helper is the init of a PID namespace; else
+	// noPIDNS says why not.
+	pidns              bool
+	noPIDNS            string
+	pidnsDev, pidnsIno uint64
 
 	proxyL, httpsL, httpL net.Listener
 	dnsConn               *net.UDPConn
@@ -68,11 +82,19 @@ type Sandbox struct {
 	pcapFile, dnsFile     *os.File
 	marker                []byte
 
-	waitDone chan struct{}
-	waitErr  error
+	// helperDone is closed when the helper was reaped.
+	helperDone chan struct{}
+
+	// toolDone is closed when the tool exited (or, never started, when the
+	// helper did); toolStatus and toolExited say how.
+	toolDone   chan struct{}
+	toolOnce   sync.Once
+	toolStatus syscall.WaitStatus
+	toolExited bool
 
 	mu       sync.Mutex
 	released bool
+	toolPid  int // host pid; in the fallback the helper's, which execs the tool
 
 	closeOnce sync.Once
 	closeErr  error
@@ -89,8 +111,42 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	return start(ctx, opts, false)
 }
 
-func start(ctx context.Context, opts Options, probe bool) (_ *Sandbox, err error) {
-	s := &Sandbox{hostname: opts.Hostname, mac: opts.MAC, waitDone: make(chan struct{})}
+// start makes the namespace with a PID namespace whose init is the helper,
+// and, where that is refused (clone with CLONE_NEWPID|CLONE_NEWNS, or the
+// mount of a private /proc, as in some containers), again without one: the
+// reason is kept (PIDNamespace), never dropped.
+func start(ctx context.Context, opts Options, probe bool) (*Sandbox, error) {
+	if opts.NoPIDNamespace {
+		s, err := startOnce(ctx, opts, probe, false)
+		if s != nil {
+			s.noPIDNS = "switched off (NoPIDNamespace)"
+		}
+		return s, err
+	}
+	s, err := startOnce(ctx, opts, probe, true)
+	var refused *pidnsRefused
+	if !errors.As(err, &refused) {
+		return s, err
+	}
+	s, err = startOnce(ctx, opts, probe, false)
+	if err != nil {
+		return nil, fmt.Errorf("%w (and with a PID namespace: %v)", err, refused.err)
+	}
+	s.noPIDNS = refused.err.Error()
+	return s, nil
+}
+
+// pidnsRefused wraps a failure that only the PID namespace part caused.
+type pidnsRefused struct{ err error }
+
+func (e *pidnsRefused) Error() string { return e.err.Error() }
+func (e *pidnsRefused) Unwrap() error { return e.err }
+
+func startOnce(ctx context.Context, opts Options, probe, pidns bool) (_ *Sandbox, err error) {
+	s := &Sandbox{
+		hostname: opts.Hostname, mac: opts.MAC, pidns: pidns,
+		helperDone: make(chan struct{}), toolDone: make(chan struct{}),
+	}
 	if s.hostname == "" {
 		s.hostname = "th-" + randomHex(6)
 	}
@@ -120,16 +176,22 @@ func start(ctx context.Context, opts Options, probe bool) (_ *Sandbox, err error
 	s.ctl = conn.(*net.UnixConn)
 
 	s.cmd = &exec.Cmd{
-		Path:        "/proc/self/exe",
-		Args:        []string{"telemetry-harness-netns", helperArg},
-		Env:         []string{},
+		Path: "/proc/self/exe",
+		Args: []string{"telemetry-harness-netns", helperArg},
+		// Not empty: a harness tracking its children's environments sees
+		// at once that the helper carries no session marker.
+		Env:         []string{"TELEMETRY_HARNESS_NETNS_HELPER=1"},
 		ExtraFiles:  []*os.File{child},
-		SysProcAttr: sysProcAttr(),
+		SysProcAttr: sysProcAttr(pidns),
 	}
 	if err := s.startHelper(); err != nil {
 		child.Close()
 		s.ctl.Close()
-		return nil, diagnose(fmt.Errorf("start namespace helper: %w", err), readHostFacts())
+		err = fmt.Errorf("start namespace helper: %w", err)
+		if pidns {
+			return nil, &pidnsRefused{fmt.Errorf("clone a PID and mount namespace: %w", err)}
+		}
+		return nil, diagnose(err, readHostFacts())
 	}
 	child.Close()
 	defer func() {
@@ -137,10 +199,9 @@ func start(ctx context.Context, opts Options, probe bool) (_ *Sandbox, err error
 			s.Close()
 		}
 	}()
-	if st, err := os.Stat(fmt.Sprintf("/proc/%d/ns/net", s.cmd.Process.Pid)); err == nil {
-		if sys, ok := st.Sys().(*syscall.Stat_t); ok {
-			s.netnsDev, s.netnsIno = sys.Dev, sys.Ino
-		}
+	s.netnsDev, s.netnsIno = nsID(s.cmd.Process.Pid, "net")
+	if pidns {
+		s.pidnsDev, s.pidnsIno = nsID(s.cmd.Process.Pid, "pid")
 	}
 
 	deadline, ok := ctx.Deadline()
@@ -151,7 +212,7 @@ func start(ctx context.Context, opts Options, probe bool) (_ *Sandbox, err error
 	stop := context.AfterFunc(ctx, func() { _ = s.ctl.SetDeadline(time.Now()) })
 	defer stop()
 
-	cfg, _ := json.Marshal(helperConfig{Hostname: s.hostname, MAC: s.mac.String(), Probe: probe})
+	cfg, _ := json.Marshal(helperConfig{Hostname: s.hostname, MAC: s.mac.String(), Probe: probe, RefuseProc: opts.refuseProc})
 	if _, err := s.ctl.Write(cfg); err != nil {
 		return nil, fmt.Errorf("start namespace: send config to helper: %w", err)
 	}
@@ -172,6 +233,9 @@ func start(ctx context.Context, opts Options, probe bool) (_ *Sandbox, err error
 	}
 	if s.info.Error != "" {
 		closeFDs(fds)
+		if s.info.PIDNamespace != "" {
+			return nil, &pidnsRefused{errors.New(s.info.PIDNamespace)}
+		}
 		return nil, diagnose(fmt.Errorf("set up namespace: %s", s.info.Error), readHostFacts())
 	}
 	if probe {
@@ -199,17 +263,46 @@ func (s *Sandbox) startHelper() error {
 		defer runtime.UnlockOSThread()
 		if err := s.cmd.Start(); err != nil {
 			started <- err
-			close(s.waitDone)
+			close(s.helperDone)
 			return
 		}
 		started <- nil
-		s.waitErr = s.cmd.Wait()
-		close(s.waitDone)
+		_ = s.cmd.Wait() // the status is in ProcessState
+		if !s.pidns {
+			// The helper became the tool (exec): its status is the tool's.
+			ws, _ := s.cmd.ProcessState.Sys().(syscall.WaitStatus)
+			s.toolExit(ws, s.isReleased())
+		}
+		close(s.helperDone)
 	}()
 	return <-started
 }
 
-func sysProcAttr() *syscall.SysProcAttr {
+func (s *Sandbox) isReleased() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.released
+}
+
+// toolExit records the tool's exit, once; exited false means the tool
+// never ran.
+func (s *Sandbox) toolExit(ws syscall.WaitStatus, exited bool) {
+	s.toolOnce.Do(func() {
+		s.toolStatus, s.toolExited = ws, exited
+		close(s.toolDone)
+	})
+}
+
+// nsID identifies a process's namespace of the given kind (0, 0 if gone).
+func nsID(pid int, kind string) (dev, ino uint64) {
+	var st unix.Stat_t
+	if unix.Stat(fmt.Sprintf("/proc/%d/ns/%s", pid, kind), &st) != nil {
+		return 0, 0
+	}
+	return st.Dev, st.Ino
+}
+
+func sysProcAttr(pidns bool) *syscall.SysProcAttr {
 	uid, gid := os.Getuid(), os.Getgid()
 	uidMap := []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}}
 	gidMap := []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}}
@@ -221,18 +314,27 @@ func sysProcAttr() *syscall.SysProcAttr {
 		gidMap = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1<<32 - 1}}
 		setgroups = true
 	}
+	flags := uintptr(unix.CLONE_NEWUSER | unix.CLONE_NEWNET | unix.CLONE_NEWUTS)
+	if pidns {
+		// The helper is pid 1 of a new PID namespace: when it dies, the
+		// kernel kills every process in it. A new mount namespace gives it
+		// its own /proc.
+		flags |= unix.CLONE_NEWPID | unix.CLONE_NEWNS
+	}
 	return &syscall.SysProcAttr{
-		Cloneflags:                 unix.CLONE_NEWUSER | unix.CLONE_NEWNET | unix.CLONE_NEWUTS,
+		Cloneflags:                 flags,
 		UidMappings:                uidMap,
 		GidMappings:                gidMap,
 		GidMappingsEnableSetgroups: setgroups,
 		// Over the new namespaces only; CAP_SYS_ADMIN is for sethostname in
 		// the UTS namespace. The helper clears them all before the exec.
 		AmbientCaps: []uintptr{unix.CAP_NET_ADMIN, unix.CAP_NET_RAW, unix.CAP_NET_BIND_SERVICE, unix.CAP_SYS_ADMIN},
-		// The helper, and the tool it becomes, die with the harness.
+		// The helper dies with the harness; as init it takes the whole
+		// PID namespace with it (else only the tool it becomes).
 		Pdeathsig: syscall.SIGKILL,
-		// The tool leads its own process group, so that Close can kill
-		// its children too.
+		// Its own process group: a terminal's signals to the harness's
+		// group do not reach it. In the fallback the helper becomes the
+		// tool, whose group Close kills.
 		Setpgid: true,
 	}
 }
@@ -318,9 +420,11 @@ func (s *Sandbox) adopt(fds []int, opts Options) error {
 	return nil
 }
 
-// Go starts the tool in the namespace (the helper execs it: same pid, same
-// process group, the harness stays its parent). It returns once exec
-// succeeded. It may be called once.
+// Go starts the tool in the namespace and returns once it runs (exec
+// succeeded). As init of the PID namespace the helper forks it: the tool is
+// the helper's child, in its own process group; Pid is its host pid. In the
+// fallback the helper execs it (same pid, the harness its parent). It may
+// be called once.
 func (s *Sandbox) Go(c Command) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -351,46 +455,144 @@ func (s *Sandbox) Go(c Command) error {
 	if _, _, err := s.ctl.WriteMsgUnix(msg, unix.UnixRights(stdio...), nil); err != nil {
 		return fmt.Errorf("start tool %s: send command to helper: %w", c.Argv[0], err)
 	}
-	// A successful exec closes the helper's end (close-on-exec): EOF.
 	buf := make([]byte, 1<<16)
-	n, err := s.ctl.Read(buf)
-	if n == 0 && (err == nil || errors.Is(err, io.EOF)) {
-		return nil
+	oob := make([]byte, unix.CmsgSpace(4))
+	n, oobn, _, _, err := s.ctl.ReadMsgUnix(buf, oob)
+	fds, _ := parseRights(oob[:oobn])
+	if !s.pidns {
+		closeFDs(fds)
+		// A successful exec closes the helper's end (close-on-exec): EOF.
+		if n == 0 && (err == nil || errors.Is(err, io.EOF)) {
+			s.toolPid = s.cmd.Process.Pid
+			return nil
+		}
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, io.EOF) {
+		closeFDs(fds)
 		return fmt.Errorf("start tool %s: wait for exec: %w", c.Argv[0], err)
 	}
-	var e helperExecError
-	if jerr := json.Unmarshal(buf[:n], &e); jerr != nil {
+	if n == 0 {
+		closeFDs(fds)
+		return fmt.Errorf("start tool %s: the namespace's helper exited", c.Argv[0])
+	}
+	var ev helperEvent
+	if jerr := json.Unmarshal(buf[:n], &ev); jerr != nil {
+		closeFDs(fds)
 		return fmt.Errorf("start tool %s: decode helper reply: %w", c.Argv[0], jerr)
 	}
-	return fmt.Errorf("start tool: %s", e.Error)
+	if ev.Error != "" || ev.Started == 0 || len(fds) != 1 {
+		closeFDs(fds)
+		if ev.Error == "" {
+			ev.Error = fmt.Sprintf("helper reported pid %d with %d descriptors", ev.Started, len(fds))
+		}
+		return fmt.Errorf("start tool: %s", ev.Error)
+	}
+	pid, err := pidfdPid(fds[0])
+	unix.Close(fds[0])
+	if err != nil {
+		_ = s.cmd.Process.Kill() // takes the tool with it
+		return fmt.Errorf("start tool %s: %w", c.Argv[0], err)
+	}
+	s.toolPid = pid
+	if _, err := s.ctl.Write([]byte("ack")); err != nil {
+		_ = s.cmd.Process.Kill()
+		return fmt.Errorf("start tool %s: tell the helper: %w", c.Argv[0], err)
+	}
+	_ = s.ctl.SetDeadline(time.Time{})
+	go s.watchTool()
+	return nil
 }
 
-// Wait waits for the tool (or, before Go, the helper) to exit and returns its
-// status as exec.Cmd.Wait does. Processes it left behind in the namespace are
-// not waited for: see Processes.
+// pidfdPid reads a pidfd's pid as the harness's /proc shows it (fdinfo
+// translates it into the reader's PID namespace).
+func pidfdPid(fd int) (int, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/self/fdinfo/%d", fd))
+	if err != nil {
+		return 0, fmt.Errorf("read the tool's pid: %w", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Pid:"); ok {
+			pid, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || pid <= 0 {
+				return 0, fmt.Errorf("read the tool's pid: fdinfo says %q", line)
+			}
+			return pid, nil
+		}
+	}
+	return 0, errors.New("read the tool's pid: no Pid line in the pidfd's fdinfo (Linux 5.3 or later needed)")
+}
+
+// watchTool reads the helper's report of the tool's exit. A helper that
+// died without one was killed, and the kernel killed the tool with it.
+func (s *Sandbox) watchTool() {
+	buf := make([]byte, 4096)
+	for {
+		n, err := s.ctl.Read(buf)
+		if err != nil || n == 0 {
+			break
+		}
+		var ev helperEvent
+		if json.Unmarshal(buf[:n], &ev) == nil && ev.Exited {
+			s.toolExit(syscall.WaitStatus(ev.Status), true)
+			return
+		}
+	}
+	<-s.helperDone
+	s.toolExit(syscall.WaitStatus(syscall.SIGKILL), true)
+}
+
+// ExitError is Wait's error for a tool that exited non-zero or was killed
+// by a signal.
+type ExitError struct{ Status syscall.WaitStatus }
+
+func (e *ExitError) Error() string {
+	if e.Status.Signaled() {
+		return "signal: " + e.Status.Signal().String()
+	}
+	return fmt.Sprintf("exit status %d", e.Status.ExitStatus())
+}
+
+// Wait waits for the tool to exit and returns nil or an *ExitError. Before
+// Go it waits for the helper (Close ends it). Processes the tool left
+// behind in the namespace are not waited for: see Processes.
 func (s *Sandbox) Wait() error {
-	<-s.waitDone
-	return s.waitErr
+	<-s.toolDone
+	if !s.toolExited {
+		return errors.New("wait for tool: it never started")
+	}
+	if s.toolStatus.Exited() && s.toolStatus.ExitStatus() == 0 {
+		return nil
+	}
+	return &ExitError{Status: s.toolStatus}
 }
 
 // Done is closed when the tool has exited.
-func (s *Sandbox) Done() <-chan struct{} { return s.waitDone }
+func (s *Sandbox) Done() <-chan struct{} { return s.toolDone }
 
-// Process is the tool's process once Go returned (before that, the helper's;
-// it is the same pid).
-func (s *Sandbox) Process() *os.Process { return s.cmd.Process }
+// Pid is the tool's pid as the harness sees it, 0 before Go. Inside the
+// namespace the tool has another, small one.
+func (s *Sandbox) Pid() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.toolPid
+}
 
-// ProcessState is the tool's exit status, nil until it exited.
-func (s *Sandbox) ProcessState() *os.ProcessState {
+// ExitStatus is the tool's wait status; ok is false until it exited.
+func (s *Sandbox) ExitStatus() (ws syscall.WaitStatus, ok bool) {
 	select {
-	case <-s.waitDone:
-		return s.cmd.ProcessState
+	case <-s.toolDone:
+		return s.toolStatus, s.toolExited
 	default:
-		return nil
+		return 0, false
 	}
 }
+
+// PIDNamespace reports whether the tool runs in a PID namespace whose init
+// is the helper, so that nothing the tool starts outlives the helper (and
+// the helper dies with the harness). When not, why says why: a refused
+// clone or /proc mount, and processes the tool forks may then outlive a
+// killed harness, sealed, until they exit.
+func (s *Sandbox) PIDNamespace() (ok bool, why string) { return s.pidns, s.noPIDNS }
 
 // ProxyListener is the TCP listener on 127.0.0.1:<port> inside the namespace,
 // for the recording proxy to serve; give the tool http://<its Addr> as
@@ -449,18 +651,35 @@ func (s *Sandbox) DNSQueries() []Query {
 	return qs
 }
 
-// Processes lists the pids of every process living in the namespace, the
-// tool's descendants or not (a daemon that left the process group is still
-// in the namespace). An empty list means the tool and everything it started
+// Processes lists the host pids of every process living in the
+// namespace, the tool's descendants or not (a daemon that left the process
+// group is still in the namespace), except the helper that is the PID
+// namespace's init. An empty list means the tool and everything it started
 // are gone.
 func (s *Sandbox) Processes() ([]int, error) {
 	if s.netnsIno == 0 {
 		return nil, errors.New("list namespace processes: namespace identity unknown")
 	}
-	return processesInNetns(s.netnsDev, s.netnsIno)
+	pids, err := processesIn(s.netnsDev, s.netnsIno, s.pidnsDev, s.pidnsIno)
+	if !s.pidns {
+		return pids, err
+	}
+	helper := s.cmd.Process.Pid
+	out := pids[:0]
+	for _, p := range pids {
+		if p != helper {
+			out = append(out, p)
+		}
+	}
+	return out, err
 }
 
-func processesInNetns(dev, ino uint64) ([]int, error) {
+func processesInNetns(dev, ino uint64) ([]int, error) { return processesIn(dev, ino, 0, 0) }
+
+// processesIn lists the processes in the network namespace (netDev,
+// netIno) or, when pidIno is not 0, in that PID namespace (a process that
+// made a network namespace of its own is still in it).
+func processesIn(netDev, netIno, pidDev, pidIno uint64) ([]int, error) {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil, fmt.Errorf("list namespace processes: %w", err)
@@ -472,10 +691,11 @@ func processesInNetns(dev, ino uint64) ([]int, error) {
 			continue
 		}
 		var st unix.Stat_t
-		if unix.Stat("/proc/"+e.Name()+"/ns/net", &st) != nil {
-			continue // gone, or not ours to inspect
+		if unix.Stat("/proc/"+e.Name()+"/ns/net", &st) == nil && st.Dev == netDev && st.Ino == netIno {
+			pids = append(pids, pid)
+			continue
 		}
-		if st.Dev == dev && st.Ino == ino {
+		if pidIno != 0 && unix.Stat("/proc/"+e.Name()+"/ns/pid", &st) == nil && st.Dev == pidDev && st.Ino == pidIno {
 			pids = append(pids, pid)
 		}
 	}
@@ -486,8 +706,8 @@ func processesInNetns(dev, ino uint64) ([]int, error) {
 // process group.
 func (s *Sandbox) Signal(sig syscall.Signal) error {
 	pids, err := s.Processes()
-	if p := s.cmd.Process; p != nil {
-		_ = unix.Kill(-p.Pid, sig)
+	if pid := s.Pid(); pid > 0 {
+		_ = unix.Kill(-pid, sig)
 	}
 	for _, pid := range pids {
 		_ = unix.Kill(pid, sig)
@@ -509,15 +729,22 @@ func (s *Sandbox) Close() error {
 
 func (s *Sandbox) close() error {
 	var errs []error
-	s.ctl.Close() // a helper still waiting for Go exits on EOF
+	// A helper still waiting for Go, or serving as init, exits on EOF; as
+	// init it takes every process of the PID namespace with it, and it is
+	// reaped only once they all are.
+	s.ctl.Close()
 	if s.cmd.Process != nil {
 		select {
-		case <-s.waitDone:
+		case <-s.helperDone:
 		default:
 			_ = s.Signal(syscall.SIGKILL)
+			_ = s.cmd.Process.Kill()
 		}
-		<-s.waitDone
-		// Processes outside the tool's group (daemons) may still live.
+		<-s.helperDone
+		s.toolExit(syscall.WaitStatus(syscall.SIGKILL), s.isReleased() && s.Pid() > 0)
+		<-s.toolDone
+		// Without a PID namespace, processes outside the tool's group
+		// (daemons) may still live.
 		for deadline := time.Now().Add(2 * time.Second); ; {
 			pids, err := s.Processes()
 			if err != nil || len(pids) == 0 {

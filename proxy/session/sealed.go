@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
@@ -166,21 +167,25 @@ func (s *sealing) close() error {
 	return nil
 }
 
-// sandboxLauncher starts the tool inside the namespace: the helper execs
-// it, so it stays the harness's child, and every process in the namespace
-// belongs to the run.
+// sandboxLauncher starts the tool inside the namespace. The helper is the
+// harness's child and the init of the namespace's PID namespace; the tool
+// is the helper's child, and Launch returns its host pid. Every process in
+// the namespace belongs to the run.
 type sandboxLauncher struct{ sb *netwatch.Sandbox }
 
 func (l sandboxLauncher) Launch(argv, env []string, dir string, stdout, stderr *os.File) (int, error) {
 	if err := l.sb.Go(netwatch.Command{Argv: argv, Env: env, Dir: dir, Stdout: stdout, Stderr: stderr}); err != nil {
 		return 0, err
 	}
-	return l.sb.Process().Pid, nil
+	return l.sb.Pid(), nil
 }
 
-func (l sandboxLauncher) Wait() *os.ProcessState {
-	_ = l.sb.Wait() // the status is in ProcessState
-	return l.sb.ProcessState()
+// Wait returns the tool's status as the helper reported it the moment it
+// reaped the tool: its exit is the run's MainExit, whatever the namespace
+// still holds.
+func (l sandboxLauncher) Wait() (syscall.WaitStatus, bool) {
+	_ = l.sb.Wait() // the status is in ExitStatus
+	return l.sb.ExitStatus()
 }
 
 func (l sandboxLauncher) Members() ([]int, error) { return l.sb.Processes() }

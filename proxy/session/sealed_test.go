@@ -82,6 +82,49 @@ if sys.argv[2] == "hang":
     time.sleep(1000)
 `
 
+// daemonPy writes "pid netns-inode" to argv[1] (the pid as the tool sees
+// it), leaves a daemon the way real ones do (double fork, a session of its
+// own, SIGHUP and SIGTERM ignored, then "sleep 988", which the host can
+// find by its command line) and, with argv[2] "hang", sleeps itself; with
+// "exit" it exits 7 at once, and the daemon writes the time to argv[1].done
+// 0.5 s after it saw the tool gone from its /proc, then exits.
+const daemonPy = `
+import os, signal, sys, time
+ino, main = os.stat("/proc/self/ns/net").st_ino, os.getpid()
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if sys.argv[2] == "hang":
+            os.execv("/bin/sleep", ["sleep", "988"])
+        while os.path.exists("/proc/%d" % main):
+            time.sleep(0.01)
+        time.sleep(0.5)
+        with open(sys.argv[1] + ".done", "w") as f:
+            f.write(repr(time.time()))
+        os._exit(0)
+    os._exit(0)
+os.wait()
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write("%d %d" % (main, ino))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+if sys.argv[2] == "hang":
+    time.sleep(1000)
+sys.exit(7)
+`
+
+// findSleep988 returns the host pid of the daemon of daemonPy in the
+// network namespace with inode ino, or 0.
+func findSleep988(ino uint64) int {
+	for _, pid := range inNetns(ino) {
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil && string(b) == "sleep\x00988\x00" {
+			return pid
+		}
+	}
+	return 0
+}
+
 // inNetns lists the pids of processes in the network namespace with inode
 // ino.
 func inNetns(ino uint64) []int {
@@ -199,20 +242,90 @@ var _ = Describe("sealed Record", func() {
 			Expect(netnsFDs(ino)).To(BeEmpty(), "the harness holds nothing of the namespace")
 		}, SpecTimeout(60*time.Second))
 
-		It("leaves no process or namespace behind when the harness is killed", func(ctx SpecContext) {
+		// The proof for issue 7. Before the PID namespace the daemon lived
+		// on after the harness was SIGKILLed (sealed, until it exited).
+		It("leaves no process or namespace behind when the harness is killed, a daemon the tool forked included", func(ctx SpecContext) {
 			marker := filepath.Join(GinkgoT().TempDir(), "marker")
 			harness := exec.Command("/proc/self/exe", "-test.run=^$")
 			harness.Env = append(os.Environ(), childHarnessEnv+"="+marker, "TH_TEST_PYTHON="+python, "TH_TEST_OUT="+out)
 			harness.Stdout, harness.Stderr = GinkgoWriter, GinkgoWriter
 			Expect(harness.Start()).To(Succeed())
-			pid, ino := readMarker(marker)
-			Expect(inNetns(ino)).To(ContainElement(pid), "the tool runs in the namespace")
+			DeferCleanup(func() { _ = harness.Process.Kill(); _ = harness.Wait() })
+			_, ino := readMarker(marker)
+			var daemon int
+			Eventually(func() int { daemon = findSleep988(ino); return daemon }).WithTimeout(10*time.Second).
+				ShouldNot(BeZero(), "the daemon runs in the namespace")
+			DeferCleanup(func() { _ = syscall.Kill(daemon, syscall.SIGKILL) })
 
 			Expect(harness.Process.Signal(syscall.SIGKILL)).To(Succeed())
 			_ = harness.Wait()
 
-			Eventually(func() []int { return inNetns(ino) }).WithTimeout(10*time.Second).Should(BeEmpty(),
-				"the tool died with the harness (Pdeathsig; a daemon it forked would live on, sealed: see netwatch's doc)")
+			Eventually(gone).WithArguments(daemon).WithTimeout(10*time.Second).Should(BeTrue(),
+				"the daemon (double fork, setsid, SIGHUP and SIGTERM ignored) died with the harness: the helper was its PID namespace's init")
+			Eventually(func() []int { return inNetns(ino) }).WithTimeout(10*time.Second).Should(BeEmpty(), "nothing lives in the namespace")
+			Expect(netnsFDs(ino)).To(BeEmpty())
+		}, SpecTimeout(60*time.Second))
+
+		It("records the tool's exit code, and its exit as MainExit while its daemon goes on", func(ctx SpecContext) {
+			marker := filepath.Join(GinkgoT().TempDir(), "marker")
+			opts.Argv = []string{python, "-c", daemonPy, marker, "exit"}
+
+			run, err := session.Record(ctx, opts)
+
+			Expect(err).NotTo(HaveOccurred(), "stderr: %s", readFile(filepath.Join(out, session.StderrName)))
+			Expect(run.ExitCode).To(Equal(7))
+			Expect(run.Signal).To(BeEmpty())
+			var done float64
+			_, err = fmt.Sscan(readFile(marker+".done"), &done)
+			Expect(err).NotTo(HaveOccurred())
+			daemonEnd := time.Unix(0, int64(done*1e9))
+			Expect(run.MainExit).To(BeTemporally("<", daemonEnd), "MainExit is the tool's exit, not the namespace's end")
+			Expect(run.End).To(BeTemporally(">=", daemonEnd), "the run waited for the daemon")
+			saved, err := capture.ReadRun(out)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(saved.ExitCode).To(Equal(7), "run.json")
+		}, SpecTimeout(60*time.Second))
+
+		It("records a tool killed by a signal as such", func(ctx SpecContext) {
+			opts.Argv = []string{python, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGUSR1)"}
+
+			run, err := session.Record(ctx, opts)
+
+			Expect(err).NotTo(HaveOccurred())
+			Expect(run.Signal).To(Equal("SIGUSR1"))
+			Expect(run.ExitCode).To(Equal(-1))
+		}, SpecTimeout(60*time.Second))
+
+		It("shows the tool a small pid and a /proc of the namespace only", func(ctx SpecContext) {
+			opts.Argv = []string{python, "-c", "import os; print(os.getpid(), sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))"}
+
+			_, err := session.Record(ctx, opts)
+
+			Expect(err).NotTo(HaveOccurred())
+			var pid int
+			var rest string
+			_, err = fmt.Sscanf(readFile(filepath.Join(out, session.StdoutName)), "%d %s", &pid, &rest)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(pid).To(BeNumerically("<", 100))
+			Expect(readFile(filepath.Join(out, session.StdoutName))).To(Equal(fmt.Sprintf("%d [1, %d]\n", pid, pid)), "init and the tool, nothing of the host")
+		}, SpecTimeout(60*time.Second))
+
+		It("kills the tool and its daemon at the timeout", func(ctx SpecContext) {
+			marker := filepath.Join(GinkgoT().TempDir(), "marker")
+			opts.Argv = []string{python, "-c", daemonPy, marker, "hang"}
+			opts.Timeout, opts.KillGrace = 3*time.Second, 200*time.Millisecond
+
+			run, err := session.Record(ctx, opts)
+
+			Expect(err).To(MatchError(session.ErrTimeout))
+			Expect(run.TimedOut).To(BeTrue())
+			Expect(run.Signal).To(Equal("SIGTERM"), "the tool died of the first signal")
+			Expect(run.Killed).To(ContainElements(
+				HaveField("Argv", ContainElement(daemonPy)),
+				HaveField("Argv", Equal([]string{"sleep", "988"})),
+			), "the tool and its daemon")
+			_, ino := readMarker(marker)
+			Expect(inNetns(ino)).To(BeEmpty())
 		}, SpecTimeout(60*time.Second))
 	})
 
@@ -270,13 +383,13 @@ var _ = Describe("sealed Record", func() {
 	})
 })
 
-// childHarnessEnv makes the test binary a harness that records stayPy,
+// childHarnessEnv makes the test binary a harness that records daemonPy,
 // sealed, until it is killed (see TestMain).
 const childHarnessEnv = "TH_TEST_CHILD_HARNESS"
 
 func runChildHarness(marker string) int {
 	_, err := session.Record(context.Background(), session.Options{
-		Argv: []string{os.Getenv("TH_TEST_PYTHON"), "-c", stayPy, marker, "hang"},
+		Argv: []string{os.Getenv("TH_TEST_PYTHON"), "-c", daemonPy, marker, "hang"},
 		Out:  os.Getenv("TH_TEST_OUT"), Seal: session.SealOn, Timeout: time.Minute,
 	})
 	if err != nil {

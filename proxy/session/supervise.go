@@ -87,8 +87,9 @@ type Launcher interface {
 	// Launch starts argv (argv[0] looked up in env's PATH) with exactly
 	// env, in dir, writing to stdout and stderr, and returns its pid.
 	Launch(argv, env []string, dir string, stdout, stderr *os.File) (pid int, err error)
-	// Wait waits for the launched command and returns its exit status.
-	Wait() *os.ProcessState
+	// Wait waits for the launched command and returns its wait status;
+	// ok is false when none is known.
+	Wait() (ws syscall.WaitStatus, ok bool)
 	// Members lists pids that belong to the run whatever their ancestry
 	// (every process in the namespace), so a daemon that cleared its
 	// environment and left the session is still waited for.
@@ -192,11 +193,12 @@ func Supervise(ctx context.Context, spec Spec, conns Conns) (*capture.Run, error
 
 	mainDone := make(chan struct{})
 	var (
-		mainExit  time.Time // written before mainDone closes
-		mainState *os.ProcessState
+		mainExit time.Time // written before mainDone closes
+		mainWS   syscall.WaitStatus
+		mainOK   bool
 	)
 	go func() {
-		mainState = launch.Wait()
+		mainWS, mainOK = launch.Wait()
 		mainExit = time.Now()
 		close(mainDone)
 	}()
@@ -227,12 +229,11 @@ func Supervise(ctx context.Context, spec Spec, conns Conns) (*capture.Run, error
 	if exited {
 		run.MainExit = mainExit
 	}
-	if exited && mainState != nil {
-		ws, _ := mainState.Sys().(syscall.WaitStatus)
-		if ws.Signaled() {
-			run.Signal = unix.SignalName(ws.Signal())
+	if exited && mainOK {
+		if mainWS.Signaled() {
+			run.Signal = unix.SignalName(mainWS.Signal())
 		} else {
-			run.ExitCode = ws.ExitStatus()
+			run.ExitCode = mainWS.ExitStatus()
 		}
 	}
 	// Reap what the kill left as zombies before the pidfds close.
@@ -461,9 +462,13 @@ func (l *execLauncher) Launch(argv, env []string, dir string, stdout, stderr *os
 	return l.cmd.Process.Pid, nil
 }
 
-func (l *execLauncher) Wait() *os.ProcessState {
+func (l *execLauncher) Wait() (syscall.WaitStatus, bool) {
 	_ = l.cmd.Wait()
-	return l.cmd.ProcessState
+	if l.cmd.ProcessState == nil {
+		return 0, false
+	}
+	ws, ok := l.cmd.ProcessState.Sys().(syscall.WaitStatus)
+	return ws, ok
 }
 
 func (l *execLauncher) Members() ([]int, error) { return nil, nil }
