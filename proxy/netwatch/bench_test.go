@@ -11,11 +11,17 @@ import (
 
 // BenchmarkSealedRun measures the whole overhead of a sealed run: helper,
 // namespace, sink, route check, sockets, pcapng and DNS log, exec of
-// /bin/true, drain and teardown.
+// /bin/true, drain and teardown; with the PID namespace and private /proc
+// (the default) and without (the fallback).
 func BenchmarkSealedRun(b *testing.B) {
 	if err := netwatch.Available(); err != nil {
 		b.Skip(err)
 	}
+	b.Run("pidns", func(b *testing.B) { benchSealedRun(b, false) })
+	b.Run("no-pidns", func(b *testing.B) { benchSealedRun(b, true) })
+}
+
+func benchSealedRun(b *testing.B, noPIDNS bool) {
 	dir := b.TempDir()
 	cmd := netwatch.Command{Argv: []string{"/bin/true"}}
 	var setup, run, teardown time.Duration
@@ -23,8 +29,9 @@ func BenchmarkSealedRun(b *testing.B) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		t0 := time.Now()
 		sb, err := netwatch.Start(ctx, netwatch.Options{
-			PcapPath:   filepath.Join(dir, "packets.pcapng"),
-			DNSLogPath: filepath.Join(dir, "dns.jsonl"),
+			PcapPath:       filepath.Join(dir, "packets.pcapng"),
+			DNSLogPath:     filepath.Join(dir, "dns.jsonl"),
+			NoPIDNamespace: noPIDNS,
 		})
 		if err != nil {
 			b.Fatal(err)
