@@ -2,7 +2,6 @@ package capture
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"strconv"
 	"time"
@@ -208,9 +207,9 @@ func (d *fastDecoder) time(dst *time.Time) bool {
 	return true
 }
 
-// bytes reads a base64 string as encoding/json does for a []byte field.
-// Only a token without backslashes and CR/LF: base64 skips CR and LF
-// where JSON forbids them raw, and escapes need unquoting first.
+// bytes reads a base64 string as encoding/json does for a []byte field,
+// when decodeBase64 takes it: an escape, CR or LF (which JSON forbids raw
+// and base64 would skip) or the empty string fall back.
 func (d *fastDecoder) bytes(dst *[]byte) bool {
 	d.ws()
 	if d.i >= len(d.b) || d.b[d.i] != '"' {
@@ -221,18 +220,11 @@ func (d *fastDecoder) bytes(dst *[]byte) bool {
 	if end < 0 {
 		return false
 	}
-	s := rest[:end]
-	if bytes.IndexByte(s, '\\') >= 0 || bytes.IndexByte(s, '\r') >= 0 || bytes.IndexByte(s, '\n') >= 0 {
+	out, ok := decodeBase64(rest[:end])
+	if !ok {
 		return false
 	}
-	// Any other byte outside the alphabet (controls, non-ASCII) is a
-	// base64 error, an error for encoding/json too.
-	out := make([]byte, base64.StdEncoding.DecodedLen(len(s)))
-	n, err := base64.StdEncoding.Decode(out, s)
-	if err != nil {
-		return false
-	}
-	*dst = out[:n]
+	*dst = out
 	d.i += 1 + end + 1
 	return true
 }

@@ -25,3 +25,6 @@ func DecodesFast(line []byte) bool {
 	d.ws()
 	return d.i == len(d.b)
 }
+
+// DecodeBase64 is decodeBase64.
+func DecodeBase64(src []byte) ([]byte, bool) { return decodeBase64(src) }
