@@ -275,6 +275,16 @@ func ReadJSONL(r io.Reader, name string) ([]*Exchange, error) {
 // is thus completion order, which for concurrent clients differs from
 // sequence order; ReadJSONL sorts. Errors are those of ReadJSONL, with fn's
 // error returned as is.
+//
+// fn is always called on the caller's goroutine, one exchange at a time.
+// When r is a regular *os.File (as ScanFile and Load pass), lines are read
+// ahead and decoded on up to GOMAXPROCS (at most 4) goroutines, a few MiB
+// in flight, and merged back in file order, so the result is the same; all
+// have ended when ScanJSONL returns. Any other reader (a pipe from a live
+// recording) is read and decoded line by line, so an exchange is handed
+// over as soon as its line can be read. Records shaped as the Writer
+// writes them are decoded without encoding/json; anything else goes
+// through it, with the same result.
 func ScanJSONL(r io.Reader, name string, fn func(*Exchange) error) error {
 	return scanJSONL(r, name, fn, defaultScanConfig())
 }

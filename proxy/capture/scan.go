@@ -261,10 +261,12 @@ func scanParallel(r io.Reader, m *merger, cfg scanConfig) error {
 			}
 		}()
 	}
-	err := mergeBatches(m, order, free, cfg)
-	close(stop)
-	wg.Wait()
-	return err
+	// Deferred, so that a panic in fn also ends every goroutine first.
+	defer func() {
+		close(stop)
+		wg.Wait()
+	}()
+	return mergeBatches(m, order, free, cfg)
 }
 
 func (b *batch) decode(in *interner) {
@@ -320,7 +322,9 @@ func readBatches(r io.Reader, cfg scanConfig, free chan *batch, stop <-chan stru
 			return
 		}
 		if need := len(carry) + cfg.chunk; cap(b.buf) < need {
-			b.buf = make([]byte, 0, need)
+			// With room to spare, so that the next line cut by a chunk's
+			// end usually fits too, with no new buffer.
+			b.buf = make([]byte, 0, need+need/4)
 		}
 		// copy is memmove: carry may lie in this very buffer.
 		b.buf = b.buf[:len(carry)]
