@@ -52,12 +52,19 @@ func scanJSONL(r io.Reader, name string, fn func(*Exchange) error, cfg scanConfi
 	// blocks for long (a pipe might wait forever for its writer after fn
 	// stopped the scan) and nobody else reads r after we return: a regular
 	// file, which ScanFile and Load always pass.
-	if f, ok := r.(*os.File); ok && cfg.workers > 1 {
+	bufSize := 1 << 20
+	if f, ok := r.(*os.File); ok {
 		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-			return scanParallel(r, &m, cfg)
+			// A capture smaller than a chunk (most runs' captures) is not
+			// worth the goroutines and their buffers.
+			if cfg.workers > 1 && st.Size() >= int64(cfg.chunk) {
+				return scanParallel(r, &m, cfg)
+			}
+			// Room for the whole file, and the rest if it grows.
+			bufSize = int(min(st.Size()+4096, int64(bufSize)))
 		}
 	}
-	return scanSerial(r, &m, cfg)
+	return scanSerial(r, &m, bufSize, cfg)
 }
 
 // merger turns decoded lines, in file order, into exchanges handed to fn;
@@ -145,8 +152,8 @@ func lineTooLong(limit int) error {
 
 // scanSerial reads and decodes on the caller's goroutine: an exchange is
 // handed over as soon as its line is read, whatever r is.
-func scanSerial(r io.Reader, m *merger, cfg scanConfig) error {
-	br := bufio.NewReaderSize(r, 1<<20)
+func scanSerial(r io.Reader, m *merger, bufSize int, cfg scanConfig) error {
+	br := bufio.NewReaderSize(r, bufSize)
 	var in interner
 	var scratch []byte
 	for lineNo := 1; ; lineNo++ {

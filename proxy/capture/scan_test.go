@@ -260,3 +260,25 @@ var _ = Describe("scanning with the fast decoder and parallel reader", func() {
 		sameScans(dir, data, 1<<20, 1999)
 	})
 })
+
+var _ = Describe("a scan that fn panics out of", func() {
+	It("ends its reader and decoders before the panic goes on", func() {
+		dir := GinkgoT().TempDir()
+		path := filepath.Join(dir, "c.jsonl")
+		Expect(os.WriteFile(path, recorded(dir, 300), 0o600)).To(Succeed())
+		before := gleak.Goroutines()
+		f, err := os.Open(path)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(f.Close)
+		n := 0
+		Expect(func() {
+			_ = capture.ScanJSONLWith(f, "c.jsonl", func(*capture.Exchange) error {
+				if n++; n == 10 {
+					panic("fn broke")
+				}
+				return nil
+			}, 1<<20, 2, 512)
+		}).To(PanicWith("fn broke"))
+		Eventually(gleak.Goroutines).ShouldNot(gleak.HaveLeaked(before))
+	})
+})
