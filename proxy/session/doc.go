@@ -28,6 +28,15 @@
 // can run in one harness process; orphans reparented to the harness are
 // reaped.
 //
+// In a sealed run (see netwatch) the harness's child is the namespace's
+// helper, the init of a PID namespace; the tool is the helper's child. The
+// helper reaps the tool and every orphan of the namespace and reports the
+// tool's wait status the moment it reaped it: that is the run's exit code
+// or signal, and its time is MainExit, while daemons the tool left go on in
+// the namespace and are waited for (Launcher.Members: every process in the
+// namespace but the helper). When the harness dies, the helper dies with it
+// and the kernel kills everything in the namespace.
+//
 // At Options.Timeout (default 60 s) whatever is alive is sent SIGTERM, then
 // SIGKILL, and run.json says so (timed_out, killed with reason "timeout").
 //
