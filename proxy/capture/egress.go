@@ -42,6 +42,16 @@ type Egress struct {
 	Hostname string `json:"hostname,omitempty"`
 	MAC      string `json:"mac,omitempty"`
 	Node     string `json:"node,omitempty"`
+	// Contained is true when the tool ran in a PID namespace whose init
+	// dies with the harness, so nothing it started outlives the run, even
+	// a killed harness; false when a sealed run fell back to running
+	// without one (the kernel refused it), and ContainReason says why.
+	// A pointer because nil must stay distinct from false: it is nil when
+	// the run was not sealed, and in files written before the field
+	// existed, which cannot say (a judge must not claim "not contained"
+	// for them).
+	Contained     *bool  `json:"contained,omitempty"`
+	ContainReason string `json:"contain_reason,omitempty"`
 	// Proxy is the proxy listener's address inside the namespace.
 	Proxy string `json:"proxy,omitempty"`
 	// Sink is the sink device and its kind, e.g. "sink0 (dummy)"; Routes

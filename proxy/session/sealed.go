@@ -102,6 +102,8 @@ func startSeal(ctx context.Context, opts Options) (*sealing, error) {
 	name, kind := sb.Sink()
 	e.Sink = fmt.Sprintf("%s (%s)", name, kind)
 	e.Routes = sb.Routes()
+	contained, why := sb.PIDNamespace()
+	e.Contained, e.ContainReason = &contained, why
 	return s, nil
 }
 

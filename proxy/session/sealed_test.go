@@ -196,6 +196,8 @@ var _ = Describe("sealed Record", func() {
 			e, err := capture.ReadEgress(out)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(e.Sealed).To(BeTrue())
+			Expect(e.Contained).To(HaveValue(BeTrue()), "the helper was the PID namespace's init")
+			Expect(e.ContainReason).To(BeEmpty())
 			Expect(e.Flows).To(ContainElement(And(HaveField("Kind", capture.FlowEscape), HaveField("Server", "198.51.100.7:443"), HaveField("SYN", true))))
 			Expect(e.DNS).To(ContainElement(HaveField("Name", "spire.bugout.dev")))
 			Expect(readFile(filepath.Join(out, capture.DNSLogName))).To(ContainSubstring(`"name":"spire.bugout.dev"`))
@@ -286,6 +288,24 @@ var _ = Describe("sealed Record", func() {
 			Expect(saved.ExitCode).To(Equal(7), "run.json")
 		}, SpecTimeout(60*time.Second))
 
+		It("says in egress.json that the tool was not contained, and why, when it ran without a PID namespace", func(ctx SpecContext) {
+			opts.StartSandbox = func(ctx context.Context, o netwatch.Options) (*netwatch.Sandbox, error) {
+				o.NoPIDNamespace = true // as where the kernel refuses one
+				return netwatch.Start(ctx, o)
+			}
+			opts.Argv = []string{"true"}
+
+			_, err := session.Record(ctx, opts)
+
+			Expect(err).NotTo(HaveOccurred())
+			e, err := capture.ReadEgress(out)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(e.Sealed).To(BeTrue(), "still sealed: egress was observed")
+			Expect(e.Contained).To(HaveValue(BeFalse()))
+			Expect(e.ContainReason).To(Equal("switched off (NoPIDNamespace)"))
+			Expect(readFile(filepath.Join(out, capture.EgressName))).To(ContainSubstring(`"contained": false`), "written, not omitted")
+		}, SpecTimeout(60*time.Second))
+
 		It("records a tool killed by a signal as such", func(ctx SpecContext) {
 			opts.Argv = []string{python, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGUSR1)"}
 
@@ -347,6 +367,7 @@ var _ = Describe("sealed Record", func() {
 			Expect(e.Sealed).To(BeFalse())
 			Expect(e.Mode).To(Equal(session.SealAuto))
 			Expect(e.Reason).To(ContainSubstring("simulated: user namespaces are off"))
+			Expect(e.Contained).To(BeNil(), "containment means nothing without a seal")
 			Expect(filepath.Join(out, capture.PcapName)).NotTo(BeAnExistingFile())
 		}, SpecTimeout(40*time.Second))
 

@@ -29,7 +29,9 @@ func egressBlind(rv *runView) string {
 // the transparent listeners, which the sink dropped) is a finding with its
 // address; so is every request that bypassed the proxy and was caught by a
 // transparent listener (its content is judged by the other clauses like
-// any request). A run that was not sealed is unobservable, never passed.
+// any request). A run that was not sealed is unobservable, never passed; a
+// sealed run whose processes were not contained in a PID namespace passes
+// with a note saying so.
 func (j *judgement) egress(clause string, c policy.Check) *checker {
 	k := &checker{}
 	out := &k.out
@@ -42,6 +44,16 @@ func (j *judgement) egress(clause string, c policy.Check) *checker {
 		}
 		sealed = true
 		out.exercised = true
+		// Egress was still observed: only what outlives the run is at
+		// stake, so a note, never unobservable. Contained nil (a file
+		// older than the field) says nothing either way.
+		if c := rv.Egress.Contained; c != nil && !*c {
+			why := rv.Egress.ContainReason
+			if why == "" {
+				why = "no reason recorded"
+			}
+			out.note("processes the tool started were not contained: %s; a daemon could outlive a killed harness", why)
+		}
 		for _, f := range rv.Egress.Flows {
 			switch f.Kind {
 			case capture.FlowEscape:

@@ -51,6 +51,59 @@ var _ = Describe("egress.proxy-only", func() {
 		Expect(res.Findings[0].String()).To(Equal("consent.nothing-until-opt-in dns.jsonl:1: the endpoint host spire.bugout.dev was looked up (DNS A) although nothing may be sent (question from 127.0.0.1:50000)"))
 	})
 
+	Context("when the sealed run's processes were not contained", func() {
+		notContained := func(dir string) {
+			GinkgoHelper()
+			e, err := capture.ReadEgress(dir)
+			Expect(err).NotTo(HaveOccurred())
+			no := false
+			e.Contained, e.ContainReason = &no, "clone a PID and mount namespace: operation not permitted"
+			Expect(capture.WriteEgress(dir, e)).To(Succeed())
+		}
+
+		It("passes with a note naming the reason: egress was still observed", func() {
+			dir := copyCase("compliant")
+			notContained(dir)
+			res := judgeFolders(loadPolicy("policy.yaml"), "opt-in-custom-goals", dir)
+			cr, _ := res.Clause("egress.proxy-only")
+			Expect(cr.Verdict).To(Equal(judge.Passed))
+			Expect(cr.Reason).To(ContainSubstring("processes the tool started were not contained: clone a PID and mount namespace: operation not permitted; a daemon could outlive a killed harness"))
+		})
+
+		It("still finds an escape", func() {
+			dir := copyCase("escape-hardcoded-ip")
+			notContained(dir)
+			res := judgeFolders(loadPolicy("policy.yaml"), "opt-in-custom-goals", dir)
+			cr, _ := res.Clause("egress.proxy-only")
+			Expect(cr.Verdict).To(Equal(judge.Violated))
+			Expect(res.Findings).To(HaveLen(1))
+		})
+
+		It("says nothing of containment for an egress.json older than the field", func() {
+			dir := copyCase("compliant")
+			b, err := os.ReadFile(filepath.Join(dir, capture.EgressName))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(string(b)).NotTo(ContainSubstring("contained"), "the fixture predates the field")
+			res := judgeFolders(loadPolicy("policy.yaml"), "opt-in-custom-goals", dir)
+			cr, _ := res.Clause("egress.proxy-only")
+			Expect(cr.Verdict).To(Equal(judge.Passed))
+			Expect(cr.Reason).NotTo(ContainSubstring("contained"))
+		})
+
+		It("says nothing when it was contained", func() {
+			dir := copyCase("compliant")
+			e, err := capture.ReadEgress(dir)
+			Expect(err).NotTo(HaveOccurred())
+			yes := true
+			e.Contained = &yes
+			Expect(capture.WriteEgress(dir, e)).To(Succeed())
+			res := judgeFolders(loadPolicy("policy.yaml"), "opt-in-custom-goals", dir)
+			cr, _ := res.Clause("egress.proxy-only")
+			Expect(cr.Verdict).To(Equal(judge.Passed))
+			Expect(cr.Reason).NotTo(ContainSubstring("contained"))
+		})
+	})
+
 	Context("when the run was not sealed", func() {
 		It("is unobservable with the recorded reason, never passed", func() {
 			dir := copyCase("compliant")
