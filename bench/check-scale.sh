@@ -44,6 +44,6 @@ measure() { # name, command...
 			$1, $2, $3, $4, $5/1024, n/$2, $6, $7, $8 }'
 }
 
-echo "capture: $CAP, $exchanges exchanges, $(du -h "$CAP" | cut -f1)"
+echo "capture: $CAP, $exchanges exchanges, $(du -hL "$CAP" | cut -f1)"
 measure check "$B/th" check --policy "$B/o/policy.yaml" --scenario opt-in --capture "$CAP" --canaries "$B/o/opt-in/canaries.json"
 measure replay "$B/th" replay --scenario opt-in "$B/replay"

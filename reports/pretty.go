@@ -14,6 +14,7 @@ import (
 	"github.com/telemetry-harness/telemetry-harness/suites/canary"
 	"github.com/telemetry-harness/telemetry-harness/suites/observe"
 	"github.com/telemetry-harness/telemetry-harness/suites/policy"
+	"github.com/telemetry-harness/telemetry-harness/suites/textmatch"
 )
 
 // Limits of a pretty-printed request: evidence is for reading, and a
@@ -41,7 +42,9 @@ type redactor struct {
 }
 
 type rawRep struct {
-	re   *regexp.Regexp
+	// re is behind textmatch's literal prefilter: evidence bodies rarely
+	// hold a planted value, and regexp alone walks every byte of each.
+	re   *textmatch.Regexp
 	role string
 }
 
@@ -78,7 +81,8 @@ func newRedactor(cs []canary.Canary, p *policy.Policy) *redactor {
 			continue
 		}
 		seen[v] = true
-		r.raw = append(r.raw, rawRep{regexp.MustCompile("(?i)" + regexp.QuoteMeta(c.Value)), c.Role})
+		// A quoted literal always compiles.
+		r.raw = append(r.raw, rawRep{textmatch.MustCompile("(?i)" + regexp.QuoteMeta(c.Value)), c.Role})
 		if len(c.Value) >= canary.MinValueLen {
 			valid = append(valid, c)
 		}
@@ -98,7 +102,9 @@ func (r *redactor) text(s string) string {
 		return s
 	}
 	for _, rp := range r.raw {
-		s = rp.re.ReplaceAllLiteralString(s, "«"+rp.role+"»")
+		if rp.re.MatchString(s) {
+			s = rp.re.Regexp().ReplaceAllLiteralString(s, "«"+rp.role+"»")
+		}
 	}
 	if r.search != nil {
 		for _, h := range r.search.SearchBytes([]byte(s), 0, "value") {

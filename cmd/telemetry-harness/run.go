@@ -123,11 +123,20 @@ func replayCommand() command {
 				opts.Scenarios = append(opts.Scenarios, s)
 				return nil
 			})
+			var cpuProfile string
+			fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile to `FILE` (benchmarking; see docs/performance.md)")
 			if code, ok := parseFlags(fs, usage, args, stderr); !ok {
 				return code
 			}
 			if fs.NArg() != 1 {
 				return usageError(stderr, "replay takes one output folder", usage)
+			}
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return harnessError(stderr, err)
+				}
+				defer stop()
 			}
 			opts.Replay = fs.Arg(0)
 			return runRun(ctx, opts, stdout, stderr)
