@@ -138,7 +138,7 @@ var _ = Describe("decoding a record", func() {
 
 // FuzzDecodeRecord compares the fast decoder with encoding/json.
 //
-//	go test -run '^$' -fuzz FuzzDecodeRecord -fuzztime 60s ./proxy/capture/
+//	go test -run '^$' -fuzz FuzzDecodeRecord -fuzztime 60s -fuzzminimizetime 3s ./proxy/capture/
 func FuzzDecodeRecord(f *testing.F) {
 	lines, err := fixtureLines()
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"testing"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -140,28 +141,43 @@ func collect(o *scanOutcome, stopAfter int) func(*capture.Exchange) error {
 	}
 }
 
+// compareScans scans data with every reader configuration and says how
+// the result differs from the oracle's, if it does.
+func compareScans(dir string, data []byte, maxLine, stopAfter int) error {
+	var want scanOutcome
+	want.err = fmt.Sprint(oracleScan(bytes.NewReader(data), "c.jsonl", collect(&want, stopAfter), maxLine))
+	path := filepath.Join(dir, "c.jsonl")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		return err
+	}
+	for _, cfg := range []struct{ workers, chunk int }{{1, 0}, {2, 1}, {2, 7}, {2, 100}, {3, 4096}, {2, 1 << 20}} {
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		var got scanOutcome
+		got.err = fmt.Sprint(capture.ScanJSONLWith(f, "c.jsonl", collect(&got, stopAfter), maxLine, cfg.workers, cfg.chunk))
+		f.Close()
+		if got.err != want.err {
+			return fmt.Errorf("workers %d chunk %d: error %q, want %q", cfg.workers, cfg.chunk, got.err, want.err)
+		}
+		if len(got.exchanges) != len(want.exchanges) {
+			return fmt.Errorf("workers %d chunk %d: %d exchanges, want %d", cfg.workers, cfg.chunk, len(got.exchanges), len(want.exchanges))
+		}
+		for i := range want.exchanges {
+			if !reflect.DeepEqual(got.exchanges[i], want.exchanges[i]) {
+				return fmt.Errorf("workers %d chunk %d: exchange %d is %s, want %s", cfg.workers, cfg.chunk, i, got.exchanges[i], want.exchanges[i])
+			}
+		}
+	}
+	return nil
+}
+
 // sameScans fails unless scanning data with every reader configuration
 // gives exactly what the oracle gives.
 func sameScans(dir string, data []byte, maxLine, stopAfter int) {
 	GinkgoHelper()
-	var want scanOutcome
-	want.err = fmt.Sprint(oracleScan(bytes.NewReader(data), "c.jsonl", collect(&want, stopAfter), maxLine))
-	path := filepath.Join(dir, "c.jsonl")
-	Expect(os.WriteFile(path, data, 0o600)).To(Succeed())
-	for _, cfg := range []struct{ workers, chunk int }{{1, 0}, {2, 1}, {2, 7}, {2, 100}, {3, 4096}, {2, 1 << 20}} {
-		f, err := os.Open(path)
-		Expect(err).NotTo(HaveOccurred())
-		var got scanOutcome
-		got.err = fmt.Sprint(capture.ScanJSONLWith(f, "c.jsonl", collect(&got, stopAfter), maxLine, cfg.workers, cfg.chunk))
-		Expect(f.Close()).To(Succeed())
-		Expect(got.err).To(Equal(want.err), "workers %d chunk %d", cfg.workers, cfg.chunk)
-		Expect(len(got.exchanges)).To(Equal(len(want.exchanges)), "workers %d chunk %d", cfg.workers, cfg.chunk)
-		for i := range want.exchanges {
-			if !reflect.DeepEqual(got.exchanges[i], want.exchanges[i]) {
-				Fail(fmt.Sprintf("workers %d chunk %d: exchange %d is %s, want %s", cfg.workers, cfg.chunk, i, got.exchanges[i], want.exchanges[i]))
-			}
-		}
-	}
+	Expect(compareScans(dir, data, maxLine, stopAfter)).To(Succeed())
 }
 
 // recorded writes a capture the way the recorder does: concurrent
@@ -282,3 +298,27 @@ var _ = Describe("a scan that fn panics out of", func() {
 		Eventually(gleak.Goroutines).ShouldNot(gleak.HaveLeaked(before))
 	})
 })
+
+// FuzzScanJSONL compares the scanner, serial and parallel, with the
+// encoding/json one on arbitrary files.
+//
+//	go test -run '^$' -fuzz FuzzScanJSONL -fuzztime 60s -fuzzminimizetime 3s ./proxy/capture/
+func FuzzScanJSONL(f *testing.F) {
+	lines, err := fixtureLines()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(bytes.Join(lines[:6], []byte("\n")), 200, 0)
+	f.Add(bytes.Join(lines[:6], []byte("\n"))[:500], 1<<20, 1)
+	f.Add([]byte(`{"type":"exchange","exchange":{"seq":1,"kind":"http","time":"0001-01-01T00:00:00Z","mono_ns":0,"conn":0,"body":{"size":0}}}`+"\n"+
+		`{"type":"exchange","exchange":{"seq":2,"kind":"opaque-tunnel","time":"0001-01-01T00:00:00Z","mono_ns":0,"conn":0,"body":{"size":0}}}`+"\n \n"+
+		`{"type":"response","seq":1,"response":{"status":200,"body":{"size":0},"time":"0001-01-01T00:00:00Z"}}`), 1<<20, 0)
+	f.Fuzz(func(t *testing.T, data []byte, maxLine, stopAfter int) {
+		if maxLine < 1 || maxLine > 1<<20 || stopAfter < 0 {
+			t.Skip()
+		}
+		if err := compareScans(t.TempDir(), data, maxLine, stopAfter); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
