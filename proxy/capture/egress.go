@@ -52,6 +52,14 @@ type Egress struct {
 	// for them).
 	Contained     *bool  `json:"contained,omitempty"`
 	ContainReason string `json:"contain_reason,omitempty"`
+	// PrivateSys is true when the tool saw a sysfs of the namespace's own
+	// on /sys, where /sys/class/net lists only lo and the sink and the
+	// sink's address is the canary MAC; false when it saw the host's
+	// (SysReason says why): a MAC it read from /sys/class/net was then
+	// the host's real one, which is no canary, so sending it would go
+	// unnoticed. nil as for Contained.
+	PrivateSys *bool  `json:"private_sys,omitempty"`
+	SysReason  string `json:"sys_reason,omitempty"`
 	// Proxy is the proxy listener's address inside the namespace.
 	Proxy string `json:"proxy,omitempty"`
 	// Sink is the sink device and its kind, e.g. "sink0 (dummy)"; Routes

@@ -15,7 +15,13 @@
 //
 //   - makes every mount a slave of the host's (mount --make-rslave /) and
 //     mounts a private proc on /proc, so that the tool sees its own pids
-//     there (tools such as Pants check pids in /proc);
+//     there (tools such as Pants check pids in /proc), and a private sysfs
+//     on /sys, whose /sys/class/net shows only the namespace's interfaces
+//     and the canary MAC (with the host's, a tool reading the MAC there
+//     would send the host's real one, which no canary catches). A refused
+//     sysfs mount is not fatal: PrivateSys says why, and the tool sees the
+//     host's /sys. Mounts under the host's /sys (/sys/fs/cgroup, ...) are
+//     hidden from the tool;
 //   - brings lo up and adds every resolv.conf nameserver and the transparent
 //     addresses 198.18.0.1 and 2001:db8::1 to it;
 //   - creates the sink "sink0" (dummy, else ifb, else a veth pair with both
@@ -75,6 +81,7 @@
 // and Pdeathsig (set again on the exec'ing thread, because exec keeps only
 // the calling thread's setting), but processes the tool forked outlive a
 // killed harness, sealed and unable to reach anything, until they exit.
+// Without a mount namespace there is no private /sys either (PrivateSys).
 //
 // # Privileges
 //
@@ -108,5 +115,8 @@
 // still ask a host daemon (nscd, systemd-resolved via nss-resolve, uuidd,
 // docker.sock) to do network access for it. A mount namespace with a
 // bind-mounted nsswitch.conf ("hosts: files dns") and masked daemon sockets
-// would close that gap; it is not done yet.
+// would close that gap; it is not done yet. The private sysfs is still the
+// kernel's: identifiers that are not per network namespace, such as
+// /sys/class/dmi/id (product_uuid and the serials are root-only), are the
+// host's.
 package netwatch

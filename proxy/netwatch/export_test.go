@@ -24,3 +24,7 @@ func RefuseProcMount(o *Options, reason string) { o.refuseProc = reason }
 // HelperPid is the host pid of the namespace's helper (the PID namespace's
 // init, or the tool itself in the fallback).
 func HelperPid(s *Sandbox) int { return s.cmd.Process.Pid }
+
+// RefuseSysMount makes Start's helper fail its private sysfs mount with
+// reason, as a container whose /sys has masked paths does.
+func RefuseSysMount(o *Options, reason string) { o.refuseSys = reason }

@@ -49,10 +49,17 @@ func runHelper() int {
 		sendJSON(ctl, helperReady{Error: fmt.Sprintf("decode helper config: %v", err)}, nil)
 		return 1
 	}
+	// The host's /sys stays visible unless a private sysfs replaces it:
+	// without a mount namespace of its own there is nowhere to mount one.
+	noSys := "no mount namespace of its own to mount a private sysfs in (it ran without a PID namespace)"
 	if isInit {
 		if err := privateProc(cfg.RefuseProc); err != nil {
 			sendJSON(ctl, helperReady{Error: err.Error(), PIDNamespace: err.Error()}, nil)
 			return 1
+		}
+		noSys = ""
+		if err := privateSys(cfg.RefuseSys); err != nil {
+			noSys = err.Error() // not fatal: the namespace is sealed all the same
 		}
 	}
 	ready, files, err := setupNamespace(cfg)
@@ -62,6 +69,7 @@ func runHelper() int {
 		sendJSON(ctl, ready, nil)
 		return 1
 	}
+	ready.Sys = noSys
 	if cfg.Probe {
 		closeAll(files)
 		sendJSON(ctl, ready, nil)
@@ -97,6 +105,42 @@ func privateProc(refuse string) error {
 	}
 	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		return fmt.Errorf("mount a private proc on /proc: %w", err)
+	}
+	return nil
+}
+
+// privateSys mounts a sysfs of the namespace's own on /sys. sysfs shows
+// the network interfaces of its mounter's network namespace, so
+// /sys/class/net then lists only the namespace's (lo and the sink) and
+// /sys/class/net/sink0/address is the canary MAC: with the host's /sys a
+// tool reading the MAC there would send the host's real one, which the
+// harness does not know and cannot catch. The host's read-only and atime
+// flags are carried over, because in a user namespace the kernel refuses
+// a mount less restricted than the one it shadows. Whatever was mounted
+// under the host's /sys (/sys/fs/cgroup, ...) is hidden from the tool.
+// refuse, when set, fails on purpose in its place (tests).
+func privateSys(refuse string) error {
+	if refuse != "" {
+		return fmt.Errorf("mount a private sysfs on /sys: %s", refuse)
+	}
+	flags := uintptr(unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
+	var st unix.Statfs_t
+	if err := unix.Statfs("/sys", &st); err == nil {
+		if st.Flags&unix.ST_RDONLY != 0 {
+			flags |= unix.MS_RDONLY
+		}
+		switch {
+		case st.Flags&unix.ST_NOATIME != 0:
+			flags |= unix.MS_NOATIME
+		case st.Flags&unix.ST_RELATIME == 0:
+			flags |= unix.MS_STRICTATIME
+		}
+		if st.Flags&unix.ST_NODIRATIME != 0 {
+			flags |= unix.MS_NODIRATIME
+		}
+	}
+	if err := unix.Mount("sysfs", "/sys", "sysfs", flags, ""); err != nil {
+		return fmt.Errorf("mount a private sysfs on /sys: %w", err)
 	}
 	return nil
 }

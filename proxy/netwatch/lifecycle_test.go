@@ -265,6 +265,35 @@ var _ = Describe("the tool's process in the PID namespace", func() {
 		Expect(sb.Wait()).To(MatchError("signal: terminated"), "forwarded to the tool, which died of it")
 	}, SpecTimeout(20*time.Second))
 
+	It("sees a /sys of its own: only lo and the sink, whose address is the canary MAC", func(ctx SpecContext) {
+		sb, out, err := run(ctx, netwatch.Options{}, `ls /sys/class/net; cat /sys/class/net/sink0/address`)
+		Expect(err).NotTo(HaveOccurred())
+		ok, why := sb.PrivateSys()
+		Expect(ok).To(BeTrue(), why)
+		Expect(why).To(BeEmpty())
+		var names []string
+		for _, i := range sb.Interfaces() {
+			names = append(names, i.Name)
+		}
+		Expect(names).To(ContainElements("lo", "sink0"))
+		lines := strings.Fields(out)
+		Expect(lines).To(HaveLen(len(names)+1), "the tool said: %s", out)
+		Expect(lines[:len(names)]).To(ConsistOf(names), "the namespace's interfaces, none of the host's")
+		Expect(lines[len(names)]).To(Equal(sb.MAC().String()), "the canary, not a host MAC")
+	}, SpecTimeout(20*time.Second))
+
+	It("goes on with the host's /sys where sysfs cannot be mounted, and says why", func(ctx SpecContext) {
+		opts := netwatch.Options{}
+		netwatch.RefuseSysMount(&opts, "simulated: mnt_too_revealing")
+		sb, out, err := run(ctx, opts, `ls /sys/class/net`)
+		Expect(err).NotTo(HaveOccurred())
+		ok, why := sb.PrivateSys()
+		Expect(ok).To(BeFalse())
+		Expect(why).To(Equal("mount a private sysfs on /sys: simulated: mnt_too_revealing"))
+		Expect(sb.PIDNamespace()).To(BeTrue(), "the PID namespace does not depend on it")
+		Expect(strings.Fields(out)).NotTo(ContainElement("sink0"), "the host's interfaces")
+	}, SpecTimeout(20*time.Second))
+
 	It("falls back to running without a PID namespace where /proc cannot be mounted, and says why", func(ctx SpecContext) {
 		opts := netwatch.Options{}
 		netwatch.RefuseProcMount(&opts, "simulated: mnt_too_revealing")
@@ -273,6 +302,9 @@ var _ = Describe("the tool's process in the PID namespace", func() {
 		ok, why := sb.PIDNamespace()
 		Expect(ok).To(BeFalse())
 		Expect(why).To(ContainSubstring("mount a private proc on /proc: simulated: mnt_too_revealing"))
+		ok, why = sb.PrivateSys()
+		Expect(ok).To(BeFalse(), "no mount namespace to mount it in")
+		Expect(why).To(ContainSubstring("no mount namespace of its own"))
 		Expect(strings.TrimSpace(out)).To(Equal(strconv.Itoa(sb.Pid())), "the tool is the helper, with its host pid, as before")
 		var exit *netwatch.ExitError
 		Expect(errors.As(err, &exit)).To(BeTrue())

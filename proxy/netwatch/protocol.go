@@ -42,6 +42,9 @@ type helperConfig struct {
 	// RefuseProc makes the helper fail as if mounting its private /proc
 	// were refused (tests of the fallback).
 	RefuseProc string `json:"refuse_proc,omitempty"`
+	// RefuseSys makes the helper fail as if mounting its private sysfs
+	// were refused (tests).
+	RefuseSys string `json:"refuse_sys,omitempty"`
 }
 
 // helperReady is the helper's answer: the namespace as built, with the
@@ -50,16 +53,19 @@ type helperReady struct {
 	Error string `json:"error,omitempty"`
 	// PIDNamespace is set with Error when only the PID namespace part
 	// failed (the private /proc): the parent retries without one.
-	PIDNamespace string      `json:"pid_namespace,omitempty"`
-	Files        []string    `json:"files,omitempty"`
-	Interfaces   []Interface `json:"interfaces,omitempty"`
-	SinkKind     string      `json:"sink_kind,omitempty"`
-	LoIndex      int         `json:"lo_index,omitempty"`
-	SinkIndex    int         `json:"sink_index,omitempty"`
-	PeerIndex    int         `json:"peer_index,omitempty"`
-	IPv6         bool        `json:"ipv6"`
-	Resolvers    []string    `json:"resolvers,omitempty"`
-	Routes       []string    `json:"routes,omitempty"`
+	PIDNamespace string `json:"pid_namespace,omitempty"`
+	// Sys says why the tool sees the host's /sys; empty when the helper
+	// mounted a private sysfs.
+	Sys        string      `json:"sys,omitempty"`
+	Files      []string    `json:"files,omitempty"`
+	Interfaces []Interface `json:"interfaces,omitempty"`
+	SinkKind   string      `json:"sink_kind,omitempty"`
+	LoIndex    int         `json:"lo_index,omitempty"`
+	SinkIndex  int         `json:"sink_index,omitempty"`
+	PeerIndex  int         `json:"peer_index,omitempty"`
+	IPv6       bool        `json:"ipv6"`
+	Resolvers  []string    `json:"resolvers,omitempty"`
+	Routes     []string    `json:"routes,omitempty"`
 	// Setup lists the equivalent `ip` commands, so a failure can be
 	// reproduced by hand.
 	Setup []string `json:"setup,omitempty"`

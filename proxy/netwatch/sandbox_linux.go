@@ -46,6 +46,8 @@ type Options struct {
 	// refuseProc makes the helper fail its /proc mount with this reason
 	// (tests of the fallback; see export_test.go).
 	refuseProc string
+	// refuseSys makes the helper fail its sysfs mount with this reason.
+	refuseSys string
 }
 
 // Command is the tool to run inside the namespace.
@@ -212,7 +214,7 @@ func startOnce(ctx context.Context, opts Options, probe, pidns bool) (_ *Sandbox
 	stop := context.AfterFunc(ctx, func() { _ = s.ctl.SetDeadline(time.Now()) })
 	defer stop()
 
-	cfg, _ := json.Marshal(helperConfig{Hostname: s.hostname, MAC: s.mac.String(), Probe: probe, RefuseProc: opts.refuseProc})
+	cfg, _ := json.Marshal(helperConfig{Hostname: s.hostname, MAC: s.mac.String(), Probe: probe, RefuseProc: opts.refuseProc, RefuseSys: opts.refuseSys})
 	if _, err := s.ctl.Write(cfg); err != nil {
 		return nil, fmt.Errorf("start namespace: send config to helper: %w", err)
 	}
@@ -593,6 +595,13 @@ func (s *Sandbox) ExitStatus() (ws syscall.WaitStatus, ok bool) {
 // clone or /proc mount, and processes the tool forks may then outlive a
 // killed harness, sealed, until they exit.
 func (s *Sandbox) PIDNamespace() (ok bool, why string) { return s.pidns, s.noPIDNS }
+
+// PrivateSys reports whether the tool sees a sysfs of the namespace's own
+// on /sys, where /sys/class/net lists only the namespace's interfaces and
+// the sink's address is the canary MAC. When not, why says why (a refused
+// mount, or no mount namespace in the fallback): the tool then sees the
+// host's interfaces and real MAC addresses there.
+func (s *Sandbox) PrivateSys() (ok bool, why string) { return s.info.Sys == "", s.info.Sys }
 
 // ProxyListener is the TCP listener on 127.0.0.1:<port> inside the namespace,
 // for the recording proxy to serve; give the tool http://<its Addr> as

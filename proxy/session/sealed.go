@@ -104,6 +104,8 @@ func startSeal(ctx context.Context, opts Options) (*sealing, error) {
 	e.Routes = sb.Routes()
 	contained, why := sb.PIDNamespace()
 	e.Contained, e.ContainReason = &contained, why
+	privSys, why := sb.PrivateSys()
+	e.PrivateSys, e.SysReason = &privSys, why
 	return s, nil
 }
 

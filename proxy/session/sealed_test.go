@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -198,6 +199,7 @@ var _ = Describe("sealed Record", func() {
 			Expect(e.Sealed).To(BeTrue())
 			Expect(e.Contained).To(HaveValue(BeTrue()), "the helper was the PID namespace's init")
 			Expect(e.ContainReason).To(BeEmpty())
+			Expect(e.PrivateSys).To(HaveValue(BeTrue()), "sysfs of its own: %s", e.SysReason)
 			Expect(e.Flows).To(ContainElement(And(HaveField("Kind", capture.FlowEscape), HaveField("Server", "198.51.100.7:443"), HaveField("SYN", true))))
 			Expect(e.DNS).To(ContainElement(HaveField("Name", "spire.bugout.dev")))
 			Expect(readFile(filepath.Join(out, capture.DNSLogName))).To(ContainSubstring(`"name":"spire.bugout.dev"`))
@@ -304,6 +306,24 @@ var _ = Describe("sealed Record", func() {
 			Expect(e.Contained).To(HaveValue(BeFalse()))
 			Expect(e.ContainReason).To(Equal("switched off (NoPIDNamespace)"))
 			Expect(readFile(filepath.Join(out, capture.EgressName))).To(ContainSubstring(`"contained": false`), "written, not omitted")
+			Expect(e.PrivateSys).To(HaveValue(BeFalse()), "no mount namespace for a sysfs of its own")
+			Expect(e.SysReason).To(ContainSubstring("no mount namespace of its own"))
+		}, SpecTimeout(60*time.Second))
+
+		It("shows the tool a /sys with only lo and the sink, whose address is the canary MAC", func(ctx SpecContext) {
+			opts.MAC = net.HardwareAddr{0x1c, 0xbe, 0x99, 0x1a, 0x14, 0x14}
+			opts.Argv = []string{"sh", "-c", "ls /sys/class/net; cat /sys/class/net/sink0/address"}
+
+			_, err := session.Record(ctx, opts)
+
+			Expect(err).NotTo(HaveOccurred(), "stderr: %s", readFile(filepath.Join(out, session.StderrName)))
+			e, err := capture.ReadEgress(out)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(e.PrivateSys).To(HaveValue(BeTrue()), e.SysReason)
+			if strings.HasSuffix(e.Sink, "(veth)") {
+				Skip("the sink is a veth pair here, whose peer is listed too (netwatch's spec covers that)")
+			}
+			Expect(strings.Fields(readFile(filepath.Join(out, session.StdoutName)))).To(Equal([]string{"lo", "sink0", "1c:be:99:1a:14:14"}))
 		}, SpecTimeout(60*time.Second))
 
 		It("records a tool killed by a signal as such", func(ctx SpecContext) {

@@ -54,6 +54,13 @@ func (j *judgement) egress(clause string, c policy.Check) *checker {
 			}
 			out.note("processes the tool started were not contained: %s; a daemon could outlive a killed harness", why)
 		}
+		if p := rv.Egress.PrivateSys; p != nil && !*p {
+			why := rv.Egress.SysReason
+			if why == "" {
+				why = "no reason recorded"
+			}
+			out.note("the tool saw the host's /sys (%s): a MAC address read from /sys/class/net is the host's real one, not the canary, and sending it would not be caught", why)
+		}
 		for _, f := range rv.Egress.Flows {
 			switch f.Kind {
 			case capture.FlowEscape:

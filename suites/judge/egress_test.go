@@ -90,17 +90,31 @@ var _ = Describe("egress.proxy-only", func() {
 			Expect(cr.Reason).NotTo(ContainSubstring("contained"))
 		})
 
+		It("notes a tool that saw the host's /sys", func() {
+			dir := copyCase("compliant")
+			e, err := capture.ReadEgress(dir)
+			Expect(err).NotTo(HaveOccurred())
+			no := false
+			e.PrivateSys, e.SysReason = &no, "mount a private sysfs on /sys: operation not permitted"
+			Expect(capture.WriteEgress(dir, e)).To(Succeed())
+			res := judgeFolders(loadPolicy("policy.yaml"), "opt-in-custom-goals", dir)
+			cr, _ := res.Clause("egress.proxy-only")
+			Expect(cr.Verdict).To(Equal(judge.Passed))
+			Expect(cr.Reason).To(ContainSubstring("the tool saw the host's /sys (mount a private sysfs on /sys: operation not permitted): a MAC address read from /sys/class/net is the host's real one, not the canary"))
+		})
+
 		It("says nothing when it was contained", func() {
 			dir := copyCase("compliant")
 			e, err := capture.ReadEgress(dir)
 			Expect(err).NotTo(HaveOccurred())
 			yes := true
-			e.Contained = &yes
+			e.Contained, e.PrivateSys = &yes, &yes
 			Expect(capture.WriteEgress(dir, e)).To(Succeed())
 			res := judgeFolders(loadPolicy("policy.yaml"), "opt-in-custom-goals", dir)
 			cr, _ := res.Clause("egress.proxy-only")
 			Expect(cr.Verdict).To(Equal(judge.Passed))
 			Expect(cr.Reason).NotTo(ContainSubstring("contained"))
+			Expect(cr.Reason).NotTo(ContainSubstring("/sys"))
 		})
 	})
 
