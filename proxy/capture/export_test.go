@@ -10,7 +10,8 @@ func DecodeRecordForTest(line []byte) (Record, error) {
 }
 
 // ScanJSONLWith is ScanJSONL with its limits shrunk: maxLine bytes per
-// line, workers decoders (1: serial) reading chunk bytes at a time.
+// line, workers decoders (1: serial) reading chunk bytes at a time (the
+// serial reader's buffer).
 func ScanJSONLWith(r io.Reader, name string, fn func(*Exchange) error, maxLine, workers, chunk int) error {
 	return scanJSONL(r, name, fn, scanConfig{maxLine: maxLine, workers: workers, chunk: chunk})
 }

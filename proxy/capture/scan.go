@@ -18,7 +18,8 @@ type scanConfig struct {
 	// workers decode lines in parallel when the input is a regular file;
 	// 1 decodes on the caller's goroutine.
 	workers int
-	// chunk is how much a parallel reader reads at once: a batch of lines.
+	// chunk is how much a parallel reader reads at once (a batch of
+	// lines), and the serial reader's buffer.
 	chunk int
 }
 
@@ -52,7 +53,7 @@ func scanJSONL(r io.Reader, name string, fn func(*Exchange) error, cfg scanConfi
 	// blocks for long (a pipe might wait forever for its writer after fn
 	// stopped the scan) and nobody else reads r after we return: a regular
 	// file, which ScanFile and Load always pass.
-	bufSize := 1 << 20
+	bufSize := cfg.chunk
 	if f, ok := r.(*os.File); ok {
 		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
 			// A capture smaller than a chunk (most runs' captures) is not

@@ -150,7 +150,7 @@ func compareScans(dir string, data []byte, maxLine, stopAfter int) error {
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		return err
 	}
-	for _, cfg := range []struct{ workers, chunk int }{{1, 0}, {2, 1}, {2, 7}, {2, 100}, {3, 4096}, {2, 1 << 20}} {
+	for _, cfg := range []struct{ workers, chunk int }{{1, 16}, {1, 100}, {1, 1 << 20}, {2, 1}, {2, 7}, {2, 100}, {3, 4096}, {2, 1 << 20}} {
 		f, err := os.Open(path)
 		if err != nil {
 			return err
