@@ -101,6 +101,13 @@ type Options struct {
 	// Logger receives the proxy's warnings (capture write failures, goproxy
 	// warnings); nil discards them.
 	Logger *log.Logger
+	// KeyLog, when set, receives the TLS secrets of every connection the
+	// proxy terminates (the MITM side of CONNECT tunnels and the
+	// transparent :443 listener) in the NSS key log format, the
+	// SSLKEYLOGFILE that Wireshark and tshark read to decrypt a packet
+	// capture. Lines are written whole, one at a time. Not the upstream
+	// connections of forward mode.
+	KeyLog io.Writer
 }
 
 // Proxy is a running recording MITM proxy. Create it with New, stop it
@@ -116,6 +123,8 @@ type Proxy struct {
 	tr      *http.Transport
 	log     *log.Logger
 	bufs    bufPools
+	// keyLog is Options.KeyLog behind a lock; nil when not set.
+	keyLog io.Writer
 
 	start time.Time
 	seq   atomic.Int64
@@ -181,6 +190,9 @@ func New(opts Options) (*Proxy, error) {
 		log:     lg,
 		start:   time.Now(),
 		done:    make(chan struct{}),
+	}
+	if opts.KeyLog != nil {
+		p.keyLog = &lineWriter{w: opts.KeyLog}
 	}
 	p.ln = &trackingListener{Listener: ln, tracker: p.tracker}
 	p.tr = upstreamTransport(opts.UpstreamTLS)
@@ -352,4 +364,17 @@ func (p *Proxy) wait(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// lineWriter serialises the key log's writes: crypto/tls writes one whole
+// line per call, from the goroutines of many connections at once.
+type lineWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lineWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
 }

@@ -142,6 +142,10 @@ func (p *Proxy) tunnelTLS(connectHost string, hello *helloInfo) *tls.Config {
 				MinVersion:   tls.VersionTLS10,
 				Certificates: []tls.Certificate{*cert},
 				NextProtos:   chooseALPN(chi.SupportedProtos),
+				// The secrets of a session between the tool and a leaf of
+				// the run's throwaway CA: they decrypt what capture.jsonl
+				// holds in plain text anyway, no more.
+				KeyLogWriter: p.keyLog,
 			}, nil
 		},
 	}

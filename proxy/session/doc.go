@@ -35,7 +35,17 @@
 // or signal, and its time is MainExit, while daemons the tool left go on in
 // the namespace and are waited for (Launcher.Members: every process in the
 // namespace but the helper). When the harness dies, the helper dies with it
-// and the kernel kills everything in the namespace.
+// and the kernel kills everything in the namespace. Where the kernel
+// refuses the PID namespace, the tool runs without one and egress.json says
+// so (contained false, contain_reason); where it refuses a private sysfs,
+// the tool sees the host's /sys (private_sys false, sys_reason).
+//
+// A sealed run also writes sslkeys.log (0600, NSS key log format): the TLS
+// secrets of every connection the proxy terminated, tunnel or transparent,
+// so that `tshark -r packets.pcapng -o tls.keylog_file:sslkeys.log`
+// decrypts them. They are the keys of sessions with the run's throwaway
+// CA's leaves and reveal only what capture.jsonl holds; Options.NoKeyLog
+// leaves the file out.
 //
 // At Options.Timeout (default 60 s) whatever is alive is sent SIGTERM, then
 // SIGKILL, and run.json says so (timed_out, killed with reason "timeout").

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log"
 	"net"
 	"os"
@@ -101,6 +102,12 @@ type Options struct {
 	// StartSandbox makes the namespace; nil means netwatch.Start. Tests
 	// use it to simulate a host without namespaces.
 	StartSandbox func(context.Context, netwatch.Options) (*netwatch.Sandbox, error)
+	// NoKeyLog leaves out sslkeys.log, which a sealed run writes by
+	// default: the TLS secrets of every connection the proxy terminated,
+	// so that Wireshark or tshark decrypt packets.pcapng (which is of
+	// little use encrypted). A run that is not sealed has no packet
+	// capture and writes none.
+	NoKeyLog bool
 }
 
 // Record runs opts.Argv under a fresh recording proxy and writes the run
@@ -187,10 +194,29 @@ func record(ctx context.Context, opts Options, w *capture.Writer, run *capture.R
 		}
 		defer os.RemoveAll(home)
 	}
+	var keyLog io.Writer
+	if seal.sb != nil && !opts.NoKeyLog {
+		// These are the session keys of connections between the tool and
+		// leaves of the run's own throwaway CA: they decrypt what
+		// capture.jsonl already holds in plain text, nothing more. Never
+		// the keys of forward mode's upstream connections. 0600 all the
+		// same, like the captures.
+		f, err := os.OpenFile(filepath.Join(opts.Out, capture.KeyLogName), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+		if err != nil {
+			return kindError{ErrRunFolder, fmt.Errorf("create %s: %w", capture.KeyLogName, err)}
+		}
+		// Closed after the proxy (defers run last first), whose
+		// connections write to it until then.
+		defer f.Close()
+		keyLog = f
+	} else if err := os.Remove(filepath.Join(opts.Out, capture.KeyLogName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// A previous run's key log must not pass for this run's.
+		return kindError{ErrRunFolder, fmt.Errorf("remove stale %s: %w", capture.KeyLogName, err)}
+	}
 	p, err := proxy.New(proxy.Options{
 		Forward: opts.Forward, Capture: w, Answers: opts.Answers, Default: opts.Default,
 		MaxBody: opts.MaxBody, MaxDecoded: opts.MaxDecoded, Logger: opts.Logger,
-		Listener: seal.listener(),
+		Listener: seal.listener(), KeyLog: keyLog,
 	})
 	if err != nil {
 		return fmt.Errorf("start proxy: %w", err)

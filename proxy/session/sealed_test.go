@@ -326,6 +326,66 @@ var _ = Describe("sealed Record", func() {
 			Expect(strings.Fields(readFile(filepath.Join(out, session.StdoutName)))).To(Equal([]string{"lo", "sink0", "1c:be:99:1a:14:14"}))
 		}, SpecTimeout(60*time.Second))
 
+		It("writes the proxy's TLS secrets to sslkeys.log, with which tshark decrypts packets.pcapng", func(ctx SpecContext) {
+			opts.Argv = []string{python, "-c", postPy + sealedGuardPy + `
+import http.client, ssl
+req = urllib.request.Request("https://spire.bugout.dev/humbug/reports?via=proxy", data=b"{}", method="POST")
+urllib.request.urlopen(req, timeout=10).read()
+c = http.client.HTTPSConnection("spire.bugout.dev", 443, timeout=10, context=ssl.create_default_context(cafile=os.environ["REQUESTS_CA_BUNDLE"]))
+c.request("POST", "/direct", body=b"{}")
+c.getresponse().read()
+`}
+
+			_, err := session.Record(ctx, opts)
+
+			Expect(err).NotTo(HaveOccurred(), "stderr: %s", readFile(filepath.Join(out, session.StderrName)))
+			keys := filepath.Join(out, capture.KeyLogName)
+			st, err := os.Stat(keys)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(st.Mode().Perm()).To(Equal(os.FileMode(0o600)))
+			Expect(readFile(keys)).To(MatchRegexp(`(?m)^CLIENT_TRAFFIC_SECRET_0 [0-9a-f]{64} [0-9a-f]+$`))
+			exs, err := capture.Load(out)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(exs).To(HaveLen(2))
+
+			tshark, err := exec.LookPath("tshark")
+			if err != nil {
+				Skip("tshark is not installed: sslkeys.log not checked with it")
+			}
+			e, err := capture.ReadEgress(out)
+			Expect(err).NotTo(HaveOccurred())
+			_, port, err := net.SplitHostPort(e.Proxy)
+			Expect(err).NotTo(HaveOccurred())
+			uris := func(keylog ...string) []string {
+				GinkgoHelper()
+				// The proxy listens on a random port: tshark's heuristics
+				// find the CONNECT there today; -d says it outright, so
+				// that the spec does not rest on them.
+				args := []string{"-r", filepath.Join(out, capture.PcapName), "-d", "tcp.port==" + port + ",http"}
+				if len(keylog) > 0 {
+					args = append(args, "-o", "tls.keylog_file:"+keylog[0])
+				}
+				cmd := exec.CommandContext(ctx, tshark, append(args, "-Y", "http.request", "-T", "fields", "-e", "http.request.uri")...)
+				cmd.Env = append(os.Environ(), "HOME="+GinkgoT().TempDir()) // tshark writes its profile there
+				b, err := cmd.Output()
+				Expect(err).NotTo(HaveOccurred(), "tshark -r")
+				return strings.Fields(string(b))
+			}
+			Expect(uris(keys)).To(ConsistOf("spire.bugout.dev:443", "/humbug/reports?via=proxy", "/direct"),
+				"the CONNECT, and both decrypted requests: through the proxy's tunnel and to the transparent listener")
+			Expect(uris()).To(Equal([]string{"spire.bugout.dev:443"}), "without the key log only the CONNECT is readable")
+		}, SpecTimeout(60*time.Second))
+
+		It("writes no key log when asked not to", func(ctx SpecContext) {
+			opts.NoKeyLog = true
+			opts.Argv = []string{python, "-c", postPy + "\npost(b'{}')\n"}
+
+			_, err := session.Record(ctx, opts)
+
+			Expect(err).NotTo(HaveOccurred(), "stderr: %s", readFile(filepath.Join(out, session.StderrName)))
+			Expect(filepath.Join(out, capture.KeyLogName)).NotTo(BeAnExistingFile())
+		}, SpecTimeout(60*time.Second))
+
 		It("records a tool killed by a signal as such", func(ctx SpecContext) {
 			opts.Argv = []string{python, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGUSR1)"}
 
@@ -389,6 +449,7 @@ var _ = Describe("sealed Record", func() {
 			Expect(e.Reason).To(ContainSubstring("simulated: user namespaces are off"))
 			Expect(e.Contained).To(BeNil(), "containment means nothing without a seal")
 			Expect(filepath.Join(out, capture.PcapName)).NotTo(BeAnExistingFile())
+			Expect(filepath.Join(out, capture.KeyLogName)).NotTo(BeAnExistingFile(), "nothing to decrypt")
 		}, SpecTimeout(40*time.Second))
 
 		It("starts nothing under on", func(ctx SpecContext) {
