@@ -8,9 +8,9 @@
 // letters and digits, starting with a letter, "cnry" + a tag from the role +
 // 10 random characters, e.g. "cnryuser0k3j9x8ab2".
 //
-// A Searcher is built once for a run's canaries and looks, with one
-// Aho-Corasick automaton (github.com/coregx/ahocorasick: a flat DFA with
-// byte classes; all overlapping matches), for each canary in these forms:
+// A Searcher is built once for a run's canaries and looks, in one pass over
+// each text that finds all overlapping occurrences, for each canary in
+// these forms:
 //
 //	raw, case-folded     the value, in any ASCII case
 //	url-encoded          query and path escaping, and every byte as %XX
@@ -21,9 +21,10 @@
 //	hex                  the value's bytes in hex, either case
 //	md5, sha1, sha256, sha512   the unsalted digest's hex, either case
 //
-// The automaton runs over an ASCII-lower-cased copy of each text, so one
-// pattern covers every case; base64 matches are then checked case-sensitively
-// against the original bytes.
+// The pass compares ASCII-case-folded bytes (without copying the text), so
+// one pattern covers every case; base64 matches are then checked
+// case-sensitively against the original bytes. A sampling filter over
+// 4-byte windows skips most of a text without canaries (scan.go).
 //
 // Search looks at the URL, the CONNECT/Host authority and SNI, every header
 // (name and value), the body as recorded, the decoded body, and every

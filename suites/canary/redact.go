@@ -29,7 +29,7 @@ func (s *Searcher) excerpt(text []byte, m match, all []match) string {
 
 // redactString replaces every canary in t with «role».
 func (s *Searcher) redactString(t string) string {
-	ms, _ := s.scan([]byte(t), nil)
+	ms := s.scan([]byte(t))
 	if len(ms) == 0 {
 		return t
 	}

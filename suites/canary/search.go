@@ -7,9 +7,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
-
-	"github.com/coregx/ahocorasick"
 
 	"github.com/telemetry-harness/telemetry-harness/suites/observe"
 )
@@ -37,27 +34,29 @@ type Hit struct {
 
 // Searcher finds a fixed set of canaries; it is safe for concurrent use.
 type Searcher struct {
-	canaries []Canary
-	pats     []pattern
-	byAnchor [][]int // anchor id -> patterns starting with it
-	ac       *ahocorasick.Automaton
-	bufs     sync.Pool // *[]byte scratch for lower-cased copies of bodies
+	canaries   []Canary
+	pats       []pattern
+	anchors    [][]byte // distinct lower-cased spelling prefixes, by id
+	byAnchor   [][]int  // anchor id -> patterns starting with it
+	anchorLens []int    // pattern -> length of its anchor
+	find       *finder
+	// refScan, when set, replaces scan: tests compare the scan with the
+	// Aho-Corasick implementation it replaced.
+	refScan func(text []byte) []match
 }
 
-// anchorLen is how many leading bytes of each spelling the automaton holds;
-// the rest is compared on a candidate. A small automaton stays in cache,
-// which is what makes the scan fast.
+// anchorLen is how many leading bytes of each spelling are looked up; the
+// rest is compared on a candidate. Small tables stay in cache, which is
+// what makes the scan fast.
 const anchorLen = 8
 
-// NewSearcher builds the automaton for cs.
+// NewSearcher indexes the spellings of cs.
 func NewSearcher(cs []Canary) (*Searcher, error) {
 	if len(cs) == 0 {
 		return nil, errors.New("canary search: no canaries")
 	}
 	s := &Searcher{canaries: append([]Canary(nil), cs...)}
-	s.bufs.New = func() any { return new([]byte) }
 	anchorID := map[string]int{}
-	var anchors [][]byte
 	for i, c := range cs {
 		if len(c.Value) < MinValueLen {
 			return nil, fmt.Errorf("canary search: canary %d (role %s): value of %d bytes is shorter than %d and would match by chance; use Generate", i, c.Role, len(c.Value), MinValueLen)
@@ -67,20 +66,17 @@ func NewSearcher(cs []Canary) (*Searcher, error) {
 			a := p.lower[:min(anchorLen, len(p.lower))]
 			id, ok := anchorID[a]
 			if !ok {
-				id = len(anchors)
+				id = len(s.anchors)
 				anchorID[a] = id
-				anchors = append(anchors, []byte(a))
+				s.anchors = append(s.anchors, []byte(a))
 				s.byAnchor = append(s.byAnchor, nil)
 			}
 			s.byAnchor[id] = append(s.byAnchor[id], len(s.pats))
+			s.anchorLens = append(s.anchorLens, len(a))
 			s.pats = append(s.pats, p)
 		}
 	}
-	ac, err := ahocorasick.NewBuilder().AddPatterns(anchors).Build()
-	if err != nil {
-		return nil, fmt.Errorf("canary search: build automaton: %w", err)
-	}
-	s.ac = ac
+	s.find = newFinder(s.anchors)
 	return s, nil
 }
 
@@ -94,41 +90,12 @@ type match struct {
 	form       string
 }
 
-// scan finds every spelling in text; buf is scratch space for the
-// lower-cased copy and is returned for reuse.
-func (s *Searcher) scan(text, buf []byte) ([]match, []byte) {
-	buf = lowerInto(buf, text)
-	var out []match
-	for _, m := range s.ac.FindAllOverlapping(buf) {
-		for _, pi := range s.byAnchor[m.PatternID] {
-			p := &s.pats[pi]
-			end := m.Start + len(p.lower)
-			if end > len(buf) || string(buf[m.Start:end]) != p.lower {
-				continue
-			}
-			got := text[m.Start:end]
-			form := p.form
-			switch {
-			case p.exact:
-				if string(got) != p.text {
-					continue
-				}
-			case form == FormRaw && string(got) != p.text:
-				form = FormCaseFolded
-			}
-			out = append(out, match{pat: pi, start: m.Start, end: end, form: form})
-		}
-	}
-	return out, buf
-}
-
 // collector gathers hits without repeats.
 type collector struct {
 	s    *Searcher
 	seq  int64
 	seen map[string]bool
 	hits []Hit
-	buf  []byte
 }
 
 func (c *collector) add(m match, location string, text []byte, all []match) {
@@ -153,8 +120,7 @@ func (c *collector) region(text []byte, loc func(m match) string) {
 	if len(text) == 0 {
 		return
 	}
-	var ms []match
-	ms, c.buf = c.s.scan(text, c.buf)
+	ms := c.s.scan(text)
 	for _, m := range ms {
 		if l := loc(m); l != "" {
 			c.add(m, l, text, ms)
@@ -183,14 +149,11 @@ func (s *Searcher) Search(o *observe.Observation) []Hit {
 	}
 	ex := o.Exchange
 	c := &collector{s: s, seq: ex.Seq, seen: map[string]bool{}}
-	bufp := s.bufs.Get().(*[]byte)
-	defer func() { *bufp = c.buf[:0]; s.bufs.Put(bufp) }()
-	c.buf = *bufp
 
 	// 1. The body, once.
 	var bodyMatches []match
 	if len(o.Body) > 0 {
-		bodyMatches, c.buf = s.scan(o.Body, c.buf)
+		bodyMatches = s.scan(o.Body)
 	}
 	vs := o.Values
 	// bodyFrom is the index of the first body value: url, header and query
@@ -300,7 +263,7 @@ func (s *Searcher) Search(o *observe.Observation) []Hit {
 }
 
 // values scans the picked values, joined with NUL separators so that one
-// automaton pass covers them, and records where each canary/form was found.
+// scan covers them, and records where each canary/form was found.
 func (c *collector) values(vs []observe.Value, pick []int, fine map[string][]string) {
 	if len(pick) == 0 {
 		return
@@ -312,8 +275,7 @@ func (c *collector) values(vs []observe.Value, pick []int, fine map[string][]str
 		joined = append(joined, vs[i].Text...)
 		joined = append(joined, 0)
 	}
-	var ms []match
-	ms, c.buf = c.s.scan(joined, c.buf)
+	ms := c.s.scan(joined)
 	for _, m := range ms {
 		k := sort.SearchInts(starts, m.start+1) - 1
 		v := vs[pick[k]]
