@@ -207,6 +207,18 @@ var _ = Describe("the scan", func() {
 		}
 	})
 
+	It("agrees on overlapping occurrences when all anchors are 8 bytes", func() {
+		var err error
+		rep := []canary.Canary{{Role: "user", Value: "aaaaaaaaaaaa"}, {Role: "host", Value: "aaaaaaaaab"}}
+		s, err = canary.NewSearcher(rep)
+		Expect(err).NotTo(HaveOccurred())
+		ref, err = canary.NewReferenceSearcher(rep)
+		Expect(err).NotTo(HaveOccurred())
+		body := []byte("xx" + strings.Repeat("a", 40) + "b" + strings.Repeat("A", 30) + "B")
+		Expect(len(ref.ScanMatches(body))).To(BeNumerically(">", 20))
+		expectSame(s, ref, body)
+	})
+
 	It("agrees with a single short canary, where every position is a window", func() {
 		var err error
 		one := []canary.Canary{{Role: "short", Value: "aBc1"}}

@@ -1,6 +1,7 @@
 package canary
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math/bits"
 	"sort"
@@ -43,6 +44,10 @@ const gramBits = 16
 type finder struct {
 	step   int
 	grams  []uint64 // bitset over gramHash
+	// offsets holds, by gramHash, a bit k for each anchor having the gram
+	// at offset k: a window that passes is checked only at those starts.
+	// 64 KiB, touched only by windows that pass the bitset.
+	offsets []uint8
 	lens   []int    // distinct anchor lengths, longest first
 	tables [anchorLen + 1]anchorTable
 	mixed  bool // anchors of several lengths: matches need sorting by end
@@ -52,7 +57,7 @@ func gramHash(x uint32) uint32 { return ((x | 0x20202020) * 0x9E3779B1) >> (32 -
 
 // newFinder indexes anchors (lower-cased, distinct, 1..anchorLen bytes).
 func newFinder(anchors [][]byte) *finder {
-	f := &finder{grams: make([]uint64, 1<<gramBits/64)}
+	f := &finder{grams: make([]uint64, 1<<gramBits/64), offsets: make([]uint8, 1<<gramBits)}
 	minLen := anchorLen
 	for _, a := range anchors {
 		minLen = min(minLen, len(a))
@@ -63,6 +68,7 @@ func newFinder(anchors [][]byte) *finder {
 		for off := 0; off < f.step; off++ {
 			h := gramHash(binary.LittleEndian.Uint32(a[off:]))
 			f.grams[h>>6] |= 1 << (h & 63)
+			f.offsets[h] |= 1 << off
 		}
 		byLen[len(a)] = append(byLen[len(a)], id)
 	}
@@ -143,7 +149,10 @@ func lower8(x uint64) uint64 {
 // of one anchor in pattern order.
 func (s *Searcher) scan(text []byte) []match {
 	if s.refScan != nil {
-		return s.refScan(text)
+		// A copy, so that text does not escape to the heap through the
+		// call of an unknown function (which would cost every caller's
+		// []byte conversions an allocation).
+		return s.refScan(bytes.Clone(text))
 	}
 	f := s.find
 	n := len(text)
@@ -154,8 +163,13 @@ func (s *Searcher) scan(text []byte) []match {
 		if f.grams[h>>6]&(1<<(h&63)) == 0 {
 			continue
 		}
-		for p := max(q-step+1, 0); p <= q; p++ {
-			out = s.matchAt(text, p, out)
+		// Highest offset first: starts in ascending order.
+		for offs := f.offsets[h]; offs != 0; {
+			k := bits.Len8(offs) - 1
+			offs &^= 1 << k
+			if p := q - k; p >= 0 {
+				out = s.matchAt(text, p, out)
+			}
 		}
 	}
 	if f.mixed && len(out) > 1 {
