@@ -42,15 +42,15 @@ const gramBits = 16
 
 // finder locates anchors in a text.
 type finder struct {
-	step   int
-	grams  []uint64 // bitset over gramHash
+	step  int
+	grams []uint64 // bitset over gramHash
 	// offsets holds, by gramHash, a bit k for each anchor having the gram
 	// at offset k: a window that passes is checked only at those starts.
 	// 64 KiB, touched only by windows that pass the bitset.
 	offsets []uint8
-	lens   []int    // distinct anchor lengths, longest first
-	tables [anchorLen + 1]anchorTable
-	mixed  bool // anchors of several lengths: matches need sorting by end
+	lens    []int // distinct anchor lengths, longest first
+	tables  [anchorLen + 1]anchorTable
+	mixed   bool // anchors of several lengths: matches need sorting by end
 }
 
 func gramHash(x uint32) uint32 { return ((x | 0x20202020) * 0x9E3779B1) >> (32 - gramBits) }

@@ -1,6 +1,7 @@
 package canary_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -12,8 +13,9 @@ import (
 )
 
 // BenchmarkSearch measures Search (observation already built) for 50
-// canaries in every form over a Pants-sized report (~1.3 KiB) and a
-// Turborepo-style array of events (~1 MiB), with and without hits.
+// canaries in every form over a Pants-sized report (~1.3 KiB), the body of
+// the 100,000-exchange scale capture (10 KiB, not JSON: cut mid-object) and
+// a Turborepo-style array of events (~1 MiB), with and without hits.
 func BenchmarkSearch(b *testing.B) {
 	roles := []string{"user", "host", "node", "repo-id", "repo-path", "home", "custom-goal", "failing-target", "config-value", "env-value", "cmdline-arg"}
 	var cs []canary.Canary
@@ -31,18 +33,20 @@ func BenchmarkSearch(b *testing.B) {
 		b.Fatal(err)
 	}
 	for _, tc := range []struct {
-		name string
-		body []byte
+		name    string
+		body    []byte
+		invalid bool // not JSON, as sent: the search goes by byte offset
 	}{
-		{"1KiB", report},
-		{"1MiB", events(1<<20, "")},
-		{"1MiB-hits", events(1<<20, cs[0].Value)},
+		{"1KiB", report, false},
+		{"10KiB-scale", bytes.Repeat([]byte(`{"k":"0123456789abcdefghijklmnopqrstuvwxyz"},`), 10240/45+1)[:10240], true},
+		{"1MiB", events(1<<20, ""), false},
+		{"1MiB-hits", events(1<<20, cs[0].Value), false},
 	} {
 		ex := &capture.Exchange{Seq: 1, Method: "POST", URL: "https://telemetry.example/v1/events?v=1",
 			Headers: []capture.Header{{Name: "Content-Type", Value: "application/json"}, {Name: "User-Agent", Value: "python-requests/2.28.1"}},
 			Body:    capture.Body{Raw: tc.body}}
 		obs, err := observe.Observe(ex, observe.Options{TagLists: []observe.TagList{{Path: "$.tags", Sep: ":"}, {Path: "$[*].tags", Sep: ":"}}})
-		if err != nil || obs.BodyError != "" {
+		if err != nil || (obs.BodyError != "") != tc.invalid {
 			b.Fatalf("observe: %v %s", err, obs.BodyError)
 		}
 		b.Run(tc.name, func(b *testing.B) {
