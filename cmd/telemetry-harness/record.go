@@ -17,7 +17,7 @@ import (
 	"github.com/telemetry-harness/telemetry-harness/proxy/session"
 )
 
-const recordUsage = "record [--out DIR] [--forward] [--settle DUR] [--timeout DUR] [--idle-stop DUR] [--pass-env NAME]... [--no-redact] [--seal auto|on|off] -- COMMAND [ARGS...]"
+const recordUsage = "record [--out DIR] [--forward] [--settle DUR] [--timeout DUR] [--idle-stop DUR] [--pass-env NAME]... [--no-redact] [--seal auto|on|off] [--no-keylog] -- COMMAND [ARGS...]"
 
 // recordOptions are the parsed flags of `record`.
 type recordOptions struct {
@@ -32,6 +32,8 @@ type recordOptions struct {
 	noRedact bool
 	// seal is the seal mode (session.Options.Seal).
 	seal string
+	// noKeyLog leaves sslkeys.log out of a sealed run (session.Options.NoKeyLog).
+	noKeyLog bool
 	// argv is COMMAND [ARGS...].
 	argv []string
 }
@@ -56,6 +58,7 @@ func recordCommand() command {
 			fs.Var((*stringList)(&o.passEnv), "pass-env", "copy this variable from the harness environment (repeatable)")
 			fs.BoolVar(&o.noRedact, "no-redact", false, "keep Authorization/Cookie values in capture.har")
 			fs.StringVar(&o.seal, "seal", session.SealAuto, "run COMMAND in a sealed network namespace that watches every packet: auto (when possible), on (required), off")
+			fs.BoolVar(&o.noKeyLog, "no-keylog", false, "do not write sslkeys.log (the TLS secrets that let Wireshark decrypt packets.pcapng) in a sealed run")
 			if code, ok := parseFlags(fs, recordUsage, args, stderr); !ok {
 				return code
 			}
@@ -97,7 +100,7 @@ func runRecord(ctx context.Context, o recordOptions, stdout, stderr io.Writer) i
 		Argv: o.argv, Out: out, Forward: o.forward, Started: started,
 		Settle: o.settle, Timeout: o.timeout, IdleStop: o.idleStop,
 		PassEnv: o.passEnv, NoRedact: o.noRedact,
-		Stdout: stdout, Stderr: stderr, Seal: o.seal,
+		Stdout: stdout, Stderr: stderr, Seal: o.seal, NoKeyLog: o.noKeyLog,
 	})
 	switch {
 	case errors.Is(err, session.ErrNotFound):
@@ -162,6 +165,12 @@ func printEgress(stderr io.Writer, dir string) {
 	fmt.Fprintf(stderr, "%s: sealed (host %s, MAC %s): %d flow(s) through the proxy, %d transparent, %d escape(s), %d DNS question(s); see %s and %s\n",
 		toolName, e.Hostname, e.MAC, count[capture.FlowProxy], count[capture.FlowTransparent], count[capture.FlowEscape], len(e.DNS),
 		filepath.Join(dir, capture.PcapName), filepath.Join(dir, capture.EgressName))
+	if e.Contained != nil && !*e.Contained {
+		fmt.Fprintf(stderr, "%s: not contained (%s): a daemon the command started could outlive a killed harness\n", toolName, e.ContainReason)
+	}
+	if e.PrivateSys != nil && !*e.PrivateSys {
+		fmt.Fprintf(stderr, "%s: the command saw the host's /sys (%s): a MAC address read there is not the canary\n", toolName, e.SysReason)
+	}
 }
 
 // printCapture prints one row per captured exchange.

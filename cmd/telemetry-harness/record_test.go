@@ -14,6 +14,7 @@ import (
 	"github.com/onsi/gomega/gexec"
 
 	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
+	"github.com/telemetry-harness/telemetry-harness/proxy/netwatch"
 )
 
 // postPy posts one report with urllib through HTTPS_PROXY, and refuses to
@@ -129,6 +130,24 @@ var _ = Describe("record", func() {
 		Expect(defaultRunFolder(now)).To(Equal("telemetry-capture-20260504-030201"))
 		Expect(os.Mkdir("telemetry-capture-20260504-030201", 0o755)).To(Succeed())
 		Expect(defaultRunFolder(now)).To(Equal("telemetry-capture-20260504-030201-2"))
+	})
+
+	It("writes sslkeys.log in a sealed run, and leaves it out with --no-keylog", func(ctx SpecContext) {
+		if err := netwatch.Available(); err != nil {
+			Skip("sealed namespaces unavailable here: " + err.Error())
+		}
+		code := run(ctx, []string{"record", "--seal", "on", "--out", out, "--", "python3", "-c", postPy}, stdout, stderr)
+		Expect(code).To(Equal(exitOK), stderr.String())
+		keys, err := os.ReadFile(filepath.Join(out, capture.KeyLogName))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(keys)).To(ContainSubstring("CLIENT_TRAFFIC_SECRET_0 "), "the TLS 1.3 secrets of the tunnel's session")
+		Expect(stderr.String()).NotTo(ContainSubstring("not contained"))
+
+		bare := filepath.Join(GinkgoT().TempDir(), "run")
+		code = run(ctx, []string{"record", "--seal", "on", "--no-keylog", "--out", bare, "--", "python3", "-c", postPy}, stdout, stderr)
+		Expect(code).To(Equal(exitOK), stderr.String())
+		Expect(filepath.Join(bare, capture.KeyLogName)).NotTo(BeAnExistingFile())
+		Expect(filepath.Join(bare, capture.PcapName)).To(BeAnExistingFile())
 	})
 
 	It("works as a built binary", func() {

@@ -25,7 +25,7 @@ import (
 	"github.com/telemetry-harness/telemetry-harness/suites/scenario"
 )
 
-const runUsage = `run [--tool "CMD ARGS"] [--policy FILE] [--scenario NAME]... [--label-filter EXPR] [--out DIR] [--settle DUR] [--timeout DUR] [--keep] [--seal auto|on|off] [-- --ginkgo.FLAG...]`
+const runUsage = `run [--tool "CMD ARGS"] [--policy FILE] [--scenario NAME]... [--label-filter EXPR] [--out DIR] [--settle DUR] [--timeout DUR] [--keep] [--seal auto|on|off] [--no-keylog] [-- --ginkgo.FLAG...]`
 
 // runOptions are the flags of run.
 type runOptions struct {
@@ -50,6 +50,8 @@ type runOptions struct {
 	PassEnv []string
 	// Seal is the seal mode of every run (session.Options.Seal).
 	Seal string
+	// NoKeyLog leaves sslkeys.log out of sealed runs.
+	NoKeyLog bool
 	// GinkgoArgs are --ginkgo.* flags passed through to the spec runner.
 	GinkgoArgs []string
 	// Replay, when set, judges this previous output folder instead of
@@ -81,6 +83,7 @@ func runCommand() command {
 			fs.IntVar(&opts.Parallel, "parallel", opts.Parallel, "scenarios run at once")
 			fs.BoolVar(&opts.Keep, "keep", false, "keep each run's working folder and print how to rerun the tool by hand")
 			fs.StringVar(&opts.Seal, "seal", session.SealAuto, "run the tool in a sealed network namespace that watches every packet: auto (when possible), on (required), off")
+			fs.BoolVar(&opts.NoKeyLog, "no-keylog", false, "do not write sslkeys.log (the TLS secrets that let Wireshark decrypt packets.pcapng) in sealed runs")
 			fs.Func("pass-env", "also give the tool this harness environment variable (repeatable)", func(s string) error {
 				opts.PassEnv = append(opts.PassEnv, s)
 				return nil
@@ -190,7 +193,7 @@ func runRun(ctx context.Context, opts runOptions, stdout, stderr io.Writer) int 
 			return harnessError(stderr, err)
 		}
 		cfg.Runner = scenario.Options{Tool: tool, Root: root, Out: out, Settle: opts.Settle, Timeout: opts.Timeout,
-			IdleStop: opts.IdleStop, PassEnv: opts.PassEnv, Parallel: opts.Parallel, Keep: opts.Keep, Seal: opts.Seal}
+			IdleStop: opts.IdleStop, PassEnv: opts.PassEnv, Parallel: opts.Parallel, Keep: opts.Keep, Seal: opts.Seal, NoKeyLog: opts.NoKeyLog}
 		fmt.Fprintf(stderr, "%s: running %s against %s (%s), output in %s\n", toolName, strings.Join(tool, " "), p.Tool.Name, p.File, out)
 	}
 	suite, err := compliance.New(cfg)

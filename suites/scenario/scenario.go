@@ -63,6 +63,8 @@ type Options struct {
 	// default, ""), on or off. A sealed run sets the host and node canaries
 	// inside its namespace; egress.json says whether each run was sealed.
 	Seal string
+	// NoKeyLog leaves sslkeys.log out of sealed runs (session.Options.NoKeyLog).
+	NoKeyLog bool
 }
 
 // Result is what running one scenario gave.
@@ -375,7 +377,7 @@ func runOne(ctx context.Context, opts Options, sc *policy.Scenario, r policy.Run
 		Dir: sb.workdir, Home: sb.home, User: sb.user, Env: sb.env, PassEnv: opts.PassEnv,
 		Answers: answers(opts.Policy, r.Sink),
 		Settle:  opts.Settle, Timeout: opts.Timeout, IdleStop: opts.IdleStop,
-		Seal: opts.Seal, Hostname: sets.hostname, MAC: sets.mac,
+		Seal: opts.Seal, NoKeyLog: opts.NoKeyLog, Hostname: sets.hostname, MAC: sets.mac,
 	}
 	for i, argv := range sb.prepare {
 		so.Argv, so.Out = argv, filepath.Join(dir, "prepare", fmt.Sprint(i+1))
