@@ -39,7 +39,7 @@ type pattern struct {
 	canary int
 	form   string
 	text   string // as spelled
-	lower  string // text lower-cased: what the automaton matches
+	lower  string // text lower-cased: what the scan compares case-folded bytes with
 	exact  bool   // the match must equal text byte for byte (base64)
 }
 
