@@ -9,8 +9,10 @@
 // UTS, PID and mount namespaces (CLONE_NEWUSER|CLONE_NEWNET|CLONE_NEWUTS|
 // CLONE_NEWPID|CLONE_NEWNS, the caller's uid and gid mapped, ambient
 // CAP_NET_ADMIN, CAP_NET_RAW, CAP_NET_BIND_SERVICE and CAP_SYS_ADMIN, over
-// the new namespaces only). The program's main, and a test binary's
-// TestMain, must therefore call MaybeRunHelper first. The helper, pid 1 of
+// the new namespaces only). This package's init turns such a process into
+// the helper before the rest of the program initialises (MaybeRunHelper,
+// which main and a test binary's TestMain may also call first, does the
+// same). The helper, pid 1 of
 // its PID namespace, inside:
 //
 //   - makes every mount a slave of the host's (mount --make-rslave /) and

@@ -37,12 +37,6 @@ const SealedEnv = "TELEMETRY_HARNESS_SEALED"
 // be made.
 var ErrSealUnavailable = errors.New("sealed run unavailable")
 
-// A binary that links this package can serve as the namespace helper even
-// when its main (or a test binary's TestMain) forgot to call
-// netwatch.MaybeRunHelper first: otherwise netwatch's re-exec of such a test
-// binary would run its whole suite again inside the namespace.
-func init() { netwatch.MaybeRunHelper() }
-
 // CheckSeal reports whether mode is a known seal mode ("" is auto).
 func CheckSeal(mode string) error {
 	switch mode {
