@@ -200,6 +200,28 @@ var _ = Describe("the scan", func() {
 		expectSame(s, ref, []byte{0xff, 0xfe, 'c', 'n', 'r', 'y', 0x80})
 	})
 
+	It("agrees on the benchmark's bodies with its 50 generated canaries", func() {
+		var many []canary.Canary
+		for i := range 50 {
+			many = append(many, canary.Generate(fmt.Sprintf("role%d", i%11)))
+		}
+		var err error
+		s, err = canary.NewSearcher(many)
+		Expect(err).NotTo(HaveOccurred())
+		ref, err = canary.NewReferenceSearcher(many)
+		Expect(err).NotTo(HaveOccurred())
+		hits := events(1<<18, many[0].Value)
+		Expect(s.SearchBytes(hits, 1, "log")).NotTo(BeEmpty())
+		for _, body := range [][]byte{events(1<<16, ""), hits} {
+			ex := &capture.Exchange{Seq: 1, Method: "POST", URL: "https://telemetry.example/v1/events?v=1",
+				Headers: []capture.Header{{Name: "Content-Type", Value: "application/json"}}, Body: capture.Body{Raw: body}}
+			obs, err := observe.Observe(ex, observe.Options{TagLists: []observe.TagList{{Path: "$[*].tags", Sep: ":"}}})
+			Expect(err).NotTo(HaveOccurred())
+			Expect(s.Search(obs)).To(Equal(ref.Search(obs)))
+			Expect(s.ScanMatches(body)).To(Equal(ref.ScanMatches(body)))
+		}
+	})
+
 	It("agrees on overlapping and adjacent spellings", func() {
 		v := cs[0].Value
 		for _, body := range []string{v + v, v[:8] + v, strings.ToUpper(v) + v + strings.ToUpper(v), "abcdabcdabcd", "zABCDEFGHzabcdefgh", "0123456701234560123456"} {
