@@ -37,8 +37,8 @@ type tracker struct {
 	pgids   map[int]bool
 	sids    map[int]bool
 	// unsure is set by a scan that met an orphan of the harness whose
-	// environment could not be read yet (mid-exec); the caller scans again
-	// after recheckDelay.
+	// environment could not be read yet (mid-exec), or a member it could
+	// not watch; the caller scans again after recheckDelay.
 	unsure bool
 	tries  map[int]int
 	// born is set when a scan adopts a new live member; the idle check
@@ -51,6 +51,8 @@ type tracker struct {
 	extraPIDs map[int]bool
 	// exits receives the pid of a member whose pidfd reported its exit.
 	exits chan int
+	// openPidfd is unix.PidfdOpen (tests put a reaper in between).
+	openPidfd func(pid, flags int) (int, error)
 	done  chan struct{}
 }
 
@@ -74,6 +76,8 @@ func newTracker(proc, marker string, mainPID int) (*tracker, error) {
 		tries:   map[int]int{},
 		exits:   make(chan int),
 		done:    make(chan struct{}),
+
+		openPidfd: unix.PidfdOpen,
 	}
 	return t, nil
 }
@@ -134,11 +138,19 @@ func (t *tracker) scan() ([]*member, error) {
 		m, ok := t.members[pid]
 		if !ok || m.stat.start != s.start {
 			m = &member{stat: s, argv: readArgv(t.proc, pid), cpuBase: s.cpu}
-			t.members[pid] = m
 			if !s.zombie() {
-				t.watch(m)
+				if !t.watch(m) {
+					// Gone since /proc was read and reaped (a PID
+					// namespace's init reaps at once), or no pidfd could
+					// be had: no pidfd will report it, so counting it live
+					// would wait for an event that never comes. Look
+					// again soon instead.
+					t.unsure = true
+					continue
+				}
 				t.born = true
 			}
+			t.members[pid] = m
 		}
 		m.stat = s
 		if s.zombie() {
@@ -185,15 +197,16 @@ func (t *tracker) belongs(s procStat, in map[int]bool) bool {
 
 // watch opens a pidfd for m and reports its exit on t.exits. The pidfd is
 // non-blocking, so os.File parks the waiting goroutine in the runtime poller
-// instead of holding a thread.
-func (t *tracker) watch(m *member) {
-	fd, err := unix.PidfdOpen(m.stat.pid, unix.PIDFD_NONBLOCK)
+// instead of holding a thread. It returns false when m is already gone
+// (reaped, its pid possibly reused).
+func (t *tracker) watch(m *member) bool {
+	fd, err := t.openPidfd(m.stat.pid, unix.PIDFD_NONBLOCK)
 	if err != nil {
-		return // already gone: the next scan sees it
+		return false
 	}
 	if s, err := readStat(t.proc, m.stat.pid); err != nil || s.start != m.stat.start {
 		unix.Close(fd) // the pid was reused between the scan and the open
-		return
+		return false
 	}
 	f := os.NewFile(uintptr(fd), fmt.Sprintf("pidfd %d", m.stat.pid))
 	m.pidfd = f
@@ -216,6 +229,7 @@ func (t *tracker) watch(m *member) {
 		case <-t.done:
 		}
 	}()
+	return true
 }
 
 func (t *tracker) forget(m *member) {
