@@ -53,7 +53,7 @@ type tracker struct {
 	exits chan int
 	// openPidfd is unix.PidfdOpen (tests put a reaper in between).
 	openPidfd func(pid, flags int) (int, error)
-	done  chan struct{}
+	done      chan struct{}
 }
 
 type member struct {
