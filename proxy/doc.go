@@ -61,8 +61,12 @@
 // dials anything: Options.Answers gives per-host status, body, content type
 // and delay (a slow endpoint), or Refuse (a refused connection);
 // Options.Default covers the other hosts (200 `{}`). With Options.Forward
-// the requests go on to the real hosts (through a transport that ignores the
-// harness's own proxy variables) and both sides are recorded.
+// the requests go on to the real hosts (never through the harness's own
+// proxy variables) and both sides are recorded. Inside a tunnel the tunnel's
+// goroutine writes each request to, and reads each answer from, one upstream
+// connection of its own (no net/http.Transport goroutines in between); a
+// clean one goes to a small per-host pool when the tunnel ends. The client's
+// "Connection: close" is never passed upstream.
 //
 // # Waiting for a tool to finish
 //

@@ -121,8 +121,11 @@ type Proxy struct {
 	ln      net.Listener
 	tracker *connTracker
 	tr      *http.Transport
-	log     *log.Logger
-	bufs    bufPools
+	// upTLS and upPool serve forward mode inside tunnels (upstream.go).
+	upTLS  *tls.Config
+	upPool upPool
+	log    *log.Logger
+	bufs   bufPools
 	// keyLog is Options.KeyLog behind a lock; nil when not set.
 	keyLog io.Writer
 
@@ -196,6 +199,7 @@ func New(opts Options) (*Proxy, error) {
 	}
 	p.ln = &trackingListener{Listener: ln, tracker: p.tracker}
 	p.tr = upstreamTransport(opts.UpstreamTLS)
+	p.upTLS = p.tr.TLSClientConfig.Clone()
 	p.gp = p.newGoproxy()
 	p.srv = &http.Server{
 		Handler:           http.HandlerFunc(p.serveHTTP),
@@ -317,6 +321,7 @@ func (p *Proxy) Close() error {
 		p.tracker.closeAll()
 		p.wg.Wait()
 		p.tr.CloseIdleConnections()
+		p.upPool.closeAll()
 		// Response records are queued (capture.Writer); when Close returns,
 		// everything this proxy recorded is in the file.
 		if err := p.opts.Capture.Flush(); err != nil {

@@ -43,6 +43,8 @@ type tunnel struct {
 	in0    int64  // client byte counters at the start of the tunnel
 	out0   int64
 	bw     *bufio.Writer // forwarded answers, made on first use
+	up     *upConn       // forward mode: the upstream connection, dialled on first use
+	upKey  string        // its pool key
 }
 
 // hijack serves a CONNECT that goproxy handed over (ConnectHijack): it
@@ -82,6 +84,7 @@ func (t *tunnel) serve(src io.Reader) {
 		if t.bw != nil {
 			t.p.bufs.putWriter(t.bw)
 		}
+		t.releaseUp()
 	}()
 	first, err := br.Peek(1)
 	if err != nil {
@@ -501,25 +504,40 @@ func (t *tunnel) forward(req *http.Request, raw []byte, rawTrunc bool, conn net.
 		t.badGateway(conn, seq, err.Error())
 		return false
 	}
-	resp, err := t.p.tr.RoundTrip(out)
+	resp, err := t.roundTrip(out, scheme)
 	if err != nil {
 		t.badGateway(conn, seq, "upstream: "+err.Error())
 		return false
 	}
-	defer resp.Body.Close()
+	// The host's "Connection: close" ends the upstream connection; the
+	// client's ends only the tunnel (the upstream one goes to the pool).
+	// A 101 turns the connection into another protocol: not reusable.
+	upClose := resp.Close || resp.StatusCode == http.StatusSwitchingProtocols
 	stripHop(resp.Header, false)
 	t.p.watchResponse(seq, resp)
 	resp.Close = req.Close || resp.Close
 	if t.bw == nil {
 		t.bw = t.p.bufs.writer(conn)
 	}
+	more := !resp.Close && resp.StatusCode != http.StatusSwitchingProtocols
 	if err := resp.Write(t.bw); err != nil {
+		// A body not read to its end leaves the connection mid-response:
+		// close it before Close would drain the rest.
+		t.closeUp()
+		resp.Body.Close()
 		return false
 	}
-	if err := t.bw.Flush(); err != nil {
-		return false
+	// The body has been read to its end.
+	resp.Body.Close()
+	switch {
+	case upClose:
+		t.closeUp()
+	case !more:
+		// Pooled before the client sees the answer, so that its next
+		// connection finds it.
+		t.releaseUp()
 	}
-	return !resp.Close
+	return t.bw.Flush() == nil && more
 }
 
 // sinkWebSocket accepts an upgrade itself and then reads the client's
