@@ -50,7 +50,7 @@ func runHelper() int {
 	ctl := helperFD
 	unix.CloseOnExec(ctl)
 	buf := make([]byte, 1<<20)
-	n, _, _, _, err := unix.Recvmsg(ctl, buf, nil, 0)
+	n, _, _, _, err := recvmsg(ctl, buf, nil, 0)
 	if err != nil || n == 0 {
 		return 1 // the parent is gone: nothing to report to
 	}
@@ -160,7 +160,7 @@ func privateSys(refuse string) error {
 // ok false with the helper's exit code.
 func readGo(ctl int, buf []byte) (cmd helperGo, path string, stdio []int, code int, ok bool) {
 	oob := make([]byte, unix.CmsgSpace(3*4))
-	n, oobn, _, _, err := unix.Recvmsg(ctl, buf, oob, unix.MSG_CMSG_CLOEXEC)
+	n, oobn, _, _, err := recvmsg(ctl, buf, oob, unix.MSG_CMSG_CLOEXEC)
 	if err != nil || n == 0 {
 		return cmd, "", nil, 0, false // Close before Go: the run was abandoned
 	}
@@ -223,7 +223,7 @@ func runInit(ctl int, buf []byte) int {
 	}
 	// Nothing is reaped before the parent has read the pid (a reaped
 	// process has none).
-	if n, _, _, _, err := unix.Recvmsg(ctl, buf, nil, 0); err != nil || n == 0 {
+	if n, _, _, _, err := recvmsg(ctl, buf, nil, 0); err != nil || n == 0 {
 		return 1
 	}
 	go func() {
@@ -704,3 +704,14 @@ func parseRights(oob []byte) ([]int, error) {
 }
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+// recvmsg is unix.Recvmsg retried when a signal interrupts it: the helper
+// waits on the control socket for as long as the run lasts.
+func recvmsg(fd int, p, oob []byte, flags int) (n, oobn, recvflags int, from unix.Sockaddr, err error) {
+	for {
+		n, oobn, recvflags, from, err = unix.Recvmsg(fd, p, oob, flags)
+		if !errors.Is(err, unix.EINTR) {
+			return n, oobn, recvflags, from, err
+		}
+	}
+}

@@ -238,6 +238,17 @@ var _ = Describe("the tool's process in the PID namespace", func() {
 		Expect(pids[2:]).To(ConsistOf(1, self, BeNumerically(">", self)), "/proc lists init, the tool and ls, nothing of the host")
 	}, SpecTimeout(20*time.Second))
 
+	It("says how its helper ended when the helper died before the tool could start", func(ctx SpecContext) {
+		sb, err := netwatch.Start(ctx, netwatch.Options{})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(sb.Close)
+		Expect(syscall.Kill(netwatch.HelperPid(sb), syscall.SIGKILL)).To(Succeed())
+
+		err = sb.Go(netwatch.Command{Argv: []string{"true"}, Env: []string{"PATH=/usr/bin:/bin"}})
+
+		Expect(err).To(MatchError(ContainSubstring("(helper signal: killed)")), "an unexpected end names its cause")
+	}, SpecTimeout(20*time.Second))
+
 	It("reports the tool's exit status", func(ctx SpecContext) {
 		sb, _, err := run(ctx, netwatch.Options{}, "exit 7")
 		var exit *netwatch.ExitError

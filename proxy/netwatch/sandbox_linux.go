@@ -86,6 +86,8 @@ type Sandbox struct {
 
 	// helperDone is closed when the helper was reaped.
 	helperDone chan struct{}
+	// helperErr keeps the end of the helper's stderr.
+	helperErr tailBuffer
 
 	// toolDone is closed when the tool exited (or, never started, when the
 	// helper did); toolStatus and toolExited say how.
@@ -182,8 +184,12 @@ func startOnce(ctx context.Context, opts Options, probe, pidns bool) (_ *Sandbox
 		Args: []string{"telemetry-harness-netns", helperArg},
 		// Not empty: a harness tracking its children's environments sees
 		// at once that the helper carries no session marker.
-		Env:         []string{"TELEMETRY_HARNESS_NETNS_HELPER=1"},
-		ExtraFiles:  []*os.File{child},
+		Env:        []string{"TELEMETRY_HARNESS_NETNS_HELPER=1"},
+		ExtraFiles: []*os.File{child},
+		// The helper reports over the control socket; what it prints is a
+		// crash (a Go panic, a fatal runtime error), kept for the error
+		// that says it died.
+		Stderr:      &s.helperErr,
 		SysProcAttr: sysProcAttr(pidns),
 	}
 	if err := s.startHelper(); err != nil {
@@ -455,7 +461,7 @@ func (s *Sandbox) Go(c Command) error {
 	}
 	_ = s.ctl.SetDeadline(time.Now().Add(30 * time.Second))
 	if _, _, err := s.ctl.WriteMsgUnix(msg, unix.UnixRights(stdio...), nil); err != nil {
-		return fmt.Errorf("start tool %s: send command to helper: %w", c.Argv[0], err)
+		return fmt.Errorf("start tool %s: send command to helper: %w%s", c.Argv[0], err, s.helperDeath())
 	}
 	buf := make([]byte, 1<<16)
 	oob := make([]byte, unix.CmsgSpace(4))
@@ -471,11 +477,11 @@ func (s *Sandbox) Go(c Command) error {
 	}
 	if err != nil && !errors.Is(err, io.EOF) {
 		closeFDs(fds)
-		return fmt.Errorf("start tool %s: wait for exec: %w", c.Argv[0], err)
+		return fmt.Errorf("start tool %s: wait for exec: %w%s", c.Argv[0], err, s.helperDeath())
 	}
 	if n == 0 {
 		closeFDs(fds)
-		return fmt.Errorf("start tool %s: the namespace's helper exited", c.Argv[0])
+		return fmt.Errorf("start tool %s: the namespace's helper exited%s", c.Argv[0], s.helperDeath())
 	}
 	var ev helperEvent
 	if jerr := json.Unmarshal(buf[:n], &ev); jerr != nil {
@@ -503,6 +509,25 @@ func (s *Sandbox) Go(c Command) error {
 	_ = s.ctl.SetDeadline(time.Time{})
 	go s.watchTool()
 	return nil
+}
+
+// helperDeath says how the helper ended, when it did (within a second):
+// its exit status or signal and the tail of what it printed, so that an
+// unexpected end names its cause. Empty while it lives.
+func (s *Sandbox) helperDeath() string {
+	select {
+	case <-s.helperDone:
+	case <-time.After(time.Second):
+		return ""
+	}
+	what := "helper not started"
+	if ps := s.cmd.ProcessState; ps != nil {
+		what = "helper " + ps.String()
+	}
+	if out := strings.TrimSpace(s.helperErr.String()); out != "" {
+		what += ": " + out
+	}
+	return " (" + what + ")"
 }
 
 // pidfdPid reads a pidfd's pid as the harness's /proc shows it (fdinfo
@@ -826,4 +851,28 @@ func randomMAC() net.HardwareAddr {
 		b[0] = 0x04 // avoid 00:..., which some tools treat as unset
 	}
 	return b
+}
+
+// tailBuffer keeps the last tailMax bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+const tailMax = 2048
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	if len(b.buf) > tailMax {
+		b.buf = append(b.buf[:0], b.buf[len(b.buf)-tailMax:]...)
+	}
+	return len(p), nil
+}
+
+func (b *tailBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf)
 }
