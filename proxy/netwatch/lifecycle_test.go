@@ -238,6 +238,43 @@ var _ = Describe("the tool's process in the PID namespace", func() {
 		Expect(pids[2:]).To(ConsistOf(1, self, BeNumerically(">", self)), "/proc lists init, the tool and ls, nothing of the host")
 	}, SpecTimeout(20*time.Second))
 
+	// A PID namespace is freed when its init exits, and the kernel hands its
+	// inode number to the next namespace made: a sandbox that matched
+	// processes by that number would see, and at Close kill, another run's.
+	It("never takes another sandbox's processes for its own once its namespace emptied", func(ctx SpecContext) {
+		env := []string{"PATH=/usr/bin:/bin"}
+		a, err := netwatch.Start(ctx, netwatch.Options{})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(a.Close)
+		helper := netwatch.HelperPid(a)
+		ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", helper))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(a.Go(netwatch.Command{Argv: []string{"true"}, Env: env})).To(Succeed())
+		Expect(a.Wait()).To(Succeed())
+		Eventually(func() error { return syscall.Kill(helper, 0) }).WithContext(ctx).WithTimeout(10*time.Second).
+			Should(MatchError(syscall.ESRCH), "the helper exits once its namespace is empty")
+		held := func() bool {
+			fds, _ := os.ReadDir("/proc/self/fd")
+			for _, fd := range fds {
+				if l, err := os.Readlink("/proc/self/fd/" + fd.Name()); err == nil && l == ns {
+					return true
+				}
+			}
+			return false
+		}
+		Expect(held()).To(BeTrue(), "a keeps its emptied PID namespace %s, so its number cannot be another's", ns)
+
+		b, err := netwatch.Start(ctx, netwatch.Options{})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(b.Close)
+		Expect(b.Go(netwatch.Command{Argv: []string{"sleep", "30"}, Env: env})).To(Succeed())
+		Expect(b.Processes()).To(ConsistOf(b.Pid()))
+
+		Expect(a.Processes()).To(BeEmpty(), "b's tool is not a's")
+		Expect(a.Close()).To(Succeed())
+		Expect(b.Processes()).To(ConsistOf(b.Pid()), "closing a left b's tool alone")
+	}, SpecTimeout(30*time.Second))
+
 	It("says how its helper ended when the helper died before the tool could start", func(ctx SpecContext) {
 		sb, err := netwatch.Start(ctx, netwatch.Options{})
 		Expect(err).NotTo(HaveOccurred())

@@ -76,6 +76,9 @@ type Sandbox struct {
 	pidns              bool
 	noPIDNS            string
 	pidnsDev, pidnsIno uint64
+	// nsFiles hold the namespaces open so that their identities stay
+	// theirs until Close (see holdNS).
+	nsFiles []*os.File
 
 	proxyL, httpsL, httpL net.Listener
 	dnsConn               *net.UDPConn
@@ -207,9 +210,12 @@ func startOnce(ctx context.Context, opts Options, probe, pidns bool) (_ *Sandbox
 			s.Close()
 		}
 	}()
-	s.netnsDev, s.netnsIno = nsID(s.cmd.Process.Pid, "net")
+	var f *os.File
+	f, s.netnsDev, s.netnsIno = holdNS(s.cmd.Process.Pid, "net")
+	s.nsFiles = append(s.nsFiles, f)
 	if pidns {
-		s.pidnsDev, s.pidnsIno = nsID(s.cmd.Process.Pid, "pid")
+		f, s.pidnsDev, s.pidnsIno = holdNS(s.cmd.Process.Pid, "pid")
+		s.nsFiles = append(s.nsFiles, f)
 	}
 
 	deadline, ok := ctx.Deadline()
@@ -302,12 +308,25 @@ func (s *Sandbox) toolExit(ws syscall.WaitStatus, exited bool) {
 }
 
 // nsID identifies a process's namespace of the given kind (0, 0 if gone).
-func nsID(pid int, kind string) (dev, ino uint64) {
-	var st unix.Stat_t
-	if unix.Stat(fmt.Sprintf("/proc/%d/ns/%s", pid, kind), &st) != nil {
-		return 0, 0
+// holdNS opens a process's namespace of the given kind and returns it with
+// its identity (nil, 0, 0 if the process is gone). Processes are matched
+// against that identity (Processes), and a namespace's inode number is
+// reused as soon as the namespace is freed: a PID namespace is freed when
+// its init dies, and the next sandbox's namespace may get the same number
+// at once, so that this sandbox would see, and at Close kill, another
+// run's processes. The open file keeps the namespace, and its number,
+// until Close.
+func holdNS(pid int, kind string) (f *os.File, dev, ino uint64) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/ns/%s", pid, kind))
+	if err != nil {
+		return nil, 0, 0
 	}
-	return st.Dev, st.Ino
+	var st unix.Stat_t
+	if unix.Fstat(int(f.Fd()), &st) != nil {
+		f.Close()
+		return nil, 0, 0
+	}
+	return f, st.Dev, st.Ino
 }
 
 func sysProcAttr(pidns bool) *syscall.SysProcAttr {
@@ -740,8 +759,16 @@ func processesIn(netDev, netIno, pidDev, pidIno uint64) ([]int, error) {
 // process group.
 func (s *Sandbox) Signal(sig syscall.Signal) error {
 	pids, err := s.Processes()
-	if pid := s.Pid(); pid > 0 {
-		_ = unix.Kill(-pid, sig)
+	if pid := s.Pid(); pid > 0 && !s.pidns {
+		// Without a PID namespace the tool is the helper, the harness's
+		// child: until it is reaped its group id cannot be another's. With
+		// one, every member of the tool's group is in the namespace (and
+		// the tool's pid, reaped by the helper, may be reused at once).
+		select {
+		case <-s.helperDone:
+		default:
+			_ = unix.Kill(-pid, sig)
+		}
 	}
 	for _, pid := range pids {
 		_ = unix.Kill(pid, sig)
@@ -771,7 +798,10 @@ func (s *Sandbox) close() error {
 		select {
 		case <-s.helperDone:
 		default:
-			_ = s.Signal(syscall.SIGKILL)
+			if !s.pidns {
+				_ = s.Signal(syscall.SIGKILL)
+			}
+			// As init, its death kills every process of the PID namespace.
 			_ = s.cmd.Process.Kill()
 		}
 		<-s.helperDone
@@ -824,6 +854,11 @@ func (s *Sandbox) close() error {
 			if err := f.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("close %s: %w", f.Name(), err))
 			}
+		}
+	}
+	for _, f := range s.nsFiles {
+		if f != nil {
+			f.Close()
 		}
 	}
 	return errors.Join(errs...)
