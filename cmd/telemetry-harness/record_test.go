@@ -150,6 +150,25 @@ var _ = Describe("record", func() {
 		Expect(filepath.Join(bare, capture.PcapName)).To(BeAnExistingFile())
 	})
 
+	It("says when a sealed run was not contained or saw the host's /sys, and is silent when it was", func() {
+		no, yes := false, true
+		write := func(e *capture.Egress) string {
+			dir := GinkgoT().TempDir()
+			Expect(capture.WriteEgress(dir, e)).To(Succeed())
+			return dir
+		}
+		printEgress(stderr, write(&capture.Egress{Sealed: true, Contained: &no, ContainReason: "clone refused",
+			PrivateSys: &no, SysReason: "mount refused"}))
+		Expect(stderr.String()).To(ContainSubstring("not contained (clone refused): a daemon the command started could outlive a killed harness"))
+		Expect(stderr.String()).To(ContainSubstring("the command saw the host's /sys (mount refused)"))
+
+		stderr.Reset()
+		printEgress(stderr, write(&capture.Egress{Sealed: true, Contained: &yes, PrivateSys: &yes}))
+		printEgress(stderr, write(&capture.Egress{Sealed: true})) // written before the fields existed
+		Expect(stderr.String()).NotTo(ContainSubstring("contained"))
+		Expect(stderr.String()).NotTo(ContainSubstring("/sys"))
+	})
+
 	It("works as a built binary", func() {
 		cmd := exec.Command(binPath, "record", "--out", out, "--", "python3", "-c", postPy)
 

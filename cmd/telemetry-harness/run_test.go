@@ -9,6 +9,9 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+
+	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
+	"github.com/telemetry-harness/telemetry-harness/proxy/netwatch"
 )
 
 var _ = Describe("run", func() {
@@ -60,5 +63,18 @@ var _ = Describe("run --keep", Label("integration"), func() {
 		Expect(err).NotTo(HaveOccurred(), "rerun line: %s\n%s", line, got)
 		Expect(string(got)).To(ContainSubstring("https://spire.bugout.dev/humbug/reports"), "the rerun's report was recorded by the sink")
 		Expect(filepath.Join(out, "opt-in", "rerun", "capture.jsonl")).To(BeARegularFile())
+	})
+
+	It("passes --no-keylog to every sealed run", func() {
+		if err := netwatch.Available(); err != nil {
+			Skip("sealed namespaces unavailable here: " + err.Error())
+		}
+		with, without := filepath.Join(GinkgoT().TempDir(), "with"), filepath.Join(GinkgoT().TempDir(), "without")
+		harness("run", "--scenario", "opt-in", "--seal", "on", "--out", with)
+		harness("run", "--scenario", "opt-in", "--seal", "on", "--no-keylog", "--out", without)
+
+		Expect(filepath.Join(with, "opt-in", capture.KeyLogName)).To(BeARegularFile(), "a sealed run keeps its TLS secrets by default")
+		Expect(filepath.Join(without, "opt-in", capture.PcapName)).To(BeARegularFile(), "the run was sealed")
+		Expect(filepath.Join(without, "opt-in", capture.KeyLogName)).NotTo(BeAnExistingFile())
 	})
 })
