@@ -105,11 +105,3 @@ func (s *session) tlsConnect(host string, alpn ...string) *tls.Conn {
 	Expect(tc.Handshake()).To(Succeed(), "TLS handshake through the proxy for %s", host)
 	return tc
 }
-
-func bySeq(exs []*capture.Exchange) map[int64]*capture.Exchange {
-	m := map[int64]*capture.Exchange{}
-	for _, e := range exs {
-		m[e.Seq] = e
-	}
-	return m
-}

@@ -100,9 +100,6 @@ func New(cfg Config) (*Suite, error) {
 	return s, nil
 }
 
-// Selected are the scenarios this suite covers, in policy order.
-func (s *Suite) Selected() []*policy.Scenario { return s.selected }
-
 // Outcomes are the scenarios' outcomes in policy order; scenarios that the
 // label filter left out are missing.
 func (s *Suite) Outcomes() []*Outcome {
