@@ -89,6 +89,18 @@ func Markdown(w io.Writer, r *Report) error {
 			}
 			fmt.Fprintf(b, "| %s | %d | %d | %s |\n", mdText(s.Name), len(s.Dirs), n, status)
 		}
+		for _, s := range r.Scenarios {
+			if s.Attempts > 1 {
+				fmt.Fprintf(b, "\nScenario %s was attempted %d times (best-effort delivery)", mdText(s.Name), s.Attempts)
+				if len(s.Retries) > 0 {
+					fmt.Fprintf(b, ": %s", mdText(strings.Join(s.Retries, "; ")))
+				}
+				b.WriteString(".\n")
+			}
+			for _, m := range s.Missing {
+				fmt.Fprintf(b, "\nScenario %s: %s, so the clauses that need it are not exercised.\n", mdText(s.Name), mdText(m))
+			}
+		}
 		if om := r.RequestsOmitted(); om > 0 {
 			fmt.Fprintf(b, "\nreport.html lists at most %d requests per run and every request a finding cites: %s more requests are not listed (see each run folder's capture.jsonl).\n", MaxListedRequests, thousands(om))
 		}

@@ -86,6 +86,12 @@ type Scenario struct {
 	Findings int `json:"findings"`
 	// Runs are what each run folder holds, filled in by Attach.
 	Runs []Run `json:"runs,omitempty"`
+	// Attempts counts a best-effort scenario's attempts when there was
+	// more than one, and Retries says why each later one was made.
+	Attempts int      `json:"attempts,omitempty"`
+	Retries  []string `json:"retries,omitempty"`
+	// Missing is the evidence no attempt delivered (judge.Missing).
+	Missing []string `json:"missing,omitempty"`
 }
 
 // Outcome is one scenario's input to Build.
@@ -124,6 +130,10 @@ func Build(p *policy.Policy, outcomes []Outcome) *Report {
 			s.Findings = len(o.Judged.Findings)
 			for _, cr := range o.Judged.Clauses {
 				s.Findings += cr.Omitted
+			}
+			s.Attempts, s.Retries = o.Judged.Attempts, o.Judged.Retries
+			for _, m := range o.Judged.Missing {
+				s.Missing = append(s.Missing, m.String())
 			}
 		}
 		r.Scenarios = append(r.Scenarios, s)

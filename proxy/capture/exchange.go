@@ -160,6 +160,16 @@ func (e *Exchange) Header(name string) (string, bool) {
 	return "", false
 }
 
+// Empty reports whether the exchange is a tunnel the client opened and
+// closed without sending a byte inside it (a CONNECT answered, then
+// nothing, or nothing after the TLS handshake): the harness saw all there
+// was, so it hides nothing, unlike an opaque tunnel that carried bytes.
+// A tool that gives up on a request at exit leaves such tunnels.
+func (e *Exchange) Empty() bool {
+	return e.Kind == KindOpaqueTunnel && e.Body.Size == 0 && !e.Body.RawTruncated && len(e.Body.Raw) == 0 &&
+		(e.TLS != nil || e.BytesFromClient == 0)
+}
+
 // String is a compact summary without body content: failure messages and
 // logs use it so that captured personal data is never dumped.
 func (e *Exchange) String() string {

@@ -3,25 +3,19 @@ package compliance
 import (
 	"fmt"
 	"os"
-	"path/filepath"
+	"strings"
 
 	"github.com/telemetry-harness/telemetry-harness/suites/judge"
 	"github.com/telemetry-harness/telemetry-harness/suites/policy"
+	"github.com/telemetry-harness/telemetry-harness/suites/scenario"
 )
 
 // ScenarioDirs lists the run folders of scenario sc under out, in the
 // scenario's run order: out/<scenario> for a single run, else
-// out/<scenario>/<run>.
+// out/<scenario>/<run>; then those of a best-effort scenario's later
+// attempts (scenario.AttemptDirs).
 func ScenarioDirs(sc *policy.Scenario, out string) []string {
-	base := filepath.Join(out, sc.Name)
-	if len(sc.Runs) == 0 {
-		return []string{base}
-	}
-	dirs := make([]string, 0, len(sc.Runs))
-	for _, r := range sc.RunsOf() {
-		dirs = append(dirs, filepath.Join(base, r.Name))
-	}
-	return dirs
+	return scenario.AttemptDirs(sc, out)
 }
 
 // JudgeDirs judges scenario sc from its run folders (as ScenarioDirs lists
@@ -29,9 +23,10 @@ func ScenarioDirs(sc *policy.Scenario, out string) []string {
 // nothing behind cannot be judged compliant.
 func JudgeDirs(p *policy.Policy, sc *policy.Scenario, dirs []string) (*judge.Result, error) {
 	runs := sc.RunsOf()
-	if len(dirs) != len(runs) {
+	if len(dirs) == 0 || len(dirs)%len(runs) != 0 {
 		return nil, fmt.Errorf("judge scenario %s: %d run folders for %d runs", sc.Name, len(dirs), len(runs))
 	}
+	attempts := len(dirs) / len(runs)
 	in := judge.Input{Policy: p, Scenario: sc.Name}
 	for i, d := range dirs {
 		if _, err := os.Stat(d); err != nil {
@@ -42,13 +37,20 @@ func JudgeDirs(p *policy.Policy, sc *policy.Scenario, dirs []string) (*judge.Res
 			return nil, fmt.Errorf("judge scenario %s: %w", sc.Name, err)
 		}
 		if len(sc.Runs) > 0 {
-			r.Name, r.Set = runs[i].Name, runs[i].Set
+			r.Name, r.Set = runs[i%len(runs)].Name, runs[i%len(runs)].Set
+		}
+		// Every attempt is judged; their findings name the attempt.
+		if k := i/len(runs) + 1; k > 1 {
+			r.Name = strings.TrimSuffix(fmt.Sprintf("%s%d/%s", scenario.AttemptPrefix, k, r.Name), "/")
 		}
 		in.Runs = append(in.Runs, r)
 	}
 	res, err := judge.Judge(in)
 	if err != nil {
 		return nil, fmt.Errorf("judge scenario %s: %w", sc.Name, err)
+	}
+	if attempts > 1 {
+		res.Attempts = attempts
 	}
 	return res, nil
 }

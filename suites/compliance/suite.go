@@ -224,6 +224,17 @@ func (s *Suite) execute(ctx context.Context) {
 	}
 	opts := s.cfg.Runner
 	opts.Policy = s.cfg.Policy
+	opts.Enough = func(sc *policy.Scenario, dirs []string) (string, error) {
+		res, err := JudgeDirs(s.cfg.Policy, sc, dirs)
+		if err != nil {
+			return "", err
+		}
+		var missing []string
+		for _, m := range res.Missing {
+			missing = append(missing, m.String())
+		}
+		return strings.Join(missing, "; "), nil
+	}
 	results, err := scenario.RunAll(ctx, opts, names)
 	if err != nil && results == nil {
 		ginkgo.Fail(fmt.Sprintf("running scenarios: %v", err))
@@ -242,6 +253,9 @@ func (s *Suite) execute(ctx context.Context) {
 		}
 		if o.Err == nil {
 			o.Judged, o.Err = JudgeDirs(s.cfg.Policy, sc, ScenarioDirs(sc, opts.Out))
+		}
+		if o.Judged != nil && o.Run != nil {
+			o.Judged.Retries = o.Run.Retries
 		}
 		s.record(o)
 	}

@@ -110,6 +110,13 @@ type Result struct {
 	// Findings are the kept findings: at most MaxFindings per clause.
 	Findings []Finding      `json:"findings"`
 	Clauses  []ClauseResult `json:"clauses"`
+	// Missing are the scenario's evidence requirements no run met.
+	Missing []Missing `json:"missing,omitempty"`
+	// Attempts counts a best-effort scenario's attempts when there was
+	// more than one; Retries says why each later one was made (known to
+	// a live run; a replay only counts them).
+	Attempts int      `json:"attempts,omitempty"`
+	Retries  []string `json:"retries,omitempty"`
 }
 
 // Compliant reports whether no clause was violated.
@@ -326,6 +333,16 @@ func Judge(in Input) (*Result, error) {
 		}
 		clauses = append(clauses, pc)
 	}
+	type required struct {
+		e   policy.Evidence
+		met *bool
+	}
+	var reqs []required
+	for _, e := range sc.Evidence {
+		k, met := j.evidence(e)
+		reqs = append(reqs, required{e, met})
+		all = append(all, k)
+	}
 	for _, rv := range j.runs {
 		if err := j.stream(rv, all); err != nil {
 			return nil, fmt.Errorf("judge scenario %s: %w", sc.Name, err)
@@ -337,6 +354,19 @@ func Judge(in Input) (*Result, error) {
 		}
 	}
 	res := &Result{Scenario: sc.Name, Findings: []Finding{}}
+	// A clause whose evidence never arrived has not passed: its checks
+	// had nothing to look at (a violation found anyway still stands).
+	missingFor := map[string][]string{}
+	for _, r := range reqs {
+		if *r.met {
+			continue
+		}
+		m := Missing{ID: r.e.ID, What: r.e.What, Clauses: r.e.Clauses}
+		res.Missing = append(res.Missing, m)
+		for _, c := range r.e.Clauses {
+			missingFor[c] = append(missingFor[c], m.String())
+		}
+	}
 	for _, pc := range clauses {
 		cr := pc.cr
 		if len(pc.ks) > 0 {
@@ -366,6 +396,8 @@ func Judge(in Input) (*Result, error) {
 				cr.Verdict, cr.Reason = Unobservable, joinUnique(all.unobservable)+more
 			case !all.exercised:
 				cr.Verdict, cr.Reason = NotExercised, joinUnique(all.notes)
+			case len(missingFor[cr.Clause]) > 0:
+				cr.Verdict, cr.Reason = NotExercised, "the evidence it needs is missing: "+joinUnique(missingFor[cr.Clause])
 			default:
 				cr.Verdict, cr.Reason = Passed, joinUnique(all.notes)
 			}
@@ -395,9 +427,13 @@ func (j *judgement) stream(rv *runView, ks []*checker) error {
 	err := j.eachPrepared(rv, func(x *item) {
 		rv.exchanges++
 		rv.lastSeq = max(rv.lastSeq, x.ex.Seq)
-		if x.o == nil {
+		switch {
+		case x.o == nil && x.ex.Empty():
+			// Nothing went through it: there is nothing to be blind to.
+			rv.empty++
+		case x.o == nil:
 			rv.blind = append(rv.blind, blindExchange{Seq: x.ex.Seq, Kind: x.ex.Kind, Host: x.ex.Host})
-		} else {
+		default:
 			rv.observed++
 		}
 		for _, k := range ks {
@@ -569,6 +605,8 @@ type runView struct {
 	lastSeq             int64
 	// blind are exchanges whose content the harness could not see.
 	blind []blindExchange
+	// empty counts tunnels that carried no byte (capture.Exchange.Empty).
+	empty int
 }
 
 // judgement holds the state shared by the checks of one Judge call.

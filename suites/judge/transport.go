@@ -96,6 +96,13 @@ func (j *judgement) nothingSent(clause string, c policy.Check) *checker {
 		if o := x.o; o != nil {
 			k.out.add(j.finding(clause, c.Kind, rv, o.Exchange.Seq, "url",
 				fmt.Sprintf("a request was sent: %s to %s", o.Method, j.hostShown(x, o.Host)), fmt.Sprintf("body of %d bytes, redacted", len(o.Body))))
+			return
+		}
+		// A connection that carried nothing still tells the host that
+		// the tool ran, like a DNS lookup of the endpoint does.
+		if x.ex.Empty() {
+			k.out.add(j.finding(clause, c.Kind, rv, x.ex.Seq, "host",
+				fmt.Sprintf("a connection to %s was opened (tunnel), then closed without a byte", blindHost(x.ex)), string(x.ex.Kind)))
 		}
 	}
 	k.end = func(rv *runView) {
@@ -157,7 +164,7 @@ func (j *judgement) destination(clause string, c policy.Check) *checker {
 		if h := blindHost(ex); h != strings.ToLower(j.p.Endpoint.Host) {
 			out.add(j.finding(clause, c.Kind, rv, ex.Seq, "host",
 				fmt.Sprintf("connection outside the documented endpoint: host %s is not %s (%s)", h, j.p.Endpoint.Host, ex.Kind), ""))
-		} else {
+		} else if !ex.Empty() {
 			out.unobs("exchange #%d is %s: its path and method are unknown", ex.Seq, ex.Kind)
 		}
 	}

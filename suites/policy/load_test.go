@@ -81,6 +81,8 @@ var _ = Describe("Load", func() {
 			Expect(err).To(HaveOccurred())
 			Expect(problems(err)).To(Equal(want))
 		},
+		Entry("a delivery mode that does not exist", "broken/bad-delivery.yaml",
+			`../../fixtures/policies/broken/bad-delivery.yaml:58:22: scenarios[0].delivery.mode: "sometimes" is not allowed; allowed: complete, best-effort; example: mode: best-effort`),
 		Entry("an unknown top-level key", "broken/unknown-top-key.yaml",
 			"../../fixtures/policies/broken/unknown-top-key.yaml:7:1: telemetry: unknown key; allowed: version, tool, endpoint, payload, fields, vocabularies, ids, canaries, state, clauses, scenarios; example: version: 1"),
 		Entry("a parameter the check kind does not read", "broken/check-param-not-read.yaml",

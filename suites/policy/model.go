@@ -384,6 +384,59 @@ type Scenario struct {
 	Expect Expect `yaml:"expect"`
 	// Clauses are the clause ids the scenario exercises.
 	Clauses []string `yaml:"clauses" example:"[consent.nothing-until-opt-in]"`
+	// Evidence is what some of those clauses need to have seen before they
+	// can pass: without it they are not-exercised, never passed.
+	Evidence []Evidence `yaml:"evidence,omitempty"`
+	// Delivery says whether the tool delivers every report before it exits
+	// (the default) or only on a best-effort basis, in which case the
+	// scenario is run again until its Evidence arrived.
+	Delivery *Delivery `yaml:"delivery,omitempty"`
+}
+
+// Evidence is one thing a scenario's clauses must have seen: a field of
+// some report, optionally carrying a value derived from a planted role.
+type Evidence struct {
+	// ID names the requirement in reasons and reports.
+	ID string `yaml:"id" example:"custom-task-event"`
+	// What says in words what must arrive.
+	What string `yaml:"what" example:"the task event of the custom task"`
+	// Field is a field name (fields[].name) that some report must carry.
+	Field string `yaml:"field" example:"task"`
+	// From, when set, is a planted role the field's value must come from:
+	// the role's declared id (ids.fields) or its planted value in any form.
+	From string `yaml:"from,omitempty" example:"custom-task"`
+	// Clauses are the clauses of the scenario that cannot pass without it.
+	Clauses []string `yaml:"clauses" example:"[names.not-collected]"`
+}
+
+// Delivery modes.
+const (
+	// DeliveryComplete: the tool sends everything before its last process
+	// exits; one attempt judges it.
+	DeliveryComplete = "complete"
+	// DeliveryBestEffort: the tool may drop a batch at exit (a background
+	// sender cancelled with the process); the scenario is attempted again,
+	// up to Attempts times, until its evidence arrived, and the union of
+	// the attempts is judged.
+	DeliveryBestEffort = "best-effort"
+)
+
+// MaxAttempts bounds Delivery.Attempts.
+const MaxAttempts = 10
+
+// Delivery is how a tool delivers its reports in a scenario.
+type Delivery struct {
+	Mode string `yaml:"mode" allowed:"complete, best-effort" example:"best-effort"`
+	// Attempts is the most times a best-effort scenario runs; 1 when unset.
+	Attempts int `yaml:"attempts,omitempty" example:"3"`
+}
+
+// AttemptsOf is how many times at most the scenario runs.
+func (s *Scenario) AttemptsOf() int {
+	if s.Delivery == nil || s.Delivery.Mode != DeliveryBestEffort || s.Delivery.Attempts < 1 {
+		return 1
+	}
+	return s.Delivery.Attempts
 }
 
 // File is a file the runner writes in the repo copy.

@@ -616,6 +616,7 @@ func (v *validator) scenarios() {
 			dup[id] = true
 			exercised[id] = true
 		}
+		v.evidence(at, &s, planted)
 	}
 	for i, c := range p.Clauses {
 		if c.Testable == TestableClient && !exercised[c.ID] && clauseIDRe.MatchString(c.ID) {
@@ -656,4 +657,46 @@ func (v *validator) templates(at, s string, planted map[string]bool) {
 func canaryForms() []string {
 	return []string{canary.FormRaw, canary.FormCaseFolded, canary.FormURL, canary.FormJSON, canary.FormBase64,
 		canary.FormBase64URL, canary.FormHex, canary.FormMD5, canary.FormSHA1, canary.FormSHA256, canary.FormSHA512}
+}
+
+// evidence checks a scenario's evidence requirements and its delivery.
+func (v *validator) evidence(at string, s *Scenario, planted map[string]bool) {
+	ids := map[string]bool{}
+	for j, e := range s.Evidence {
+		eat := fmt.Sprintf("%s.evidence[%d]", at, j)
+		if !nameRe.MatchString(e.ID) || ids[e.ID] {
+			v.at(eat+".id", fmt.Sprintf("empty, malformed or duplicate evidence id %q", e.ID), "unique lower-case words joined by -", "id: custom-task-event")
+		}
+		ids[e.ID] = true
+		if strings.TrimSpace(e.What) == "" {
+			v.at(eat+".what", "say in words what must arrive", "a short description", "what: the task event of the custom task")
+		}
+		if _, ok := v.p.Field(e.Field); !ok {
+			v.at(eat+".field", fmt.Sprintf("unknown field %q", e.Field), fieldNames(v.p), "field: task")
+		}
+		if e.From != "" && !planted[e.From] {
+			v.at(eat+".from", fmt.Sprintf("role %q is not planted in this scenario", e.From), "a role listed under the scenario's canaries", "from: custom-task")
+		}
+		if len(e.Clauses) == 0 {
+			v.at(eat+".clauses", "name the clauses that need this evidence", "clause ids the scenario lists", "clauses: [names.not-collected]")
+		}
+		for k, id := range e.Clauses {
+			if !slices.Contains(s.Clauses, id) {
+				v.at(fmt.Sprintf("%s.clauses[%d]", eat, k), fmt.Sprintf("clause %q is not one the scenario exercises", id), "ids under the scenario's clauses", "")
+			}
+		}
+	}
+	if d := s.Delivery; d != nil {
+		dat := at + ".delivery"
+		if v.oneOf(dat+".mode", d.Mode, []string{DeliveryComplete, DeliveryBestEffort}, "mode: best-effort") {
+			switch {
+			case d.Attempts < 0 || d.Attempts > MaxAttempts:
+				v.at(dat+".attempts", fmt.Sprintf("%d attempts", d.Attempts), fmt.Sprintf("1 to %d", MaxAttempts), "attempts: 3")
+			case d.Mode == DeliveryBestEffort && len(s.Evidence) == 0:
+				v.at(dat+".mode", "best-effort delivery needs evidence to wait for", "an evidence list on the scenario, which decides when an attempt is enough", "evidence: [{id: ..., field: ..., clauses: [...]}]")
+			case d.Mode == DeliveryComplete && d.Attempts > 1:
+				v.at(dat+".attempts", "complete delivery runs once", "mode: best-effort for more attempts", "attempts: 1")
+			}
+		}
+	}
 }

@@ -65,14 +65,58 @@ type Options struct {
 	Seal string
 	// NoKeyLog leaves sslkeys.log out of sealed runs (session.Options.NoKeyLog).
 	NoKeyLog bool
+	// Enough decides, after each attempt of a best-effort scenario
+	// (policy.Delivery), whether the evidence its clauses need arrived in
+	// the run folders so far (ScenarioDirs order); it returns what is
+	// missing, or "" to stop. Nil runs every scenario once.
+	Enough func(sc *policy.Scenario, dirs []string) (missing string, err error)
+}
+
+// AttemptPrefix names the folders of a best-effort scenario's later
+// attempts: <out>/<scenario>/attempt-2, attempt-3, ...
+const AttemptPrefix = "attempt-"
+
+// AttemptDirs lists the run folders of scenario sc under out, in the
+// scenario's run order, attempt after attempt: out/<scenario> (or
+// out/<scenario>/<run>) for the first, then out/<scenario>/attempt-K[/<run>]
+// for each later attempt that left a folder.
+func AttemptDirs(sc *policy.Scenario, out string) []string {
+	base := filepath.Join(out, sc.Name)
+	dirs := runDirs(sc, base)
+	for k := 2; k <= policy.MaxAttempts; k++ {
+		a := filepath.Join(base, fmt.Sprintf("%s%d", AttemptPrefix, k))
+		if st, err := os.Stat(a); err != nil || !st.IsDir() {
+			break
+		}
+		dirs = append(dirs, runDirs(sc, a)...)
+	}
+	return dirs
+}
+
+// runDirs are the run folders of one attempt whose folder is base.
+func runDirs(sc *policy.Scenario, base string) []string {
+	if len(sc.Runs) == 0 {
+		return []string{base}
+	}
+	dirs := make([]string, 0, len(sc.Runs))
+	for _, r := range sc.RunsOf() {
+		dirs = append(dirs, filepath.Join(base, r.Name))
+	}
+	return dirs
 }
 
 // Result is what running one scenario gave.
 type Result struct {
 	// Scenario is the scenario's name.
 	Scenario string
-	// Runs are the scenario's runs in policy order, as far as they went.
+	// Runs are the scenario's runs in policy order, as far as they went,
+	// attempt after attempt for a best-effort scenario.
 	Runs []RunResult
+	// Attempts counts the attempts made (1 unless best-effort delivery
+	// asked for more), and Retries says why each attempt after the first
+	// was made.
+	Attempts int
+	Retries  []string
 	// Err is set when a run could not be made or recorded (the tool was
 	// not found, hung, crashed the harness...); it joins the runs' errors.
 	// A tool that exits non-zero is not an error: that is a fact of the
@@ -267,13 +311,51 @@ func run(ctx context.Context, opts Options, sc *policy.Scenario, log *logger) *R
 		log.printf("%s: %v", sc.Name, res.Err)
 		return res
 	}
+	base := filepath.Join(opts.Out, sc.Name)
+	// Later attempts left by an earlier run into this output folder would
+	// join this run's evidence.
+	if old, err := filepath.Glob(filepath.Join(base, AttemptPrefix+"*")); err == nil {
+		for _, d := range old {
+			if err := os.RemoveAll(d); err != nil {
+				res.Err = fmt.Errorf("scenario %s: clear an earlier attempt: %w", sc.Name, err)
+				return res
+			}
+		}
+	}
+	for attempt := 1; ; attempt++ {
+		dir := base
+		if attempt > 1 {
+			dir = filepath.Join(base, fmt.Sprintf("%s%d", AttemptPrefix, attempt))
+		}
+		res.Attempts = attempt
+		if err := runAttempt(ctx, opts, sc, runs, dir, sets, log, res); err != nil || attempt >= sc.AttemptsOf() || opts.Enough == nil {
+			res.Err = err
+			return res
+		}
+		missing, err := opts.Enough(sc, AttemptDirs(sc, opts.Out))
+		if err != nil {
+			res.Err = fmt.Errorf("scenario %s: judge attempt %d: %w", sc.Name, attempt, err)
+			return res
+		}
+		if missing == "" {
+			return res
+		}
+		why := fmt.Sprintf("attempt %d of %d: %s", attempt, sc.AttemptsOf(), missing)
+		res.Retries = append(res.Retries, why)
+		log.printf("%s: %s; attempting again (best-effort delivery)", sc.Name, why)
+	}
+}
+
+// runAttempt runs one attempt of a scenario's runs sequentially into dir
+// (dir/<run> for a scenario with named runs), appending to res.Runs.
+func runAttempt(ctx context.Context, opts Options, sc *policy.Scenario, runs []policy.Run, base string, sets *sets, log *logger, res *Result) error {
 	var errs []error
 	for _, r := range runs {
 		if err := ctx.Err(); err != nil {
 			errs = append(errs, fmt.Errorf("scenario %s: not run: %w", sc.Name, err))
 			break
 		}
-		dir := filepath.Join(opts.Out, sc.Name)
+		dir := base
 		if len(sc.Runs) > 0 {
 			dir = filepath.Join(dir, r.Name)
 		}
@@ -298,8 +380,7 @@ func run(ctx context.Context, opts Options, sc *policy.Scenario, log *logger) *R
 			}
 		}
 	}
-	res.Err = errors.Join(errs...)
-	return res
+	return errors.Join(errs...)
 }
 
 // progress is the one-line summary of a run.
