@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"cmp"
 	"container/heap"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -78,6 +79,9 @@ type Request struct {
 	// LatencyMS is how long the answer took; 0 when none was given.
 	LatencyMS float64 `json:"latency_ms,omitempty"`
 	Note      string  `json:"note,omitempty"`
+	// Attributed names the declared non-telemetry traffic (the policy's
+	// other_traffic) the request belongs to, with its reason.
+	Attributed string `json:"attributed,omitempty"`
 	// Evidence is the request pretty-printed, redacted, one line per
 	// value; only for requests a finding cites.
 	Evidence []Line `json:"evidence,omitempty"`
@@ -259,6 +263,11 @@ func (run *Run) load(out, dir string, p *policy.Policy, lists []observe.TagList,
 			Size: ex.Body.Size, Note: ex.Note}
 		if rq.Kind == "" {
 			rq.Kind = string(capture.KindHTTP)
+		}
+		if u, err := url.Parse(ex.URL); err == nil && ex.Method != "" && ex.Method != "CONNECT" {
+			if t, ok := p.Attribute(ex.Method, u.Hostname(), u.Path); ok {
+				rq.Attributed = t.Name + ": " + t.Reason
+			}
 		}
 		if base.IsZero() {
 			rq.OffsetMS = ms(time.Duration(ex.Mono))

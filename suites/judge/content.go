@@ -34,7 +34,7 @@ func (j *judgement) goalsSubset(clause string, c policy.Check) *checker {
 	out := &k.out
 	k.end = blindEnd(k)
 	k.each = func(rv *runView, x *item) {
-		if !x.hasBody() {
+		if !x.payload() {
 			return
 		}
 		o := x.o

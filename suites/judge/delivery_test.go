@@ -134,3 +134,42 @@ var _ = Describe("a connection without a byte where nothing may be sent", func()
 		Expect(res.Findings[0].Message).To(ContainSubstring("a connection to telemetry.acme.example was opened (tunnel), then closed without a byte"))
 	})
 })
+
+var _ = Describe("declared non-telemetry traffic (other_traffic)", func() {
+	const task = "quarterlyreportq7w2"
+	canaries := []canary.Canary{{Role: "user", Value: "mkowalskiz3k9"}, {Role: "custom-task", Value: task}}
+	get := func(seq int64, url string, headers ...capture.Header) *capture.Exchange {
+		return &capture.Exchange{Seq: seq, Kind: capture.KindHTTP, Time: time.Now(), Host: "registry.batches.example:443",
+			TLS: &capture.TLS{SNI: "registry.batches.example"}, Method: "GET", URL: url,
+			Headers: append([]capture.Header{{Name: "Host", Value: "registry.batches.example"}}, headers...)}
+	}
+	judgeOne := func(exs ...*capture.Exchange) *judge.Result {
+		GinkgoHelper()
+		res, err := judge.Judge(judge.Input{Policy: loadPolicy("fixtures/policies/batches.yaml"), Scenario: "custom-task",
+			Runs: []judge.Run{{Exchanges: exs, Canaries: canaries}}})
+		Expect(err).NotTo(HaveOccurred())
+		return res
+	}
+
+	It("is attributed, not a telemetry destination, and its headers are its own", func() {
+		res := judgeOne(get(1, "https://registry.batches.example/latest", capture.Header{Name: "X-Npm-Session", Value: "abc"}))
+		cr, _ := res.Clause("destination.batches-only")
+		Expect(cr.Verdict).To(Equal(judge.Passed))
+		Expect(cr.Reason).To(ContainSubstring("exchange #1 is attributed to version-check"))
+		Expect(res.Findings).To(BeEmpty())
+	})
+
+	It("is still searched for every planted value", func() {
+		res := judgeOne(get(1, "https://registry.batches.example/latest?from="+task))
+		Expect(violatedClauses(res)).To(Equal([]string{"names.not-collected"}))
+	})
+
+	It("covers only the declared path and methods", func() {
+		other := get(1, "https://registry.batches.example/collect")
+		post := get(2, "https://registry.batches.example/latest")
+		post.Method = "POST"
+		res := judgeOne(other, post)
+		Expect(violatedClauses(res)).To(Equal([]string{"destination.batches-only"}))
+		Expect(res.Findings).To(HaveLen(2))
+	})
+})

@@ -111,7 +111,7 @@ func (j *judgement) allowedFields(clause string, c policy.Check) *checker {
 		}
 	}
 	k.each = func(rv *runView, x *item) {
-		if !x.hasBody() {
+		if !x.payload() {
 			return
 		}
 		o := x.o
@@ -233,7 +233,7 @@ func (j *judgement) allowedHeaders(clause string, c policy.Check) *checker {
 	k.end = blindEnd(k)
 	k.each = func(rv *runView, x *item) {
 		o := x.o
-		if o == nil {
+		if o == nil || x.attributed() != nil {
 			return
 		}
 		out.exercised = true
@@ -300,7 +300,7 @@ func (j *judgement) fieldFormat(clause string, c policy.Check) *checker {
 	out := &k.out
 	k.end = blindEnd(k)
 	k.each = func(rv *runView, x *item) {
-		if !x.hasBody() {
+		if !x.payload() {
 			return
 		}
 		o := x.o

@@ -50,7 +50,7 @@ func (j *judgement) idSalted(clause string, c policy.Check) *checker {
 		}
 	}
 	k.each = func(rv *runView, x *item) {
-		if !x.hasBody() {
+		if !x.payload() {
 			return
 		}
 		o := x.o
@@ -230,7 +230,7 @@ func (j *judgement) idsAbsent(clause string, c policy.Check) *checker {
 	k := &checker{}
 	out := &k.out
 	k.each = func(rv *runView, x *item) {
-		if !x.hasBody() {
+		if !x.payload() {
 			return
 		}
 		o := x.o

@@ -289,6 +289,24 @@ func (x *item) isReport() bool {
 	return x.o != nil && x.o.Method != "CONNECT" && len(x.destProblems()) == 0
 }
 
+// attributed is the declared non-telemetry traffic (policy.OtherTraffic)
+// the request belongs to; nil for telemetry and for what the harness could
+// not see inside. A CONNECT is never attributed: its path is unknown.
+func (x *item) attributed() *policy.OtherTraffic {
+	if x.o == nil || x.o.Method == "CONNECT" {
+		return nil
+	}
+	t, _ := x.j.p.Attribute(x.o.Method, x.o.Host, x.o.Path)
+	return t
+}
+
+// payload reports whether the exchange carries a body the payload's field
+// rules apply to: any request with a body, wherever it went (data sent
+// elsewhere is judged like data sent to the endpoint), except declared
+// non-telemetry traffic, whose shape is its own. Canary searches judge
+// every body (hasBody).
+func (x *item) payload() bool { return x.hasBody() && x.attributed() == nil }
+
 // hasBody reports whether the exchange is a request carrying a body,
 // wherever it went: data sent elsewhere is judged like data sent to the
 // endpoint.

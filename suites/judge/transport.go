@@ -93,6 +93,10 @@ func blindHost(ex *capture.Exchange) string {
 func (j *judgement) nothingSent(clause string, c policy.Check) *checker {
 	k := &checker{}
 	k.each = func(rv *runView, x *item) {
+		if t := x.attributed(); t != nil {
+			k.out.note("exchange #%d is the tool's own %s traffic (%s), not telemetry", x.ex.Seq, t.Name, t.Reason)
+			return
+		}
 		if o := x.o; o != nil {
 			k.out.add(j.finding(clause, c.Kind, rv, o.Exchange.Seq, "url",
 				fmt.Sprintf("a request was sent: %s to %s", o.Method, j.hostShown(x, o.Host)), fmt.Sprintf("body of %d bytes, redacted", len(o.Body))))
@@ -154,6 +158,10 @@ func (j *judgement) destination(clause string, c policy.Check) *checker {
 	k.start = func(*runView) { out.exercised = true }
 	k.each = func(rv *runView, x *item) {
 		if x.o != nil {
+			if t := x.attributed(); t != nil {
+				out.note("exchange #%d is attributed to %s (%s)", x.ex.Seq, t.Name, t.Reason)
+				return
+			}
 			if probs := x.destProblems(); len(probs) > 0 {
 				out.add(j.finding(clause, c.Kind, rv, x.ex.Seq, "url",
 					"request outside the documented endpoint: "+strings.Join(probs, ", "), ""))

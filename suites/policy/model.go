@@ -2,6 +2,8 @@ package policy
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -13,6 +15,11 @@ type Policy struct {
 	Tool Tool `yaml:"tool"`
 	// Endpoint is the one place reports may go.
 	Endpoint Endpoint `yaml:"endpoint"`
+	// OtherTraffic declares requests the tool makes that are not telemetry
+	// (a version check, a package registry), each with its reason: they
+	// are reported as attributed traffic, not as telemetry destinations,
+	// and are still searched for every planted value.
+	OtherTraffic []OtherTraffic `yaml:"other_traffic,omitempty"`
 	// Payload says how a report's body is encoded and nested.
 	Payload Payload `yaml:"payload"`
 	// Fields are the values a report may carry, documented ones and the
@@ -73,6 +80,40 @@ type Endpoint struct {
 	Method string `yaml:"method" example:"POST"`
 	// Headers lists the request headers a report may carry.
 	Headers Headers `yaml:"headers"`
+}
+
+// OtherTraffic is one declared destination of the tool's own, non-telemetry
+// requests.
+type OtherTraffic struct {
+	// Name names it in reports.
+	Name string `yaml:"name" example:"npm-registry"`
+	// Host is the host, matched exactly (case-insensitively).
+	Host string `yaml:"host" example:"registry.npmjs.org"`
+	// Path, when set, is a path prefix the request's path must start with.
+	Path string `yaml:"path,omitempty" example:"/next"`
+	// Methods, when set, are the only methods it covers.
+	Methods []string `yaml:"methods,omitempty" example:"[GET]"`
+	// Reason says why the tool contacts it, and on what evidence.
+	Reason string `yaml:"reason" example:"asks for the latest version when it thinks an AI agent runs it"`
+}
+
+// Covers reports whether a request (method, host without port, path) is
+// this declared traffic.
+func (t *OtherTraffic) Covers(method, host, path string) bool {
+	if !strings.EqualFold(strings.TrimSuffix(host, "."), t.Host) || !strings.HasPrefix(path, t.Path) {
+		return false
+	}
+	return len(t.Methods) == 0 || slices.ContainsFunc(t.Methods, func(m string) bool { return strings.EqualFold(m, method) })
+}
+
+// Attribute returns the declared other traffic a request belongs to.
+func (p *Policy) Attribute(method, host, path string) (*OtherTraffic, bool) {
+	for i := range p.OtherTraffic {
+		if p.OtherTraffic[i].Covers(method, host, path) {
+			return &p.OtherTraffic[i], true
+		}
+	}
+	return nil, false
 }
 
 // Headers are the request headers allowed on a report.

@@ -157,6 +157,7 @@ func (v *validator) validate() {
 			v.at(fmt.Sprintf("payload.closed[%d]", i), fmt.Sprintf("%q is not an object path", c), "$, $.key.key, $[*].key or $[*].*", "$.content")
 		}
 	}
+	v.otherTraffic()
 	v.vocabularies()
 	v.fields()
 	v.canaries()
@@ -164,6 +165,36 @@ func (v *validator) validate() {
 	v.ids()
 	v.clauses()
 	v.scenarios()
+}
+
+// otherTraffic checks the declared non-telemetry destinations: each names
+// a host other than the endpoint's, with a reason.
+func (v *validator) otherTraffic() {
+	names := map[string]bool{}
+	for i, t := range v.p.OtherTraffic {
+		at := fmt.Sprintf("other_traffic[%d]", i)
+		if !nameRe.MatchString(t.Name) || names[t.Name] {
+			v.at(at+".name", fmt.Sprintf("empty, malformed or duplicate name %q", t.Name), "unique lower-case words joined by -", "name: npm-registry")
+		}
+		names[t.Name] = true
+		switch {
+		case t.Host == "" || strings.ContainsAny(t.Host, "/: "):
+			v.at(at+".host", fmt.Sprintf("%q is not a host name", t.Host), "a host without scheme, port or path", "host: registry.npmjs.org")
+		case strings.EqualFold(t.Host, v.p.Endpoint.Host):
+			v.at(at+".host", "the telemetry endpoint's own host cannot be declared as other traffic", "another host the tool contacts", "host: registry.npmjs.org")
+		}
+		if t.Path != "" && !strings.HasPrefix(t.Path, "/") {
+			v.at(at+".path", fmt.Sprintf("%q is not a path", t.Path), "a path prefix starting with /", "path: /next")
+		}
+		for j, m := range t.Methods {
+			if !methodRe.MatchString(m) {
+				v.at(fmt.Sprintf("%s.methods[%d]", at, j), fmt.Sprintf("%q is not an HTTP method", m), "upper-case method names", "methods: [GET]")
+			}
+		}
+		if strings.TrimSpace(t.Reason) == "" {
+			v.at(at+".reason", "say why the tool contacts this host, and on what evidence", "a sentence", "reason: asks for its latest version")
+		}
+	}
 }
 
 func (v *validator) vocabularies() {
