@@ -92,6 +92,19 @@ var _ = Describe("a second tool's policy (fixtures/policies/acme.yaml)", func() 
 		}
 	})
 
+	It("does not pass a format check whose fields no report carried", func() {
+		ex := event(nil)
+		var e map[string]any
+		Expect(json.Unmarshal(ex.Body.Raw, &e)).To(Succeed())
+		delete(e, "anonymousId")
+		b, err := json.Marshal(e)
+		Expect(err).NotTo(HaveOccurred())
+		ex.Body = capture.Body{Raw: b, Size: int64(len(b))}
+		cr, _ := judgeAcme("enabled", ex).Clause("ids.hashed")
+		Expect(cr.Verdict).To(Equal(judge.NotExercised), cr.Reason)
+		Expect(cr.Reason).To(ContainSubstring("no report carried anon_id"))
+	})
+
 	It("reads its own opt-out scenario", func() {
 		res := judgeAcme("disabled", event(nil))
 		Expect(violatedClauses(res)).To(Equal([]string{"consent.env-opt-out"}))

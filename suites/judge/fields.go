@@ -298,7 +298,25 @@ func (j *judgement) requiredFields(clause string, c policy.Check) *checker {
 func (j *judgement) fieldFormat(clause string, c policy.Check) *checker {
 	k := &checker{}
 	out := &k.out
+	// seen are the listed fields some report carried: a format check of
+	// fields that never came judged nothing (no empty pass).
+	seen := map[string]bool{}
 	k.end = blindEnd(k)
+	k.final = func() {
+		var never []string
+		for _, name := range c.Fields {
+			if !seen[name] {
+				never = append(never, name)
+			}
+		}
+		switch {
+		case len(never) == len(c.Fields):
+			out.exercised = false
+			out.note("no report carried %s", strings.Join(never, ", "))
+		case len(never) > 0:
+			out.note("no report carried %s, so %s not checked", strings.Join(never, ", "), map[bool]string{true: "its format was", false: "their formats were"}[len(never) == 1])
+		}
+	}
 	k.each = func(rv *runView, x *item) {
 		if !x.payload() {
 			return
@@ -310,6 +328,7 @@ func (j *judgement) fieldFormat(clause string, c policy.Check) *checker {
 			if !ok || !present(o, f) {
 				continue
 			}
+			seen[name] = true
 			for _, prob := range j.formatProblems(o, f) {
 				out.add(j.finding(clause, c.Kind, rv, o.Exchange.Seq, prob.path, prob.msg, prob.evidence))
 			}
