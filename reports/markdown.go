@@ -18,7 +18,15 @@ func Markdown(w io.Writer, r *Report) error {
 	if icon == "" {
 		icon = "⚠️"
 	}
-	fmt.Fprintf(b, "# %s %s telemetry compliance: %s\n\n", icon, mdText(r.Tool), r.Verdict)
+	fmt.Fprintf(b, "# %s %s telemetry compliance: %s\n\n", icon, mdText(r.Tool), mdText(r.VerdictLine()))
+	if len(r.Interpretations) > 0 {
+		b.WriteString("This verdict rests on interpretations of the promise (`--strict` ignores them):\n\n")
+		for _, in := range r.Interpretations {
+			fmt.Fprintf(b, "- **%s** (%s): %d value(s) of `%s` accepted (%s). %s Quote: \"%s\"\n", mdText(in.ID), mdText(in.Clause), in.Used,
+				mdText(in.Field), mdText(strings.Join(in.Values, ", ")), mdText(in.Why), mdText(in.Quote))
+		}
+		b.WriteString("\n")
+	}
 	fmt.Fprintf(b, "%s.", r.Headline())
 	if r.Promise != "" {
 		fmt.Fprintf(b, " Promise: <%s>.", r.Promise)

@@ -43,6 +43,36 @@ type Report struct {
 	// Fields compares what the tool sent in the opt-in scenario with the
 	// documented list; nil until Attach found a scenario with reports.
 	Fields *FieldTable `json:"fields,omitempty"`
+	// Interpretations are the policy's lenient readings that accepted a
+	// value in this run; Strict is true when they were ignored.
+	Interpretations []InterpretationUse `json:"interpretations,omitempty"`
+	Strict          bool                `json:"strict,omitempty"`
+}
+
+// InterpretationUse is one interpretation (policy.Interpretation) that a
+// verdict depends on, and how many values it accepted.
+type InterpretationUse struct {
+	ID     string   `json:"id"`
+	Clause string   `json:"clause"`
+	Field  string   `json:"field"`
+	Values []string `json:"values"`
+	Why    string   `json:"why"`
+	Quote  string   `json:"quote"`
+	Used   int      `json:"used"`
+}
+
+// VerdictLine is the verdict with the interpretations it rests on, e.g.
+// "compliant (1 interpretation)".
+func (r *Report) VerdictLine() string {
+	switch n := len(r.Interpretations); {
+	case n == 1:
+		return r.Verdict + " (1 interpretation)"
+	case n > 1:
+		return fmt.Sprintf("%s (%d interpretations)", r.Verdict, n)
+	case r.Strict:
+		return r.Verdict + " (strict)"
+	}
+	return r.Verdict
 }
 
 // Clause is one clause of the policy with its verdict over the run.
@@ -163,6 +193,23 @@ func Build(p *policy.Policy, outcomes []Outcome) *Report {
 			if rank(sv.Verdict) > rank(cl.Verdict) {
 				cl.Verdict = sv.Verdict
 			}
+		}
+	}
+	used := map[string]int{}
+	for _, o := range outcomes {
+		if o.Judged == nil {
+			continue
+		}
+		for _, cr := range o.Judged.Clauses {
+			for id, n := range cr.Interpretations {
+				used[id] += n
+			}
+		}
+	}
+	for _, in := range p.Interpretations {
+		if used[in.ID] > 0 {
+			r.Interpretations = append(r.Interpretations, InterpretationUse{ID: in.ID, Clause: in.Clause, Field: in.Accepts.Field,
+				Values: in.Accepts.Values, Why: in.Why, Quote: in.Quote, Used: used[in.ID]})
 		}
 	}
 	r.Verdict = "compliant"

@@ -15,7 +15,7 @@ import (
 	"github.com/telemetry-harness/telemetry-harness/suites/policy"
 )
 
-const checkUsage = "check [--policy FILE] --scenario NAME --capture DIR|FILE.har|FILE.jsonl [--capture ...] [--canaries FILE] [--baseline DIR]"
+const checkUsage = "check [--policy FILE] --scenario NAME --capture DIR|FILE.har|FILE.jsonl [--capture ...] [--canaries FILE] [--baseline DIR] [--strict]"
 
 // checkOptions are the flags of check.
 type checkOptions struct {
@@ -33,6 +33,8 @@ type checkOptions struct {
 	// Baseline is a fast-endpoint run folder whose run.json the background
 	// check compares against; empty for none.
 	Baseline string
+	// Strict ignores the policy's interpretations.
+	Strict bool
 }
 
 func checkCommand() command {
@@ -49,6 +51,7 @@ func checkCommand() command {
 			})
 			fs.StringVar(&opts.Canaries, "canaries", "", "canaries.json for every run (default: each run folder's own)")
 			fs.StringVar(&opts.Baseline, "baseline", "", "fast-endpoint run folder for the background timing check")
+			fs.BoolVar(&opts.Strict, "strict", false, "ignore the policy's interpretations")
 			var cpuProfile string
 			fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile to `FILE` (benchmarking; see docs/performance.md)")
 			if code, ok := parseFlags(fs, checkUsage, args, stderr); !ok {
@@ -86,6 +89,9 @@ func runCheck(_ context.Context, opts checkOptions, stdout, stderr io.Writer) in
 	p, err := policy.Load(opts.Policy)
 	if err != nil {
 		return harnessError(stderr, err)
+	}
+	if opts.Strict {
+		p = p.Strict()
 	}
 	sc, err := p.Scenario(opts.Scenario)
 	if err != nil {

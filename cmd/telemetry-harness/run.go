@@ -25,7 +25,7 @@ import (
 	"github.com/telemetry-harness/telemetry-harness/suites/scenario"
 )
 
-const runUsage = `run [--tool "CMD ARGS"] [--policy FILE] [--scenario NAME]... [--label-filter EXPR] [--out DIR] [--settle DUR] [--timeout DUR] [--keep] [--seal auto|on|off] [--no-keylog] [-- --ginkgo.FLAG...]`
+const runUsage = `run [--tool "CMD ARGS"] [--policy FILE] [--scenario NAME]... [--label-filter EXPR] [--out DIR] [--settle DUR] [--timeout DUR] [--keep] [--seal auto|on|off] [--no-keylog] [--strict] [-- --ginkgo.FLAG...]`
 
 // runOptions are the flags of run.
 type runOptions struct {
@@ -57,6 +57,8 @@ type runOptions struct {
 	// Replay, when set, judges this previous output folder instead of
 	// running the tool (the replay command).
 	Replay string
+	// Strict ignores the policy's interpretations.
+	Strict bool
 }
 
 // outMarker marks a folder as a harness output folder, so a later run may
@@ -83,6 +85,7 @@ func runCommand() command {
 			fs.IntVar(&opts.Parallel, "parallel", opts.Parallel, "scenarios run at once")
 			fs.BoolVar(&opts.Keep, "keep", false, "keep each run's working folder and print how to rerun the tool by hand")
 			fs.StringVar(&opts.Seal, "seal", session.SealAuto, "run the tool in a sealed network namespace that watches every packet: auto (when possible), on (required), off")
+			fs.BoolVar(&opts.Strict, "strict", false, "ignore the policy's interpretations: judge every clause by its words alone")
 			fs.BoolVar(&opts.NoKeyLog, "no-keylog", false, "do not write sslkeys.log (the TLS secrets that let Wireshark decrypt packets.pcapng) in sealed runs")
 			fs.Func("pass-env", "also give the tool this harness environment variable (repeatable)", func(s string) error {
 				opts.PassEnv = append(opts.PassEnv, s)
@@ -114,7 +117,7 @@ func runCommand() command {
 }
 
 func replayCommand() command {
-	const usage = "replay [--label-filter EXPR] [--scenario NAME]... DIR"
+	const usage = "replay [--strict] [--label-filter EXPR] [--scenario NAME]... DIR"
 	return command{name: "replay", usage: usage,
 		short: "judge a previous run's output folder (e.g. a CI artifact) again, without running any tool",
 		run: func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -122,6 +125,7 @@ func replayCommand() command {
 			fs := newFlagSet("replay", stderr)
 			fs.StringVar(&opts.LabelFilter, "label-filter", "", "Ginkgo label filter")
 			fs.StringVar(&opts.Policy, "policy", "", "policy file (default: the policy.yaml saved in DIR)")
+			fs.BoolVar(&opts.Strict, "strict", false, "ignore the policy's interpretations: judge every clause by its words alone")
 			fs.Func("scenario", "scenario to judge (repeatable; default: all that DIR holds)", func(s string) error {
 				opts.Scenarios = append(opts.Scenarios, s)
 				return nil
@@ -163,6 +167,9 @@ func runRun(ctx context.Context, opts runOptions, stdout, stderr io.Writer) int 
 	if !opts.Keep {
 		// With --keep the extracted bundle stays: the rerun lines use it.
 		defer cleanup()
+	}
+	if opts.Strict {
+		p = p.Strict()
 	}
 
 	cfg := compliance.Config{Policy: p, Scenarios: opts.Scenarios, Log: stderr}
@@ -242,6 +249,7 @@ func runRun(ctx context.Context, opts runOptions, stdout, stderr io.Writer) int 
 		}
 	}
 	rep := reports.Build(p, outcomes)
+	rep.Strict = opts.Strict
 	rep.Started, rep.Finished = started, time.Now()
 	rep.Command = append([]string{toolName}, os.Args[1:]...)
 	reports.Attach(rep, p, out)
@@ -276,7 +284,10 @@ func printVerdicts(w io.Writer, r *reports.Report) {
 			fmt.Fprintf(w, "    %s\n", f)
 		}
 	}
-	fmt.Fprintf(w, "\nverdict: %s\n", r.Verdict)
+	for _, in := range r.Interpretations {
+		fmt.Fprintf(w, "interpretation %s (%s, %d value(s) of %s accepted): %s\n", in.ID, in.Clause, in.Used, in.Field, in.Why)
+	}
+	fmt.Fprintf(w, "\nverdict: %s\n", r.VerdictLine())
 }
 
 // loadRunPolicy loads the policy and returns the root its relative repo

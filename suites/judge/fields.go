@@ -330,6 +330,9 @@ func (j *judgement) fieldFormat(clause string, c policy.Check) *checker {
 			}
 			seen[name] = true
 			for _, prob := range j.formatProblems(o, f) {
+				if prob.value != "" && j.interpreted(clause, f.Name, prob.value) {
+					continue
+				}
 				out.add(j.finding(clause, c.Kind, rv, o.Exchange.Seq, prob.path, prob.msg, prob.evidence))
 			}
 		}
@@ -337,19 +340,21 @@ func (j *judgement) fieldFormat(clause string, c policy.Check) *checker {
 	return k
 }
 
-type problem struct{ path, msg, evidence string }
+// problem is one way a value breaks its field's declaration; value is the
+// scalar judged (for interpretations), empty for a problem of shape.
+type problem struct{ path, msg, evidence, value string }
 
 // formatProblems checks a present field's type, format, pattern and enum.
 func (j *judgement) formatProblems(o *observe.Observation, f *policy.Field) []problem {
 	var out []problem
 	scalars := o.Get(f.Path)
 	bad := func(v observe.Value, msg string) {
-		out = append(out, problem{v.Path, fmt.Sprintf("%s %s", f.Name, msg), describe([]observe.Value{v})})
+		out = append(out, problem{v.Path, fmt.Sprintf("%s %s", f.Name, msg), describe([]observe.Value{v}), v.Text})
 	}
 	switch f.Type {
 	case policy.TypeStringList:
 		if len(scalars) > 0 || (!o.HasObject(f.Path) && len(o.Get(f.Path+"[*]")) == 0 && !isEmptyList(o, f)) {
-			return []problem{{f.Path, f.Name + " is not a list of strings", describeAt(o, f.Path)}}
+			return []problem{{f.Path, f.Name + " is not a list of strings", describeAt(o, f.Path), ""}}
 		}
 		for _, v := range o.Get(f.Path + "[*]") {
 			if v.Kind != observe.KindString {
@@ -359,14 +364,14 @@ func (j *judgement) formatProblems(o *observe.Observation, f *policy.Field) []pr
 		return out
 	case policy.TypeJSONString:
 		if !slices.Contains(o.Embedded, f.Path) {
-			return []problem{{f.Path, f.Name + " is not a string holding JSON", describeAt(o, f.Path)}}
+			return []problem{{f.Path, f.Name + " is not a string holding JSON", describeAt(o, f.Path), ""}}
 		}
 		return nil
 	case policy.TypeTagList:
 		return nil
 	case policy.TypeObject:
 		if len(scalars) > 0 || len(o.Get(f.Path+"[*]")) > 0 {
-			return []problem{{f.Path, f.Name + " is not an object", describeAt(o, f.Path)}}
+			return []problem{{f.Path, f.Name + " is not an object", describeAt(o, f.Path), ""}}
 		}
 		return nil
 	}
@@ -377,7 +382,7 @@ func (j *judgement) formatProblems(o *observe.Observation, f *policy.Field) []pr
 		return out
 	}
 	if len(scalars) != 1 {
-		return []problem{{f.Path, fmt.Sprintf("%s is not a single %s", f.Name, f.Type), describeAt(o, f.Path)}}
+		return []problem{{f.Path, fmt.Sprintf("%s is not a single %s", f.Name, f.Type), describeAt(o, f.Path), ""}}
 	}
 	return j.scalarProblems(f, scalars[0])
 }
@@ -386,7 +391,7 @@ func (j *judgement) formatProblems(o *observe.Observation, f *policy.Field) []pr
 func (j *judgement) scalarProblems(f *policy.Field, v observe.Value) []problem {
 	var out []problem
 	bad := func(v observe.Value, msg string) {
-		out = append(out, problem{v.Path, fmt.Sprintf("%s %s", f.Name, msg), describe([]observe.Value{v})})
+		out = append(out, problem{v.Path, fmt.Sprintf("%s %s", f.Name, msg), describe([]observe.Value{v}), v.Text})
 	}
 	switch f.Type {
 	case policy.TypeString:

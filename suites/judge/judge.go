@@ -102,6 +102,9 @@ type ClauseResult struct {
 	// Reason explains unobservable, not-exercised and not-testable
 	// verdicts; for passed it may note what was only partly checkable.
 	Reason string `json:"reason,omitempty"`
+	// Interpretations maps the id of each interpretation that accepted a
+	// value in this clause to how many values it accepted.
+	Interpretations map[string]int `json:"interpretations,omitempty"`
 }
 
 // Result is the judgement of one scenario.
@@ -385,8 +388,20 @@ func Judge(in Input) (*Result, error) {
 			missingFor[c] = append(missingFor[c], m.String())
 		}
 	}
+	byClause := map[string]string{}
+	for _, in := range in.Policy.Interpretations {
+		byClause[in.ID] = in.Clause
+	}
 	for _, pc := range clauses {
 		cr := pc.cr
+		for id, n := range j.used {
+			if byClause[id] == cr.Clause {
+				if cr.Interpretations == nil {
+					cr.Interpretations = map[string]int{}
+				}
+				cr.Interpretations[id] = n
+			}
+		}
 		if len(pc.ks) > 0 {
 			var all outcome
 			total := 0
@@ -418,6 +433,9 @@ func Judge(in Input) (*Result, error) {
 				cr.Verdict, cr.Reason = NotExercised, "the evidence it needs is missing: "+joinUnique(missingFor[cr.Clause])
 			default:
 				cr.Verdict, cr.Reason = Passed, joinUnique(all.notes)
+				for id, n := range cr.Interpretations {
+					cr.Reason = joinUnique([]string{cr.Reason, fmt.Sprintf("passed under interpretation %s (%d value(s) accepted)", id, n)})
+				}
 			}
 			res.Findings = append(res.Findings, all.findings...)
 		}
@@ -638,6 +656,8 @@ type judgement struct {
 	tagListOf map[string]string
 	search    *searcher
 	regexes   map[string]*textmatch.Regexp
+	// used counts the values each interpretation accepted, by its id.
+	used map[string]int
 }
 
 func newJudgement(in Input, sc *policy.Scenario) (*judgement, error) {

@@ -84,7 +84,7 @@ var _ = Describe("Load", func() {
 		Entry("a delivery mode that does not exist", "broken/bad-delivery.yaml",
 			`../../fixtures/policies/broken/bad-delivery.yaml:58:22: scenarios[0].delivery.mode: "sometimes" is not allowed; allowed: complete, best-effort; example: mode: best-effort`),
 		Entry("an unknown top-level key", "broken/unknown-top-key.yaml",
-			"../../fixtures/policies/broken/unknown-top-key.yaml:7:1: telemetry: unknown key; allowed: version, tool, endpoint, other_traffic, payload, fields, vocabularies, ids, canaries, state, clauses, scenarios; example: version: 1"),
+			"../../fixtures/policies/broken/unknown-top-key.yaml:7:1: telemetry: unknown key; allowed: version, tool, endpoint, other_traffic, payload, fields, vocabularies, ids, canaries, state, clauses, interpretations, scenarios; example: version: 1"),
 		Entry("a parameter the check kind does not read", "broken/check-param-not-read.yaml",
 			"../../fixtures/policies/broken/check-param-not-read.yaml:49:42: clauses[0].checks[0].roles: check kind nothing-sent does not read roles; allowed: no parameters"),
 		Entry("a missing check parameter", "broken/check-param-missing.yaml",

@@ -37,6 +37,12 @@ type Policy struct {
 	State []StateFile `yaml:"state,omitempty"`
 	// Clauses are the promises, one per sentence of the page that promises.
 	Clauses []Clause `yaml:"clauses"`
+	// Interpretations are the readings of a clause more lenient than its
+	// words that the project believes reasonable, each named, reasoned and
+	// quoted, and shown in every report that uses one; --strict ignores
+	// them. A clause's checks say what the page says; an interpretation
+	// never hides in a widened pattern.
+	Interpretations []Interpretation `yaml:"interpretations,omitempty"`
 	// Scenarios are the runs that exercise the clauses.
 	Scenarios []Scenario `yaml:"scenarios"`
 
@@ -80,6 +86,34 @@ type Endpoint struct {
 	Method string `yaml:"method" example:"POST"`
 	// Headers lists the request headers a report may carry.
 	Headers Headers `yaml:"headers"`
+}
+
+// Strict returns a copy of the policy without its interpretations: every
+// clause judged by its words alone.
+func (p *Policy) Strict() *Policy {
+	q := *p
+	q.Interpretations = nil
+	return &q
+}
+
+// Interpretation accepts, for one clause, values its checks would flag.
+type Interpretation struct {
+	// ID names it in reports.
+	ID string `yaml:"id" example:"generic-task-names"`
+	// Clause is the clause it relaxes.
+	Clause string `yaml:"clause" example:"names.not-collected"`
+	// Accepts says which values are accepted.
+	Accepts Accepts `yaml:"accepts"`
+	// Why is the project's reasoning, and Quote the page's words read.
+	Why   string `yaml:"why" example:"generic task names from the tool's own list say nothing about the user"`
+	Quote string `yaml:"quote" example:"We DO NOT collect ... task names"`
+}
+
+// Accepts are values of a field that a clause's field-format checks let
+// pass under an interpretation.
+type Accepts struct {
+	Field  string   `yaml:"field" example:"task"`
+	Values []string `yaml:"values" example:"[build, test, lint]"`
 }
 
 // OtherTraffic is one declared destination of the tool's own, non-telemetry

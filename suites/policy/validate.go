@@ -164,7 +164,42 @@ func (v *validator) validate() {
 	v.states()
 	v.ids()
 	v.clauses()
+	v.interpretations()
 	v.scenarios()
+}
+
+// interpretations checks that each names a clause and a field that one of
+// the clause's field-format checks judges: otherwise it could never apply.
+func (v *validator) interpretations() {
+	ids := map[string]bool{}
+	for i, in := range v.p.Interpretations {
+		at := fmt.Sprintf("interpretations[%d]", i)
+		if !nameRe.MatchString(in.ID) || ids[in.ID] {
+			v.at(at+".id", fmt.Sprintf("empty, malformed or duplicate id %q", in.ID), "unique lower-case words joined by -", "id: generic-task-names")
+		}
+		ids[in.ID] = true
+		c, err := v.p.Clause(in.Clause)
+		if err != nil {
+			v.at(at+".clause", fmt.Sprintf("unknown clause %q", in.Clause), "an id under clauses", "clause: names.not-collected")
+			continue
+		}
+		judged := false
+		for _, ch := range c.Checks {
+			if ch.Kind == KindFieldFormat && slices.Contains(ch.Fields, in.Accepts.Field) {
+				judged = true
+			}
+		}
+		if !judged {
+			v.at(at+".accepts.field", fmt.Sprintf("no field-format check of clause %s judges field %q", in.Clause, in.Accepts.Field),
+				"a field listed by one of the clause's field-format checks", "field: task")
+		}
+		if len(in.Accepts.Values) == 0 {
+			v.at(at+".accepts.values", "no values accepted", "the values the reading accepts", "values: [build, test]")
+		}
+		if strings.TrimSpace(in.Why) == "" || strings.TrimSpace(in.Quote) == "" {
+			v.at(at, "an interpretation needs its reasoning (why) and the page's words (quote)", "why: ..., quote: ...", "why: generic names say nothing about the user")
+		}
+	}
 }
 
 // otherTraffic checks the declared non-telemetry destinations: each names
