@@ -122,6 +122,19 @@ type Scenario struct {
 	Retries  []string `json:"retries,omitempty"`
 	// Missing is the evidence no attempt delivered (judge.Missing).
 	Missing []string `json:"missing,omitempty"`
+	// Sweep says how many environment variables the scenario swept and
+	// from where, and which changed the tool's behaviour.
+	Sweep *SweepSummary `json:"sweep,omitempty"`
+}
+
+// SweepSummary is a scenario's environment sweep in the report.
+type SweepSummary struct {
+	Summary  string   `json:"summary"`
+	Swept    int      `json:"swept"`
+	Excluded int      `json:"excluded"`
+	Runs     int      `json:"runs"`
+	Changed  []string `json:"changed,omitempty"`
+	Notes    []string `json:"notes,omitempty"`
 }
 
 // Outcome is one scenario's input to Build.
@@ -162,6 +175,12 @@ func Build(p *policy.Policy, outcomes []Outcome) *Report {
 				s.Findings += cr.Omitted
 			}
 			s.Attempts, s.Retries = o.Judged.Attempts, o.Judged.Retries
+			if sw := o.Judged.Sweep; sw != nil {
+				s.Sweep = &SweepSummary{Summary: sw.Summary, Swept: sw.Swept, Excluded: len(sw.Excluded), Runs: sw.Runs, Notes: sw.Notes}
+				for _, c := range sw.Changed {
+					s.Sweep.Changed = append(s.Sweep.Changed, c.Name+": "+c.Why)
+				}
+			}
 			for _, m := range o.Judged.Missing {
 				s.Missing = append(s.Missing, m.String())
 			}

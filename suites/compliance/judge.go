@@ -3,8 +3,10 @@ package compliance
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
+	"github.com/telemetry-harness/telemetry-harness/suites/envsweep"
 	"github.com/telemetry-harness/telemetry-harness/suites/judge"
 	"github.com/telemetry-harness/telemetry-harness/suites/policy"
 	"github.com/telemetry-harness/telemetry-harness/suites/scenario"
@@ -51,6 +53,16 @@ func JudgeDirs(p *policy.Policy, sc *policy.Scenario, dirs []string) (*judge.Res
 	}
 	if attempts > 1 {
 		res.Attempts = attempts
+	}
+	base := dirs[0]
+	if len(sc.Runs) > 0 {
+		base = filepath.Dir(base)
+	}
+	if res.Sweep, err = envsweep.ReadRecord(base); err != nil {
+		return nil, fmt.Errorf("judge scenario %s: %w", sc.Name, err)
+	}
+	if sc.Sweep != nil && sc.Sweep.Env && res.Sweep == nil {
+		return nil, fmt.Errorf("judge scenario %s: its environment sweep left no %s in %s; run the scenario again", sc.Name, envsweep.RecordName, base)
 	}
 	return res, nil
 }

@@ -117,16 +117,27 @@ func (j *judgement) canaryAbsent(clause string, c policy.Check) *checker {
 		roles[r] = true
 	}
 	planted := map[string]bool{}
+	swept := 0
 	for _, rv := range j.runs {
 		for r := range roles {
 			if len(rv.canaryValues[r]) > 0 {
 				planted[r] = true
 			}
 		}
+		// An environment sweep's canaries (env-sweep:NAME) answer to
+		// the role env-sweep, and each finding names its variable.
+		if roles[policy.SweepRole] {
+			for r := range rv.canaryValues {
+				if strings.HasPrefix(r, policy.SweepRole+":") && !planted[r] {
+					planted[r] = true
+					swept++
+				}
+			}
+		}
 	}
 	var missing []string
 	for _, r := range c.Roles {
-		if !planted[r] {
+		if !planted[r] && !(r == policy.SweepRole && swept > 0) {
 			missing = append(missing, r)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
 	"github.com/telemetry-harness/telemetry-harness/suites/canary"
+	"github.com/telemetry-harness/telemetry-harness/suites/envsweep"
 	"github.com/telemetry-harness/telemetry-harness/suites/observe"
 	"github.com/telemetry-harness/telemetry-harness/suites/policy"
 	"github.com/telemetry-harness/telemetry-harness/suites/textmatch"
@@ -120,6 +121,9 @@ type Result struct {
 	// a live run; a replay only counts them).
 	Attempts int      `json:"attempts,omitempty"`
 	Retries  []string `json:"retries,omitempty"`
+	// Sweep is what the scenario's environment sweep did (its
+	// sweep.json); nil without a sweep.
+	Sweep *envsweep.Record `json:"sweep,omitempty"`
 }
 
 // Compliant reports whether no clause was violated.
@@ -678,7 +682,12 @@ func newJudgement(in Input, sc *policy.Scenario) (*judgement, error) {
 		for _, c := range r.Canaries {
 			rv.canaryValues[c.Role] = append(rv.canaryValues[c.Role], c.Value)
 		}
-		all = append(all, r.Canaries...)
+		for _, c := range r.Canaries {
+			// Runs of one scenario share most values: search each once.
+			if !slices.Contains(all, c) {
+				all = append(all, c)
+			}
+		}
 		j.runs = append(j.runs, rv)
 	}
 	s, err := newSearcher(all)

@@ -466,6 +466,28 @@ type Scenario struct {
 	// (the default) or only on a best-effort basis, in which case the
 	// scenario is run again until its Evidence arrived.
 	Delivery *Delivery `yaml:"delivery,omitempty"`
+	// Sweep plants a distinct value in every environment variable the
+	// tool may read (its code's, the well-known families'), beyond the
+	// scenario's own canaries.
+	Sweep *Sweep `yaml:"sweep,omitempty"`
+}
+
+// SweepRole is the canary role of swept variables; each value's role is
+// SweepRole + ":" + the variable's name, which findings then name. A
+// check's roles list matches it by SweepRole alone.
+const SweepRole = "env-sweep"
+
+// MaxSweepRuns bounds the runs a sweep makes to find the variables whose
+// planting changes the tool's behaviour.
+const MaxSweepRuns = 24
+
+// Sweep is an environment sweep.
+type Sweep struct {
+	// Env turns the sweep on.
+	Env bool `yaml:"env" example:"true"`
+	// Exclude names variables never planted (each with a reason in a
+	// comment: a variable that switches the tool to another service).
+	Exclude []string `yaml:"exclude,omitempty" example:"[TURBO_TOKEN]"`
 }
 
 // Evidence is one thing a scenario's clauses must have seen: a field of

@@ -535,7 +535,10 @@ func (v *validator) check(at string, c *Check) {
 		v.at(at+".tag", fmt.Sprintf("tag key %q is declared by no tag-list field", c.Tag), "a key under a tag-list field's tags", "tag: goal")
 	}
 	for i, r := range c.Roles {
-		v.role(fmt.Sprintf("%s.roles[%d]", at, i), r)
+		// env-sweep names the values of a scenario's environment sweep.
+		if r != SweepRole {
+			v.role(fmt.Sprintf("%s.roles[%d]", at, i), r)
+		}
 	}
 	for i, f := range c.IgnoreForms {
 		v.oneOf(fmt.Sprintf("%s.ignore_forms[%d]", at, i), f, canaryForms(), "ignore_forms: [sha256]")

@@ -57,6 +57,15 @@ var _ = describeTool(realTool{
 		{Scenario: "failing-run", Clause: "destination.vercel-only", Verdict: judge.Passed,
 			Why: "every request goes to the events endpoint"},
 
+		{Scenario: "env-sweep", Clause: "env.not-collected", Verdict: judge.Violated,
+			Why:      "with a value planted in every variable turbo's binary names, AI_AGENT's value is sent verbatim in the x-ai-agent header and in a generic event's value",
+			Evidence: []string{"env-sweep:AI_AGENT"}},
+		{Scenario: "env-sweep", Clause: "fields.documented-only", Verdict: judge.Violated,
+			Why:      "the x-ai-agent header, sent when AI_AGENT is set, is not among the documented headers",
+			Evidence: []string{"x-ai-agent"}},
+		{Scenario: "env-sweep", Clause: "destination.vercel-only", Verdict: judge.Passed,
+			Why: "every request still goes to the events endpoint"},
+
 		{Scenario: "env-opt-out", Clause: "consent.env-opt-out", Verdict: judge.Passed,
 			Why: "with TURBO_TELEMETRY_DISABLED=1 the capture holds no request"},
 		{Scenario: "do-not-track", Clause: "consent.do-not-track", Verdict: judge.Passed,

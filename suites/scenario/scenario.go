@@ -328,7 +328,12 @@ func run(ctx context.Context, opts Options, sc *policy.Scenario, log *logger) *R
 			dir = filepath.Join(base, fmt.Sprintf("%s%d", AttemptPrefix, attempt))
 		}
 		res.Attempts = attempt
-		if err := runAttempt(ctx, opts, sc, runs, dir, sets, log, res); err != nil || attempt >= sc.AttemptsOf() || opts.Enough == nil {
+		if sc.Sweep != nil && sc.Sweep.Env {
+			// A sweep decides its own further runs.
+			res.Err = runSweep(ctx, opts, sc, runs, base, sets, log, res)
+			return res
+		}
+		if err := runAttempt(ctx, opts, sc, runs, dir, sets, nil, log, res); err != nil || attempt >= sc.AttemptsOf() || opts.Enough == nil {
 			res.Err = err
 			return res
 		}
@@ -348,7 +353,7 @@ func run(ctx context.Context, opts Options, sc *policy.Scenario, log *logger) *R
 
 // runAttempt runs one attempt of a scenario's runs sequentially into dir
 // (dir/<run> for a scenario with named runs), appending to res.Runs.
-func runAttempt(ctx context.Context, opts Options, sc *policy.Scenario, runs []policy.Run, base string, sets *sets, log *logger, res *Result) error {
+func runAttempt(ctx context.Context, opts Options, sc *policy.Scenario, runs []policy.Run, base string, sets *sets, swept []canary.Canary, log *logger, res *Result) error {
 	var errs []error
 	for _, r := range runs {
 		if err := ctx.Err(); err != nil {
@@ -359,7 +364,7 @@ func runAttempt(ctx context.Context, opts Options, sc *policy.Scenario, runs []p
 		if len(sc.Runs) > 0 {
 			dir = filepath.Join(dir, r.Name)
 		}
-		rr := runOne(ctx, opts, sc, r, dir, sets)
+		rr := runOne(ctx, opts, sc, r, dir, sets, swept)
 		if len(res.Runs) == 0 {
 			for _, n := range rr.Notes {
 				log.printf("%s: %s", sc.Name, n)
@@ -406,8 +411,10 @@ func progress(scenario string, rr *RunResult, named bool) string {
 // errToolWord is wrapped when a tool word names a file that does not exist.
 var errToolWord = errors.New("tool file not found")
 
-// runOne makes, records and cleans up one run.
-func runOne(ctx context.Context, opts Options, sc *policy.Scenario, r policy.Run, dir string, sets *sets) RunResult {
+// runOne makes, records and cleans up one run; swept are an environment
+// sweep's canaries (role policy.SweepRole:NAME), planted in variable NAME
+// unless the scenario sets it already.
+func runOne(ctx context.Context, opts Options, sc *policy.Scenario, r policy.Run, dir string, sets *sets, swept []canary.Canary) RunResult {
 	rr := RunResult{Name: r.Name, Set: r.Set, Dir: dir}
 	if err := checkTool(opts.Tool); err != nil {
 		rr.Err = err
@@ -433,6 +440,7 @@ func runOne(ctx context.Context, opts Options, sc *policy.Scenario, r policy.Run
 		rr.Err = err
 		return rr
 	}
+	rr.Canaries = append(slices.Clone(rr.Canaries), plantSwept(sb, swept)...)
 	rr.Workdir, rr.Home = sb.workdir, sb.home
 	rr.Argv = append(append([]string(nil), opts.Tool...), sb.words...)
 	rr.Env, err = rerunEnv(sb, opts.PassEnv)

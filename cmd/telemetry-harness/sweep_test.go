@@ -1,0 +1,88 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+)
+
+// fixtures/senders/batches.py reads BATCHES_REGION and BATCHES_MODE, which
+// no scenario plants; fixtures/policies/batches.yaml's env-sweep scenario
+// must find them from the sender's own code.
+var _ = Describe("run with an environment sweep", Label("integration"), func() {
+	type sweepReport struct {
+		Summary string   `json:"summary"`
+		Swept   int      `json:"swept"`
+		Runs    int      `json:"runs"`
+		Changed []string `json:"changed"`
+	}
+	type report struct {
+		Verdict string `json:"verdict"`
+		Clauses []struct {
+			ID       string `json:"id"`
+			Verdict  string `json:"verdict"`
+			Findings []struct {
+				Message string `json:"message"`
+			} `json:"findings"`
+		} `json:"clauses"`
+		Scenarios []struct {
+			Sweep *sweepReport `json:"sweep"`
+		} `json:"scenarios"`
+	}
+	sweep := func(flags string) (int, report) {
+		GinkgoHelper()
+		out := filepath.Join(GinkgoT().TempDir(), "report")
+		s := harness("run", "--policy", "fixtures/policies/batches-sweep.yaml",
+			"--tool", strings.TrimSpace("python3 fixtures/senders/batches.py "+flags), "--out", out)
+		b, err := os.ReadFile(filepath.Join(out, "report.json"))
+		Expect(err).NotTo(HaveOccurred())
+		var r report
+		Expect(json.Unmarshal(b, &r)).To(Succeed())
+		Expect(r.Scenarios).To(HaveLen(1))
+		Expect(r.Scenarios[0].Sweep).NotTo(BeNil(), "the report says what was swept")
+		return s.ExitCode(), r
+	}
+	clause := func(r report, id string) (string, []string) {
+		for _, c := range r.Clauses {
+			if c.ID == id {
+				var msgs []string
+				for _, f := range c.Findings {
+					msgs = append(msgs, f.Message)
+				}
+				return c.Verdict, msgs
+			}
+		}
+		Fail("no clause " + id)
+		return "", nil
+	}
+
+	It("finds a variable only the tool's code names, and names it", func() {
+		code, r := sweep("--leak-env")
+		Expect(code).To(Equal(exitViolations))
+		v, msgs := clause(r, "env.not-collected")
+		Expect(v).To(Equal("violated"))
+		Expect(msgs).To(ContainElement("the env-sweep:BATCHES_REGION canary is sent (raw)"))
+		sw := r.Scenarios[0].Sweep
+		Expect(sw.Summary).To(ContainSubstring("2 from python"))
+		Expect(sw.Swept).To(BeNumerically(">", 100), "the families are swept too")
+	})
+
+	It("passes a sender that reads the variable but keeps it", func() {
+		_, r := sweep("")
+		v, msgs := clause(r, "env.not-collected")
+		Expect(v).To(Equal("passed"), "%v", msgs)
+		Expect(r.Scenarios[0].Sweep.Runs).To(Equal(1))
+	})
+
+	It("reports a variable whose planting changes the tool's behaviour, and sweeps again without it", func() {
+		code, r := sweep("--strict-mode --leak-env")
+		Expect(code).To(Equal(exitViolations), "the leak is still found in the sweep without the breaking variable")
+		sw := r.Scenarios[0].Sweep
+		Expect(sw.Changed).To(ConsistOf("BATCHES_MODE: exited 2 instead of succeeding (its output names it)"))
+		Expect(sw.Runs).To(Equal(3), "the full sweep, one without any swept variable, one without BATCHES_MODE")
+	})
+})
