@@ -104,11 +104,11 @@ func runRecord(ctx context.Context, o recordOptions, stdout, stderr io.Writer) i
 	})
 	switch {
 	case errors.Is(err, session.ErrNotFound):
-		return harnessError(stderr, fmt.Errorf("%v; nothing was started", err))
+		return harnessError(stderr, fmt.Errorf("%w; nothing was started", err))
 	case errors.Is(err, session.ErrSealUnavailable):
-		return harnessError(stderr, fmt.Errorf("%v; nothing was started (--seal auto records with the proxy alone)", err))
+		return harnessError(stderr, fmt.Errorf("%w; nothing was started (--seal auto records with the proxy alone)", err))
 	case errors.Is(err, session.ErrRunFolder):
-		return harnessError(stderr, fmt.Errorf("cannot write the run folder %s: %v; choose another --out", out, innermost(err)))
+		return harnessError(stderr, fmt.Errorf("cannot write the run folder %s: %w; choose another --out", out, innermost(err)))
 	case run == nil && err != nil:
 		return harnessError(stderr, err)
 	}

@@ -340,8 +340,11 @@ func toolWords(ctx context.Context, tool, root string) ([]string, error) {
 		return []string{py, filepath.Join(root, "fixtures", "reference", "pants.py")}, nil
 	}
 	words, err := shlex.Split(tool)
-	if err != nil || len(words) == 0 {
-		return nil, fmt.Errorf("--tool %q: cannot split it into words: %v", tool, err)
+	if err != nil {
+		return nil, fmt.Errorf("--tool %q: cannot split it into words: %w", tool, err)
+	}
+	if len(words) == 0 {
+		return nil, fmt.Errorf("--tool %q names no command; give the tool's command line", tool)
 	}
 	cwd, err := os.Getwd()
 	if err != nil {
