@@ -30,11 +30,11 @@ var htmlTemplate = template.Must(template.New("report.html").Funcs(template.Func
 		}
 		return b.Sub(a).Round(time.Millisecond).String()
 	},
-	"verdictWord": func(v string) string {
+	"verdictWord": func(v Overall) string {
 		switch v {
-		case "compliant":
+		case Compliant:
 			return "Compliant"
-		case "violations":
+		case Violations:
 			return "Violations found"
 		}
 		return "Incomplete"

@@ -55,6 +55,6 @@ var _ = Describe("a verdict that rests on an interpretation", func() {
 	It("names none when no value needed one", func() {
 		r := reports.Build(p, judged(nil))
 		Expect(r.Interpretations).To(BeEmpty())
-		Expect(r.VerdictLine()).To(Equal(r.Verdict))
+		Expect(r.VerdictLine()).To(Equal(string(r.Verdict)))
 	})
 })

@@ -14,7 +14,7 @@ import (
 // clause table, every finding, the run's defects and the field table.
 func Markdown(w io.Writer, r *Report) error {
 	b := bufio.NewWriter(w)
-	icon := map[string]string{"compliant": "✅", "violations": "❌"}[r.Verdict]
+	icon := map[Overall]string{Compliant: "✅", Violations: "❌"}[r.Verdict]
 	if icon == "" {
 		icon = "⚠️"
 	}

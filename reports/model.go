@@ -23,6 +23,34 @@ const (
 	Error        = judge.Verdict("error")
 )
 
+// Overall is a run's overall verdict; it decides the CLI's exit code.
+type Overall string
+
+// The overall verdicts (report.json's "verdict").
+const (
+	// Compliant: every clause the run could judge passed, and every
+	// client-testable clause was judged.
+	Compliant Overall = "compliant"
+	// Violations: at least one clause was violated.
+	Violations Overall = "violations"
+	// Incomplete: nothing violated, but a clause could not be judged
+	// (harness error, unobservable, not exercised): never a pass.
+	Incomplete Overall = "incomplete"
+)
+
+// ExitCode is the exit status that reports o: 0 compliant, 3 violations
+// found, 1 incomplete (README, "Exit codes"). An unknown verdict is 1: it
+// must never read as compliant.
+func (o Overall) ExitCode() int {
+	switch o {
+	case Compliant:
+		return 0
+	case Violations:
+		return 3
+	}
+	return 1
+}
+
 // SchemaVersion is the version of report.json's layout.
 const SchemaVersion = 1
 
@@ -37,7 +65,7 @@ type Report struct {
 	Finished      time.Time `json:"finished"`
 	// Verdict is the run's overall verdict: "compliant", "violations" or
 	// "incomplete" (harness errors, unobservable or unexercised clauses).
-	Verdict   string     `json:"verdict"`
+	Verdict   Overall    `json:"verdict"`
 	Clauses   []Clause   `json:"clauses"`
 	Scenarios []Scenario `json:"scenarios"`
 	// Fields compares what the tool sent in the opt-in scenario with the
@@ -66,13 +94,13 @@ type InterpretationUse struct {
 func (r *Report) VerdictLine() string {
 	switch n := len(r.Interpretations); {
 	case n == 1:
-		return r.Verdict + " (1 interpretation)"
+		return string(r.Verdict) + " (1 interpretation)"
 	case n > 1:
 		return fmt.Sprintf("%s (%d interpretations)", r.Verdict, n)
 	case r.Strict:
-		return r.Verdict + " (strict)"
+		return string(r.Verdict) + " (strict)"
 	}
-	return r.Verdict
+	return string(r.Verdict)
 }
 
 // Clause is one clause of the policy with its verdict over the run.
@@ -231,14 +259,14 @@ func Build(p *policy.Policy, outcomes []Outcome) *Report {
 				Values: in.Accepts.Values, Why: in.Why, Quote: in.Quote, Used: used[in.ID]})
 		}
 	}
-	r.Verdict = "compliant"
+	r.Verdict = Compliant
 	for _, c := range r.Clauses {
 		switch c.Verdict {
 		case Violated:
-			r.Verdict = "violations"
+			r.Verdict = Violations
 		case Error, Unobservable, NotExercised:
-			if r.Verdict == "compliant" {
-				r.Verdict = "incomplete"
+			if r.Verdict == Compliant {
+				r.Verdict = Incomplete
 			}
 		}
 	}

@@ -110,9 +110,9 @@ func (r *Report) Evidence(f judge.Finding) []Line {
 func (r *Report) Headline() string {
 	c := r.Counts()
 	switch r.Verdict {
-	case "compliant":
+	case Compliant:
 		return fmt.Sprintf("Compliant: %d clauses passed, none violated", c[Passed])
-	case "violations":
+	case Violations:
 		return fmt.Sprintf("Violations: %d of %d clauses violated", c[Violated], len(r.Clauses))
 	}
 	return fmt.Sprintf("Incomplete: %d clauses could not be judged (not exercised, unobservable or error); none violated",

@@ -86,7 +86,7 @@ var _ = Describe("report writers", func() {
 		for id, n := range seen {
 			Expect(n).To(Equal(1), "clause %s", id)
 		}
-		Expect(r.Verdict).To(Equal("violations"))
+		Expect(r.Verdict).To(Equal(reports.Violations))
 		verdicts := map[string]string{}
 		for _, c := range r.Clauses {
 			verdicts[c.ID] = string(c.Verdict)

@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime/pprof"
 	"syscall"
 	"time"
@@ -83,9 +82,9 @@ func captureSize(path string) (int64, error) {
 		return 0, fmt.Errorf("scan: %w", err)
 	}
 	if st.IsDir() {
-		for _, name := range []string{capture.JSONLName, capture.HARName} {
-			if st2, err := os.Stat(filepath.Join(path, name)); err == nil {
-				return st2.Size(), nil
+		if p, err := capture.CaptureFile(path); err == nil {
+			if st, err = os.Stat(p); err != nil {
+				return 0, fmt.Errorf("scan: %w", err)
 			}
 		}
 	}

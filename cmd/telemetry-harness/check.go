@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -38,11 +39,10 @@ type checkOptions struct {
 }
 
 func checkCommand() command {
-	return command{name: "check", usage: checkUsage,
+	opts := checkOptions{Policy: "policy.yaml"}
+	return command{name: "check", usage: checkUsage, profile: true,
 		short: "judge a saved capture against the policy (exit 0 compliant, 3 violations, 1 unobservable or harness error)",
-		run: func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-			fs := newFlagSet("check", stderr)
-			opts := checkOptions{Policy: "policy.yaml"}
+		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&opts.Policy, "policy", opts.Policy, "policy file")
 			fs.StringVar(&opts.Scenario, "scenario", "", "scenario the capture was recorded under")
 			fs.Func("capture", "run folder, .jsonl or .har capture (repeat for each run of a multi-run scenario)", func(s string) error {
@@ -52,31 +52,16 @@ func checkCommand() command {
 			fs.StringVar(&opts.Canaries, "canaries", "", "canaries.json for every run (default: each run folder's own)")
 			fs.StringVar(&opts.Baseline, "baseline", "", "fast-endpoint run folder for the background timing check")
 			fs.BoolVar(&opts.Strict, "strict", false, "ignore the policy's interpretations")
-			var cpuProfile string
-			fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile to `FILE` (benchmarking; see docs/performance.md)")
-			if code, ok := parseFlags(fs, checkUsage, args, stderr); !ok {
-				return code
-			}
-			if cpuProfile != "" {
-				stop, err := startCPUProfile(cpuProfile)
-				if err != nil {
-					return harnessError(stderr, err)
-				}
-				defer stop()
-			}
-			if fs.NArg() > 0 {
-				return usageError(stderr, fmt.Sprintf("unexpected argument %q", fs.Arg(0)), checkUsage)
+		},
+		run: func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+			if len(args) > 0 {
+				return usageError(stderr, fmt.Sprintf("unexpected argument %q", args[0]), checkUsage)
 			}
 			if opts.Scenario == "" || len(opts.Captures) == 0 {
 				return usageError(stderr, "--scenario and --capture are required", checkUsage)
 			}
 			return runCheck(ctx, opts, stdout, stderr)
 		}}
-}
-
-func usageError(stderr io.Writer, msg, usage string) int {
-	fmt.Fprintf(stderr, "%s: %s\nUsage: %s %s\n", toolName, msg, toolName, usage)
-	return exitUsage
 }
 
 // errUsage marks errors in how check was called, as opposed to what it read.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -45,11 +46,10 @@ func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
 
 func recordCommand() command {
+	var o recordOptions
 	return command{name: "record", usage: recordUsage,
 		short: "run COMMAND under the recording proxy and save what it sends",
-		run: func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-			var o recordOptions
-			fs := newFlagSet("record", stderr)
+		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&o.out, "out", "", "run folder to write (default: a new telemetry-capture-YYYYMMDD-HHMMSS folder here)")
 			fs.BoolVar(&o.forward, "forward", false, "pass requests on to the real hosts (default: answer them in the harness, never contact a host)")
 			fs.DurationVar(&o.settle, "settle", 0, "after everything went quiet, wait this long for a late connection")
@@ -59,10 +59,9 @@ func recordCommand() command {
 			fs.BoolVar(&o.noRedact, "no-redact", false, "keep Authorization/Cookie values in capture.har")
 			fs.StringVar(&o.seal, "seal", session.SealAuto, "run COMMAND in a sealed network namespace that watches every packet: auto (when possible), on (required), off")
 			fs.BoolVar(&o.noKeyLog, "no-keylog", false, "do not write sslkeys.log (the TLS secrets that let Wireshark decrypt packets.pcapng) in a sealed run")
-			if code, ok := parseFlags(fs, recordUsage, args, stderr); !ok {
-				return code
-			}
-			o.argv = fs.Args()
+		},
+		run: func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+			o.argv = args
 			return runRecord(ctx, o, stdout, stderr)
 		}}
 }
@@ -70,10 +69,7 @@ func recordCommand() command {
 // runRecord records one run and prints its requests; it returns the exit
 // code.
 func runRecord(ctx context.Context, o recordOptions, stdout, stderr io.Writer) int {
-	usage := func(msg string) int {
-		fmt.Fprintf(stderr, "%s: record: %s\nUsage: %s %s\n", toolName, msg, toolName, recordUsage)
-		return exitUsage
-	}
+	usage := func(msg string) int { return usageError(stderr, msg, recordUsage) }
 	switch {
 	case len(o.argv) == 0:
 		return usage("no command given; put it after --, e.g. record -- python3 app.py")
@@ -104,11 +100,11 @@ func runRecord(ctx context.Context, o recordOptions, stdout, stderr io.Writer) i
 	})
 	switch {
 	case errors.Is(err, session.ErrNotFound):
-		return harnessError(stderr, fmt.Errorf("%v; nothing was started", err))
+		return harnessError(stderr, fmt.Errorf("%w; nothing was started", err))
 	case errors.Is(err, session.ErrSealUnavailable):
-		return harnessError(stderr, fmt.Errorf("%v; nothing was started (--seal auto records with the proxy alone)", err))
+		return harnessError(stderr, fmt.Errorf("%w; nothing was started (--seal auto records with the proxy alone)", err))
 	case errors.Is(err, session.ErrRunFolder):
-		return harnessError(stderr, fmt.Errorf("cannot write the run folder %s: %v; choose another --out", out, innermost(err)))
+		return harnessError(stderr, fmt.Errorf("cannot write the run folder %s: %w; choose another --out", out, innermost(err)))
 	case run == nil && err != nil:
 		return harnessError(stderr, err)
 	}

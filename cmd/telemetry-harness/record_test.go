@@ -45,7 +45,7 @@ var _ = Describe("record", func() {
 		code := run(ctx, []string{"record", "--out", out}, stdout, stderr)
 
 		Expect(code).To(Equal(exitUsage))
-		Expect(stderr.String()).To(HavePrefix("telemetry-harness: record: no command given; put it after --"))
+		Expect(stderr.String()).To(HavePrefix("telemetry-harness: no command given; put it after --"))
 		Expect(stderr.String()).To(ContainSubstring("Usage: telemetry-harness record "))
 		Expect(out).NotTo(BeADirectory())
 	})

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -22,24 +23,22 @@ type reportOptions struct {
 }
 
 func reportCommand() command {
+	opts := reportOptions{Out: "telemetry-report"}
+	var merge bool
 	return command{name: "report", usage: reportUsage,
 		short: "merge the output folders of sharded runs (run --scenario X in separate jobs) into one report folder",
-		run: func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-			opts := reportOptions{Out: "telemetry-report"}
-			var merge bool
-			fs := newFlagSet("report", stderr)
+		flags: func(fs *flag.FlagSet) {
 			fs.BoolVar(&merge, "merge", false, "merge the output folders given as arguments")
 			fs.StringVar(&opts.Out, "out", opts.Out, "merged output folder")
-			if code, ok := parseFlags(fs, reportUsage, args, stderr); !ok {
-				return code
-			}
+		},
+		run: func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			if !merge {
 				return usageError(stderr, "report needs --merge (the only mode so far)", reportUsage)
 			}
-			if fs.NArg() == 0 {
+			if len(args) == 0 {
 				return usageError(stderr, "report --merge needs at least one output folder", reportUsage)
 			}
-			opts.Merge = fs.Args()
+			opts.Merge = args
 			return runReport(ctx, opts, stdout, stderr)
 		}}
 }
@@ -74,11 +73,5 @@ func runReport(_ context.Context, opts reportOptions, stdout, stderr io.Writer) 
 	}
 	printVerdicts(stdout, rep)
 	fmt.Fprintf(stderr, "%s: merged %d folder(s) into %s (%s)\n", toolName, len(opts.Merge), opts.Out, time.Since(started).Round(time.Millisecond))
-	switch rep.Verdict {
-	case "violations":
-		return exitViolations
-	case "compliant":
-		return exitOK
-	}
-	return harnessError(stderr, fmt.Errorf("incomplete: some clauses could not be observed or exercised (see the verdict table); not compliant, not violated"))
+	return verdictExit(stderr, rep.Verdict)
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -66,11 +65,10 @@ type runOptions struct {
 const outMarker = ".telemetry-harness-output"
 
 func runCommand() command {
-	return command{name: "run", usage: runUsage,
+	opts := runOptions{Out: "telemetry-report", Parallel: scenario.DefaultParallel}
+	return command{name: "run", usage: runUsage, profile: true,
 		short: "run the tool through every scenario of the policy and check every clause; writes a report folder",
-		run: func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-			opts := runOptions{Out: "telemetry-report", Parallel: scenario.DefaultParallel}
-			fs := newFlagSet("run", stderr)
+		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&opts.Tool, "tool", "", "tool command (default: the bundled reference implementation)")
 			fs.StringVar(&opts.Policy, "policy", "", "policy file (default: the bundled policy.yaml)")
 			fs.Func("scenario", "scenario to run (repeatable; default: all)", func(s string) error {
@@ -91,19 +89,9 @@ func runCommand() command {
 				opts.PassEnv = append(opts.PassEnv, s)
 				return nil
 			})
-			var cpuProfile string
-			fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the harness process to `FILE` (benchmarking; see docs/performance.md)")
-			if code, ok := parseFlags(fs, runUsage, args, stderr); !ok {
-				return code
-			}
-			if cpuProfile != "" {
-				stop, err := startCPUProfile(cpuProfile)
-				if err != nil {
-					return harnessError(stderr, err)
-				}
-				defer stop()
-			}
-			for _, a := range fs.Args() {
+		},
+		run: func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+			for _, a := range args {
 				if !strings.HasPrefix(a, "--ginkgo.") && !strings.HasPrefix(a, "-ginkgo.") {
 					return usageError(stderr, fmt.Sprintf("unexpected argument %q (only --ginkgo.* flags may follow)", a), runUsage)
 				}
@@ -118,11 +106,10 @@ func runCommand() command {
 
 func replayCommand() command {
 	const usage = "replay [--strict] [--label-filter EXPR] [--scenario NAME]... DIR"
-	return command{name: "replay", usage: usage,
+	var opts runOptions
+	return command{name: "replay", usage: usage, profile: true,
 		short: "judge a previous run's output folder (e.g. a CI artifact) again, without running any tool",
-		run: func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-			var opts runOptions
-			fs := newFlagSet("replay", stderr)
+		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&opts.LabelFilter, "label-filter", "", "Ginkgo label filter")
 			fs.StringVar(&opts.Policy, "policy", "", "policy file (default: the policy.yaml saved in DIR)")
 			fs.BoolVar(&opts.Strict, "strict", false, "ignore the policy's interpretations: judge every clause by its words alone")
@@ -130,22 +117,12 @@ func replayCommand() command {
 				opts.Scenarios = append(opts.Scenarios, s)
 				return nil
 			})
-			var cpuProfile string
-			fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile to `FILE` (benchmarking; see docs/performance.md)")
-			if code, ok := parseFlags(fs, usage, args, stderr); !ok {
-				return code
-			}
-			if fs.NArg() != 1 {
+		},
+		run: func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+			if len(args) != 1 {
 				return usageError(stderr, "replay takes one output folder", usage)
 			}
-			if cpuProfile != "" {
-				stop, err := startCPUProfile(cpuProfile)
-				if err != nil {
-					return harnessError(stderr, err)
-				}
-				defer stop()
-			}
-			opts.Replay = fs.Arg(0)
+			opts.Replay = args[0]
 			return runRun(ctx, opts, stdout, stderr)
 		}}
 }
@@ -258,17 +235,10 @@ func runRun(ctx context.Context, opts runOptions, stdout, stderr io.Writer) int 
 	}
 	printVerdicts(stdout, rep)
 	fmt.Fprintf(stderr, "%s: reports in %s: report.html, report.md, report.json, report.sarif, junit.xml (%s)\n", toolName, out, time.Since(started).Round(time.Millisecond))
-	switch rep.Verdict {
-	case "violations":
-		return exitViolations
-	case "compliant":
-		if t.failed {
-			return harnessError(stderr, errors.New("a spec failed without a clause verdict (see the spec output above)"))
-		}
-		return exitOK
-	default:
-		return harnessError(stderr, errors.New("incomplete: some clauses could not be observed or exercised (see the verdict table); not compliant, not violated"))
+	if rep.Verdict == reports.Compliant && t.failed {
+		return harnessError(stderr, errors.New("a spec failed without a clause verdict (see the spec output above)"))
 	}
+	return verdictExit(stderr, rep.Verdict)
 }
 
 // printVerdicts prints the clause verdict table.
@@ -340,8 +310,11 @@ func toolWords(ctx context.Context, tool, root string) ([]string, error) {
 		return []string{py, filepath.Join(root, "fixtures", "reference", "pants.py")}, nil
 	}
 	words, err := shlex.Split(tool)
-	if err != nil || len(words) == 0 {
-		return nil, fmt.Errorf("--tool %q: cannot split it into words: %v", tool, err)
+	if err != nil {
+		return nil, fmt.Errorf("--tool %q: cannot split it into words: %w", tool, err)
+	}
+	if len(words) == 0 {
+		return nil, fmt.Errorf("--tool %q names no command; give the tool's command line", tool)
 	}
 	cwd, err := os.Getwd()
 	if err != nil {
@@ -399,23 +372,6 @@ func copyFile(src, dst string) error {
 
 // isTerminal reports whether f is a character device (a terminal), so that
 // colour codes never end up in CI logs or files.
-// startCPUProfile starts a CPU profile written to path; the returned func
-// stops it and closes the file.
-func startCPUProfile(path string) (func(), error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, fmt.Errorf("cpu profile: %w", err)
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("cpu profile %s: %w", path, err)
-	}
-	return func() {
-		pprof.StopCPUProfile()
-		f.Close()
-	}, nil
-}
-
 func isTerminal(f *os.File) bool {
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0

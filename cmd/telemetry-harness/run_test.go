@@ -37,6 +37,14 @@ var _ = Describe("run", func() {
 		Expect(code).To(Equal(exitUsage))
 		Expect(stderr.String()).To(ContainSubstring("--tool"))
 	})
+
+	It("rejects a --tool that holds no command, naming the flag rather than printing a nil error", func(ctx SpecContext) {
+		code := runRun(ctx, runOptions{Tool: `# only a comment`, Out: GinkgoT().TempDir()}, stdout, stderr)
+
+		Expect(code).To(Equal(exitUsage))
+		Expect(stderr.String()).To(ContainSubstring(`--tool "# only a comment" names no command`))
+		Expect(stderr.String()).NotTo(ContainSubstring("<nil>"))
+	})
 })
 
 var _ = Describe("run --keep", Label("integration"), func() {

@@ -23,7 +23,7 @@ func sameAsStdBase64(src []byte) string {
 		return "accepted what encoding/base64 rejects: " + err.Error()
 	case ok && !bytes.Equal(got, want[:n]):
 		return "decoded other bytes"
-	case !ok && err == nil && len(src) > 0 && bytes.IndexAny(src, "\r\n") < 0:
+	case !ok && err == nil && len(src) > 0 && !bytes.ContainsAny(src, "\r\n"):
 		return "declined what encoding/base64 decodes"
 	}
 	return ""

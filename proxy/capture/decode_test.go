@@ -95,7 +95,7 @@ func sameAsEncodingJSON(line []byte) error {
 	werr := json.Unmarshal(line, &want)
 	got, gerr := capture.DecodeRecordForTest(line)
 	if fmt.Sprint(werr) != fmt.Sprint(gerr) {
-		return fmt.Errorf("%q: error %v, encoding/json says %v", line, gerr, werr)
+		return fmt.Errorf("%q: error %w, encoding/json says %w", line, gerr, werr)
 	}
 	if !reflect.DeepEqual(got, want) {
 		g, _ := json.Marshal(got)

@@ -8,17 +8,6 @@ import (
 	"time"
 )
 
-// Run folder files of a sealed run: the egress summary, the packet capture
-// and DNS log the sealed namespace wrote, and the TLS key log (NSS format,
-// SSLKEYLOGFILE) with which Wireshark and tshark decrypt the capture's
-// connections to the proxy.
-const (
-	EgressName = "egress.json"
-	PcapName   = "packets.pcapng"
-	DNSLogName = "dns.jsonl"
-	KeyLogName = "sslkeys.log"
-)
-
 // Flow kinds, as the sealed namespace sorted the packets.
 const (
 	FlowProxy       = "proxy"       // TCP to the proxy listener: expected

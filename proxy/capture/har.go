@@ -461,7 +461,7 @@ func fromHARHeaders(nvs []harNV) []Header {
 	}
 	out := make([]Header, 0, len(nvs))
 	for _, nv := range nvs {
-		out = append(out, Header{Name: nv.Name, Value: nv.Value})
+		out = append(out, Header(nv))
 	}
 	return out
 }

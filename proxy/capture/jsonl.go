@@ -338,13 +338,12 @@ func ScanFile(path string, fn func(*Exchange) error) error {
 	}
 	j := path
 	if st.IsDir() {
-		j = filepath.Join(path, JSONLName)
-		if _, err := os.Stat(j); err != nil {
-			j = ""
+		if j, err = CaptureFile(path); err != nil {
+			return err
 		}
 	}
-	if j == "" || !isJSONL(j) {
-		exs, err := Load(path)
+	if !isJSONL(j) {
+		exs, err := Load(j)
 		for _, ex := range exs {
 			if ferr := fn(ex); ferr != nil {
 				return ferr

@@ -7,31 +7,14 @@ import (
 	"strings"
 )
 
-// JSONLName and HARName are the file names of a capture inside a run folder.
-const (
-	JSONLName = "capture.jsonl"
-	HARName   = "capture.har"
-)
-
 // Load reads a capture from a run folder (its capture.jsonl, else its
 // capture.har), a .jsonl file or a .har file. A JSONL capture cut mid-line
 // returns what was read and an error wrapping ErrTruncated, so callers can
 // decide whether a partial capture is acceptable.
 func Load(path string) ([]*Exchange, error) {
-	st, err := os.Stat(path)
+	path, err := CaptureFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("load capture: %w", err)
-	}
-	if st.IsDir() {
-		j := filepath.Join(path, JSONLName)
-		if _, err := os.Stat(j); err == nil {
-			return Load(j)
-		}
-		h := filepath.Join(path, HARName)
-		if _, err := os.Stat(h); err == nil {
-			return Load(h)
-		}
-		return nil, fmt.Errorf("load capture: %s holds neither %s nor %s", path, JSONLName, HARName)
+		return nil, err
 	}
 	f, err := os.Open(path)
 	if err != nil {

@@ -8,9 +8,6 @@ import (
 	"time"
 )
 
-// RunName is the file name of the run facts inside a run folder.
-const RunName = "run.json"
-
 // Run holds the facts of one recorded command run, written to run.json next
 // to the capture.
 type Run struct {

@@ -3,6 +3,7 @@ package capture
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -159,10 +160,10 @@ func scanSerial(r io.Reader, m *merger, bufSize int, cfg scanConfig) error {
 	var scratch []byte
 	for lineNo := 1; ; lineNo++ {
 		line, err := readLine(br, &scratch, cfg.maxLine)
-		if len(line) == 0 && err == io.EOF {
+		if len(line) == 0 && errors.Is(err, io.EOF) {
 			break
 		}
-		if err != nil && err != io.EOF {
+		if err != nil && !errors.Is(err, io.EOF) {
 			return m.readErr(lineNo, err)
 		}
 		res := decodeLine(line, err == nil, &in)
@@ -182,7 +183,7 @@ func scanSerial(r io.Reader, m *merger, bufSize int, cfg scanConfig) error {
 // call: it is the reader's buffer, or scratch for a line longer than it.
 func readLine(br *bufio.Reader, scratch *[]byte, limit int) ([]byte, error) {
 	chunk, err := br.ReadSlice('\n')
-	if err != bufio.ErrBufferFull {
+	if !errors.Is(err, bufio.ErrBufferFull) {
 		if len(chunk) > limit {
 			return nil, lineTooLong(limit)
 		}
@@ -202,7 +203,7 @@ func readLine(br *bufio.Reader, scratch *[]byte, limit int) ([]byte, error) {
 		if len(buf) > limit {
 			return nil, lineTooLong(limit)
 		}
-		if err == bufio.ErrBufferFull {
+		if errors.Is(err, bufio.ErrBufferFull) {
 			continue
 		}
 		if err == nil {

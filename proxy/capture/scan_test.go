@@ -35,7 +35,7 @@ func oracleScan(r io.Reader, name string, fn func(*capture.Exchange) error, maxL
 			if len(buf) > maxLine {
 				return nil, fmt.Errorf("line longer than %d bytes", maxLine)
 			}
-			if err == bufio.ErrBufferFull {
+			if errors.Is(err, bufio.ErrBufferFull) {
 				continue
 			}
 			if err == nil {
@@ -50,10 +50,10 @@ func oracleScan(r io.Reader, name string, fn func(*capture.Exchange) error, maxL
 	var truncErr error
 	for lineNo := 1; ; lineNo++ {
 		line, err := readLine()
-		if len(line) == 0 && err == io.EOF {
+		if len(line) == 0 && errors.Is(err, io.EOF) {
 			break
 		}
-		if err != nil && err != io.EOF {
+		if err != nil && !errors.Is(err, io.EOF) {
 			return fmt.Errorf("read capture %s line %d: %w", name, lineNo, err)
 		}
 		complete := err == nil

@@ -137,7 +137,7 @@ func start(ctx context.Context, opts Options, probe bool) (*Sandbox, error) {
 	}
 	s, err = startOnce(ctx, opts, probe, false)
 	if err != nil {
-		return nil, fmt.Errorf("%w (and with a PID namespace: %v)", err, refused.err)
+		return nil, fmt.Errorf("%w (and with a PID namespace: %w)", err, refused.err)
 	}
 	s.noPIDNS = refused.err.Error()
 	return s, nil
@@ -256,9 +256,13 @@ func startOnce(ctx context.Context, opts Options, probe, pidns bool) (_ *Sandbox
 		closeFDs(fds)
 		return s, nil
 	}
-	if perr != nil || len(fds) != len(s.info.Files) {
+	if perr != nil {
 		closeFDs(fds)
-		return nil, fmt.Errorf("start namespace: helper sent %d descriptors for %d names (%v)", len(fds), len(s.info.Files), perr)
+		return nil, fmt.Errorf("start namespace: helper sent %d descriptors for %d names: %w", len(fds), len(s.info.Files), perr)
+	}
+	if len(fds) != len(s.info.Files) {
+		closeFDs(fds)
+		return nil, fmt.Errorf("start namespace: helper sent %d descriptors for %d names", len(fds), len(s.info.Files))
 	}
 	_ = s.ctl.SetDeadline(time.Time{})
 	if err := s.adopt(fds, opts); err != nil {

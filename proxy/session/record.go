@@ -19,10 +19,11 @@ import (
 	"github.com/telemetry-harness/telemetry-harness/proxy/netwatch"
 )
 
-// File names of a run folder besides the capture and run.json.
+// File names of a run folder besides the capture and run.json, as
+// proxy/capture defines them.
 const (
-	StdoutName = "stdout"
-	StderrName = "stderr"
+	StdoutName = capture.StdoutName
+	StderrName = capture.StderrName
 )
 
 // ErrRunFolder is wrapped when the run folder cannot be created or written.

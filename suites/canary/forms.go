@@ -13,21 +13,24 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/telemetry-harness/telemetry-harness/suites/policy"
 )
 
-// Forms a hit can report.
+// Forms a hit can report: the policy's vocabulary (ignore_forms names
+// them), so the names live in suites/policy.
 const (
-	FormRaw        = "raw"
-	FormCaseFolded = "case-folded"
-	FormURL        = "url-encoded"
-	FormJSON       = "json-escaped"
-	FormBase64     = "base64"
-	FormBase64URL  = "base64url"
-	FormHex        = "hex"
-	FormMD5        = "md5"
-	FormSHA1       = "sha1"
-	FormSHA256     = "sha256"
-	FormSHA512     = "sha512"
+	FormRaw        = policy.FormRaw
+	FormCaseFolded = policy.FormCaseFolded
+	FormURL        = policy.FormURL
+	FormJSON       = policy.FormJSON
+	FormBase64     = policy.FormBase64
+	FormBase64URL  = policy.FormBase64URL
+	FormHex        = policy.FormHex
+	FormMD5        = policy.FormMD5
+	FormSHA1       = policy.FormSHA1
+	FormSHA256     = policy.FormSHA256
+	FormSHA512     = policy.FormSHA512
 )
 
 // minBase64Core is the shortest base64 fragment searched: shorter ones

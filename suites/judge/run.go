@@ -11,12 +11,11 @@ import (
 	"github.com/telemetry-harness/telemetry-harness/suites/canary"
 )
 
-// CanariesName is the file name of the planted canaries in a run folder.
-const CanariesName = "canaries.json"
-
-// StateDir is the folder of a run folder holding the tool's state files,
-// one file per policy state name.
-const StateDir = "state"
+// The run folder's names, as proxy/capture defines them.
+const (
+	CanariesName = capture.CanariesName
+	StateDir     = capture.StateDir
+)
 
 // LoadRun is OpenRun with every exchange read into Run.Exchanges: for
 // tests and small captures that a caller wants to look at. Judge does not
@@ -43,7 +42,7 @@ func LoadRun(path string) (Run, error) {
 // partial capture cannot prove that nothing else was sent.
 func OpenRun(path string) (Run, error) {
 	var r Run
-	c, err := capturePath(path)
+	c, err := capture.CaptureFile(path)
 	if err != nil {
 		return r, fmt.Errorf("load run %s: %w", path, err)
 	}
@@ -65,8 +64,8 @@ func OpenRun(path string) (Run, error) {
 	case !errors.Is(err, fs.ErrNotExist):
 		return r, fmt.Errorf("load run %s: %w", path, err)
 	}
-	stdout, errOut := os.ReadFile(filepath.Join(path, "stdout"))
-	stderr, errErr := os.ReadFile(filepath.Join(path, "stderr"))
+	stdout, errOut := os.ReadFile(filepath.Join(path, capture.StdoutName))
+	stderr, errErr := os.ReadFile(filepath.Join(path, capture.StderrName))
 	switch {
 	case errOut == nil && errErr == nil:
 		r.Stdout, r.Stderr, r.HaveLogs = stdout, stderr, true
@@ -103,25 +102,6 @@ func OpenRun(path string) (Run, error) {
 		r.Canaries = cs
 	}
 	return r, nil
-}
-
-// capturePath is the capture file of path: path itself, or a run folder's
-// capture.jsonl, else its capture.har.
-func capturePath(path string) (string, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return "", fmt.Errorf("load capture: %w", err)
-	}
-	if !st.IsDir() {
-		return path, nil
-	}
-	for _, name := range []string{capture.JSONLName, capture.HARName} {
-		p := filepath.Join(path, name)
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("load capture: %s holds neither %s nor %s", path, capture.JSONLName, capture.HARName)
 }
 
 // EachExchange hands fn every exchange of the run: from Exchanges when

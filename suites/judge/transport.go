@@ -265,7 +265,7 @@ func (j *judgement) runID(clause string, c policy.Check) *checker {
 			}
 			lo, hi := rv.Facts.Start.Add(-slack), runEnd(rv.Facts).Add(slack)
 			m := re.FindStringSubmatch(v.Text)
-			if m == nil || len(m) < 2 {
+			if len(m) < 2 {
 				out.add(j.finding(clause, c.Kind, rv, ex, v.Path,
 					fmt.Sprintf("%s holds no time stamp the policy's time_pattern finds", f.Name), fmt.Sprintf("%d chars", len(v.Text))))
 				continue

@@ -69,8 +69,6 @@ type clauseVerdict struct {
 	res      *judge.Result
 	clause   judge.ClauseResult
 	findings []judge.Finding
-	// policy names the policy file when the matcher knows it.
-	policy string
 }
 
 // verdictOf reads clause's verdict from res; every verdict but passed and
@@ -142,9 +140,6 @@ func (v clauseVerdict) summary() string {
 
 func (v clauseVerdict) clauseRef() string {
 	s := fmt.Sprintf("clause %q (", v.clause.Clause)
-	if v.policy != "" {
-		s += v.policy + ", "
-	}
 	scenario := ""
 	if v.res != nil {
 		scenario = v.res.Scenario

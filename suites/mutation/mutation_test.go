@@ -130,8 +130,11 @@ func newBench(cfg benchConfig) (*bench, error) {
 	}
 	for _, m := range cfg.Mutants {
 		words, err := shlex.Split(m.Tool)
-		if err != nil || len(words) == 0 {
-			return nil, fmt.Errorf("mutant %s: tool %q: cannot split into words: %v", m.Name, m.Tool, err)
+		if err != nil {
+			return nil, fmt.Errorf("mutant %s: tool %q: cannot split into words: %w", m.Name, m.Tool, err)
+		}
+		if len(words) == 0 {
+			return nil, fmt.Errorf("mutant %s: tool %q names no command", m.Name, m.Tool)
 		}
 		if words[0] == "python3" {
 			words[0] = python

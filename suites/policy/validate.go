@@ -8,61 +8,7 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
-
-	"github.com/telemetry-harness/telemetry-harness/suites/canary"
 )
-
-// KindSpec says which parameters a check kind reads.
-type KindSpec struct {
-	Kind     string
-	Required []string
-	Optional []string
-	// Doc says what the check does, for reports and error messages.
-	Doc string
-}
-
-// Kinds lists every check kind the engine implements.
-func Kinds() []KindSpec {
-	return []KindSpec{
-		{Kind: KindNothingSent, Doc: "no request at all (a rejected or opaque tunnel is unobservable, not a pass)"},
-		{Kind: KindNoLogMention, Required: []string{"patterns"}, Doc: "stdout and stderr match none of the patterns"},
-		{Kind: KindAllowedFields, Doc: "closed objects hold only declared fields, tag lists only declared keys, derived values match their source"},
-		{Kind: KindAllowedHeaders, Doc: "requests carry only the endpoint's allowed headers"},
-		{Kind: KindRequiredFields, Doc: "every report holds every required field and tag"},
-		{Kind: KindFieldFormat, Required: []string{"fields"}, Doc: "the fields have their declared type, format, pattern and enum"},
-		{Kind: KindIDSalted, Doc: "each id is the salted hash the ids section declares, recomputed from the planted canaries"},
-		{Kind: KindIDsUnlinkable, Required: []string{"fields"}, Doc: "ids are stable within a canary set and differ across sets"},
-		{Kind: KindIDsAbsent, Required: []string{"fields"}, Doc: "the fields are absent or empty (sending nothing also passes)"},
-		{Kind: KindGoalsSubset, Required: []string{"field", "vocabulary"}, Optional: []string{"tag"}, Doc: "the list field's (and tag's) values are in the vocabulary"},
-		{Kind: KindGoalCount, Required: []string{"field"}, Doc: "the field counts the scenario's distinct goals"},
-		{Kind: KindCanaryAbsent, Required: []string{"roles"}, Optional: []string{"ignore_forms"}, Doc: "no planted value of the roles appears in any form"},
-		{Kind: KindForbiddenPattern, Required: []string{"patterns"}, Doc: "no request URL or body matches the patterns"},
-		{Kind: KindDestination, Doc: "every request goes to the endpoint (scheme, host, port, path, method)"},
-		{Kind: KindOneReport, Doc: "each run sends exactly one report"},
-		{Kind: KindRunID, Required: []string{"field", "time_pattern", "time_layout"}, Optional: []string{"time_zone", "timestamp_field", "slack"}, Doc: "the run id is unique per run and its time stamp lies in the run"},
-		{Kind: KindBackground, Required: []string{"tolerance"}, Doc: "the run does not wait for the endpoint longer than the tolerance"},
-		{Kind: KindFailureHarmless, Required: []string{"max_requests"}, Doc: "an endpoint failure leaves the exit as expected and causes no retries"},
-		{Kind: KindEgress, Doc: "in a sealed run nothing left but through the proxy: no escape flow, no request that bypassed it (egress.json; unobservable when not sealed)"},
-	}
-}
-
-// KindOf returns the spec of a check kind.
-func KindOf(kind string) (KindSpec, bool) {
-	for _, k := range Kinds() {
-		if k.Kind == kind {
-			return k, true
-		}
-	}
-	return KindSpec{}, false
-}
-
-func kindNames() string {
-	var names []string
-	for _, k := range Kinds() {
-		names = append(names, k.Kind)
-	}
-	return strings.Join(names, ", ")
-}
 
 var (
 	clauseIDRe  = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*(\.[a-z0-9]+(-[a-z0-9]+)*)+$`)
@@ -76,7 +22,6 @@ var (
 	headerRe     = regexp.MustCompile(`^header:[A-Za-z0-9!#$%&'*+.^_|~-]+$`)
 	methodRe     = regexp.MustCompile(`^[A-Z]+$`)
 	templateRe   = regexp.MustCompile(`\{\{\s*([^}]*?)\s*\}\}`)
-	checkParams  = []string{"fields", "field", "tag", "vocabulary", "roles", "ignore_forms", "patterns", "tolerance", "max_requests", "time_pattern", "time_layout", "time_zone", "timestamp_field", "slack"}
 	allTypes     = []string{TypeString, TypeNumber, TypeInteger, TypeBoolean, TypeStringList, TypeJSONString, TypeTagList, TypeObject}
 	allFormats   = []string{FormatSHA256Hex, FormatUnixTime}
 	allDerive    = []string{DeriveEquals, DeriveElement, DeriveSubstring, DeriveVersionPrefix, DeriveTemplate}
@@ -541,7 +486,7 @@ func (v *validator) check(at string, c *Check) {
 		}
 	}
 	for i, f := range c.IgnoreForms {
-		v.oneOf(fmt.Sprintf("%s.ignore_forms[%d]", at, i), f, canaryForms(), "ignore_forms: [sha256]")
+		v.oneOf(fmt.Sprintf("%s.ignore_forms[%d]", at, i), f, CanaryForms(), "ignore_forms: [sha256]")
 	}
 	for i, pat := range c.Patterns {
 		v.regex(fmt.Sprintf("%s.patterns[%d]", at, i), pat)
@@ -720,12 +665,6 @@ func (v *validator) templates(at, s string, planted map[string]bool) {
 			v.at(at, fmt.Sprintf("template {{canary.%s}} names a role recorded only after the files are written (plant %s)", role, plan.Plant), "a role of another plant", "")
 		}
 	}
-}
-
-// canaryForms are the forms the canary search reports.
-func canaryForms() []string {
-	return []string{canary.FormRaw, canary.FormCaseFolded, canary.FormURL, canary.FormJSON, canary.FormBase64,
-		canary.FormBase64URL, canary.FormHex, canary.FormMD5, canary.FormSHA1, canary.FormSHA256, canary.FormSHA512}
 }
 
 // evidence checks a scenario's evidence requirements and its delivery.

@@ -377,9 +377,6 @@ func recorded(ctx context.Context, p *policy.Policy, sc *policy.Scenario, sb *sa
 	return out, nil
 }
 
-// StateDir is the folder of a run folder that holds the tool's state files.
-const StateDir = "state"
-
 // copyState copies the policy's state files that exist after the run into
 // <dir>/state/<name>, so they outlive the run's temporary folder.
 func copyState(p *policy.Policy, sb *sandbox, dir string) error {

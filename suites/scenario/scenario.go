@@ -19,8 +19,12 @@ import (
 	"github.com/telemetry-harness/telemetry-harness/suites/policy"
 )
 
-// CanariesName is the file name of the planted canaries in a run folder.
-const CanariesName = "canaries.json"
+// Run-folder names, as proxy/capture defines them: the planted canaries,
+// and the folder holding the tool's state files.
+const (
+	CanariesName = capture.CanariesName
+	StateDir     = capture.StateDir
+)
 
 // DefaultParallel is how many scenarios RunAll runs at once by default.
 // Runs mostly wait (tool start-up, late senders, settle), so more than the

@@ -225,7 +225,7 @@ func (s *Set) FindIndexes(b []byte) [][]int {
 func (s *Set) candidates(text string, run func(i int)) {
 	// found[i]: 0 not searched yet, 1 absent, 2 present.
 	var small [32]uint8
-	found := small[:0]
+	var found []uint8
 	if len(s.lits) <= len(small) {
 		found = small[:len(s.lits)]
 	} else {
