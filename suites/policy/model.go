@@ -34,6 +34,8 @@ type Policy struct {
 	// State names the files in which the tool keeps its telemetry state
 	// (opt-out flag, random id, local salt); the runner copies them into
 	// the run folder after each run so the hash oracle can read them back.
+	// One name may be listed with several places (where the host facts
+	// decide it): the runner copies whichever the run left.
 	State []StateFile `yaml:"state,omitempty"`
 	// Clauses are the promises, one per sentence of the page that promises.
 	Clauses []Clause `yaml:"clauses"`

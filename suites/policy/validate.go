@@ -402,16 +402,18 @@ func (v *validator) role(at, role string) {
 	}
 }
 
-// states checks the state files: unique names, a known base, a path inside
-// it.
+// states checks the state files: well-formed names, a known base, a path
+// inside it. A name may be listed more than once with different places: a
+// tool that keeps its state where the host facts decide (Next.js: HOME on
+// a plain machine, the project's .next/cache in a container or CI).
 func (v *validator) states() {
-	seen := map[string]bool{}
+	seen := map[StateFile]bool{}
 	for i, s := range v.p.State {
 		at := fmt.Sprintf("state[%d]", i)
-		if !nameRe.MatchString(s.Name) || seen[s.Name] {
-			v.at(at+".name", fmt.Sprintf("empty, malformed or duplicate state name %q", s.Name), "unique lower-case words joined by -", "name: turbo-config")
+		if !nameRe.MatchString(s.Name) || seen[s] {
+			v.at(at+".name", fmt.Sprintf("empty, malformed or duplicate state entry %q", s.Name), "lower-case words joined by -, each name once per place", "name: turbo-config")
 		}
-		seen[s.Name] = true
+		seen[s] = true
 		v.oneOf(at+".base", s.Base, []string{StateBaseHome, StateBaseRepo}, "base: home")
 		if s.Path == "" || strings.HasPrefix(s.Path, "/") || slices.Contains(strings.Split(s.Path, "/"), "..") {
 			v.at(at+".path", fmt.Sprintf("%q is not a path inside its base", s.Path), "a relative path without ..", "path: .config/turborepo/telemetry.json")
