@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"cmp"
 	"container/heap"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -58,6 +59,32 @@ type Run struct {
 	// Error says why the folder could not be read; the requests read
 	// before the error are listed and counted, the rest are unknown.
 	Error string `json:"error,omitempty"`
+	// Host is the host facts the run was given (run.json), with what could
+	// not be applied; nil when the run pinned none.
+	Host *capture.Host `json:"host,omitempty"`
+}
+
+// HostLine says in one line which host the tool believed it ran on, and,
+// when some fact could not be pinned, that the verdict may be this
+// machine's: what was not applied and what the host showed instead.
+func HostLine(h *capture.Host) string {
+	if h == nil {
+		return ""
+	}
+	tty := "no terminal"
+	if h.TTY {
+		tty = "a terminal"
+	}
+	line := fmt.Sprintf("container %s, CI %s, %s, locale %s, time zone %s", h.Container, h.CI, tty, h.Locale, h.Timezone)
+	if len(h.NotApplied) > 0 {
+		line += "; NOT APPLIED: " + strings.Join(h.NotApplied, "; ")
+		shows := "nothing of a container or CI"
+		if len(h.HostShows) > 0 {
+			shows = strings.Join(h.HostShows, ", ")
+		}
+		line += "; the host showed the tool " + shows
+	}
+	return line
 }
 
 // Request is one captured exchange, summarised without its body.
@@ -231,6 +258,7 @@ func (run *Run) load(out, dir string, p *policy.Policy, lists []observe.TagList,
 		code := f.ExitCode
 		run.ExitCode = &code
 		run.TimedOut, run.Killed = f.TimedOut, len(f.Killed)
+		run.Host = f.Host
 		base = f.Start
 	}
 	if fc != nil {

@@ -17,6 +17,7 @@ var htmlSource string
 // htmlTemplate is parsed once; a broken template is a build defect that
 // the golden test catches, so Must is safe here.
 var htmlTemplate = template.Must(template.New("report.html").Funcs(template.FuncMap{
+	"hostLine":    HostLine,
 	"label":       Label,
 	"fieldLabel":  fieldLabel,
 	"join":        func(s []string) string { return strings.Join(s, " ") },

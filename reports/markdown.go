@@ -115,12 +115,39 @@ func Markdown(w io.Writer, r *Report) error {
 				fmt.Fprintf(b, "\nScenario %s: %s, so the clauses that need it are not exercised.\n", mdText(s.Name), mdText(m))
 			}
 		}
+		hostFacts(b, r)
 		if om := r.RequestsOmitted(); om > 0 {
 			fmt.Fprintf(b, "\nreport.html lists at most %d requests per run and every request a finding cites: %s more requests are not listed (see each run folder's capture.jsonl).\n", MaxListedRequests, thousands(om))
 		}
 	}
 	b.WriteString("\nFull report with evidence: `report.html` in the output folder; re-check it locally with `telemetry-harness replay DIR`.\n")
 	return b.Flush()
+}
+
+// hostFacts lists the host facts each run was given, when any run pinned
+// them: the verdict holds for that host, and where a fact could not be
+// applied the line says the verdict may be this machine's.
+func hostFacts(b *bufio.Writer, r *Report) {
+	var lines []string
+	for _, s := range r.Scenarios {
+		for _, run := range s.Runs {
+			if run.Host == nil {
+				continue
+			}
+			name := s.Name
+			if run.Name != "" {
+				name += "/" + run.Name
+			}
+			lines = append(lines, fmt.Sprintf("| %s | %s |\n", mdText(name), mdText(HostLine(run.Host))))
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	b.WriteString("\n## Host facts\n\nWhat each run's tool was shown, whatever machine the harness ran on.\n\n| Run | Host |\n| --- | --- |\n")
+	for _, l := range lines {
+		b.WriteString(l)
+	}
 }
 
 func verdictIcon(v judge.Verdict) string {

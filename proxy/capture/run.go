@@ -39,6 +39,9 @@ type Run struct {
 	Forward bool `json:"forward,omitempty"`
 	// Error is a harness error that ended the run early, if any.
 	Error string `json:"error,omitempty"`
+	// Host is the host facts the run was given and whether they could be
+	// applied; nil when the run pinned none (the host's own showed).
+	Host *Host `json:"host,omitempty"`
 }
 
 // Killed is a process the harness killed at the end of a run.

@@ -12,16 +12,18 @@ import (
 // BenchmarkSealedRun measures the whole overhead of a sealed run: helper,
 // namespace, sink, route check, sockets, pcapng and DNS log, exec of
 // /bin/true, drain and teardown; with the PID namespace and private /proc
-// (the default) and without (the fallback).
+// (the default) and without (the fallback), and with the host facts pinned
+// (a root of the tool's own showing /.dockerenv, a cgroup namespace).
 func BenchmarkSealedRun(b *testing.B) {
 	if err := netwatch.Available(); err != nil {
 		b.Skip(err)
 	}
-	b.Run("pidns", func(b *testing.B) { benchSealedRun(b, false) })
-	b.Run("no-pidns", func(b *testing.B) { benchSealedRun(b, true) })
+	b.Run("pidns", func(b *testing.B) { benchSealedRun(b, false, netwatch.ContainerHost) })
+	b.Run("no-pidns", func(b *testing.B) { benchSealedRun(b, true, netwatch.ContainerHost) })
+	b.Run("pidns-pinned-root", func(b *testing.B) { benchSealedRun(b, false, netwatch.ContainerDocker) })
 }
 
-func benchSealedRun(b *testing.B, noPIDNS bool) {
+func benchSealedRun(b *testing.B, noPIDNS bool, container string) {
 	dir := b.TempDir()
 	cmd := netwatch.Command{Argv: []string{"/bin/true"}}
 	var setup, run, teardown time.Duration
@@ -32,6 +34,7 @@ func benchSealedRun(b *testing.B, noPIDNS bool) {
 			PcapPath:       filepath.Join(dir, "packets.pcapng"),
 			DNSLogPath:     filepath.Join(dir, "dns.jsonl"),
 			NoPIDNamespace: noPIDNS,
+			Container:      container,
 		})
 		if err != nil {
 			b.Fatal(err)

@@ -72,6 +72,19 @@ func runHelper() int {
 			noSys = err.Error() // not fatal: the namespace is sealed all the same
 		}
 	}
+	// The tool's root is pinned last, so that its binds carry the private
+	// /proc and /sys. Not fatal: the run says the container facts were not
+	// applied, and the tool sees the host's root.
+	noRoot := ""
+	if cfg.Container != ContainerHost {
+		noRoot = "no mount namespace of its own to build the tool's root in (it ran without a PID namespace)"
+		if isInit {
+			noRoot = ""
+			if err := pinRoot(cfg.Container); err != nil {
+				noRoot = err.Error()
+			}
+		}
+	}
 	ready, files, err := setupNamespace(cfg)
 	if err != nil {
 		closeAll(files)
@@ -80,6 +93,7 @@ func runHelper() int {
 		return 1
 	}
 	ready.Sys = noSys
+	ready.Root = noRoot
 	if cfg.Probe {
 		closeAll(files)
 		sendJSON(ctl, ready, nil)
@@ -97,7 +111,7 @@ func runHelper() int {
 		return 1
 	}
 	if isInit {
-		return runInit(ctl, buf)
+		return runInit(ctl, buf, cfg.Container != ContainerHost)
 	}
 	return awaitGo(ctl, buf, parent)
 }
@@ -197,14 +211,14 @@ var forwarded = []os.Signal{unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGQUIT
 // reparent to init) until none is left. When the helper exits, for
 // whatever reason (the parent died: Pdeathsig, or closed the control
 // socket), the kernel kills every process in the namespace.
-func runInit(ctl int, buf []byte) int {
+func runInit(ctl int, buf []byte, cgroupNS bool) int {
 	cmd, path, stdio, code, ok := readGo(ctl, buf)
 	if !ok {
 		return code
 	}
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, forwarded...)
-	pid, err := startTool(path, cmd, stdio)
+	pid, noCgroup, err := startTool(path, cmd, stdio, cgroupNS)
 	closeFDs(stdio)
 	if err != nil {
 		sendJSON(ctl, helperExecError{Error: fmt.Sprintf("exec %s: %v", path, err)}, nil)
@@ -218,7 +232,7 @@ func runInit(ctl int, buf []byte) int {
 		sendJSON(ctl, helperExecError{Error: fmt.Sprintf("pidfd_open (Linux 5.3 or later): %v", err)}, nil)
 		return 127
 	}
-	if err := sendJSON(ctl, helperEvent{Started: pid}, []int{pidfd}); err != nil {
+	if err := sendJSON(ctl, helperEvent{Started: pid, Cgroup: noCgroup}, []int{pidfd}); err != nil {
 		return 1
 	}
 	// Nothing is reaped before the parent has read the pid (a reaped
@@ -265,26 +279,36 @@ func runInit(ctl int, buf []byte) int {
 // as its descriptors 0, 1 and 2, from a thread that dropped the
 // capabilities first (they are per thread, and a child inherits its
 // forking thread's). The thread stays locked, so the runtime never reuses
-// it for anything else.
-func startTool(path string, cmd helperGo, stdio []int) (int, error) {
+// it for anything else. With cgroupNS the thread first enters a cgroup
+// namespace of its own (namespaces are per thread too), so that the tool's
+// /proc/self/cgroup shows "/" and no host path ("docker", a runner's
+// slice); noCgroup says why not when the kernel refused.
+func startTool(path string, cmd helperGo, stdio []int, cgroupNS bool) (pid int, noCgroup string, err error) {
 	type result struct {
-		pid int
-		err error
+		pid      int
+		noCgroup string
+		err      error
 	}
 	done := make(chan result, 1)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
+		var r result
+		if cgroupNS {
+			if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+				r.noCgroup = fmt.Sprintf("unshare a cgroup namespace: %v", err)
+			}
+		}
 		dropPrivileges()
-		pid, err := syscall.ForkExec(path, cmd.Argv, &syscall.ProcAttr{
+		r.pid, r.err = syscall.ForkExec(path, cmd.Argv, &syscall.ProcAttr{
 			Dir:   cmd.Dir,
 			Env:   cmd.Env,
 			Files: []uintptr{uintptr(stdio[0]), uintptr(stdio[1]), uintptr(stdio[2])},
 			Sys:   &syscall.SysProcAttr{Setpgid: true},
 		})
-		done <- result{pid, err}
+		done <- r
 	}()
 	r := <-done
-	return r.pid, r.err
+	return r.pid, r.noCgroup, r.err
 }
 
 // awaitGo waits for the tool's command line and execs it, when the helper

@@ -45,6 +45,9 @@ type helperConfig struct {
 	// RefuseSys makes the helper fail as if mounting its private sysfs
 	// were refused (tests).
 	RefuseSys string `json:"refuse_sys,omitempty"`
+	// Container, when not ContainerHost, gives the tool a root of its own
+	// showing that container's marker only, and a cgroup namespace.
+	Container string `json:"container,omitempty"`
 }
 
 // helperReady is the helper's answer: the namespace as built, with the
@@ -56,7 +59,10 @@ type helperReady struct {
 	PIDNamespace string `json:"pid_namespace,omitempty"`
 	// Sys says why the tool sees the host's /sys; empty when the helper
 	// mounted a private sysfs.
-	Sys        string      `json:"sys,omitempty"`
+	Sys string `json:"sys,omitempty"`
+	// Root says why the tool sees the host's root, when a pinned one was
+	// asked for and could not be built.
+	Root       string      `json:"root,omitempty"`
 	Files      []string    `json:"files,omitempty"`
 	Interfaces []Interface `json:"interfaces,omitempty"`
 	SinkKind   string      `json:"sink_kind,omitempty"`
@@ -96,6 +102,9 @@ type helperEvent struct {
 	Started int    `json:"started,omitempty"` // the tool's pid inside
 	Exited  bool   `json:"exited,omitempty"`
 	Status  int    `json:"status,omitempty"` // raw wait status (syscall.WaitStatus)
+	// Cgroup says why the tool shares the helper's cgroup namespace, when
+	// one of its own was asked for (with Started).
+	Cgroup string `json:"cgroup,omitempty"`
 }
 
 // Interface is one network interface inside the namespace.

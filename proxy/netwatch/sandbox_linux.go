@@ -42,6 +42,13 @@ type Options struct {
 	// that refuses one: a daemon the tool forks then outlives a killed
 	// harness (see PIDNamespace). For comparisons and tests.
 	NoPIDNamespace bool
+	// Container pins the container facts the tool sees: ContainerNone,
+	// ContainerDocker or ContainerPodman build the tool a root of its own
+	// that shows that marker only (/.dockerenv, /run/.containerenv) and put
+	// it in a cgroup namespace of its own (no host path in
+	// /proc/self/cgroup). ContainerHost (empty) shows the host's root as
+	// it is. See ContainerFacts for whether it could be applied.
+	Container string
 
 	// refuseProc makes the helper fail its /proc mount with this reason
 	// (tests of the fallback; see export_test.go).
@@ -79,6 +86,10 @@ type Sandbox struct {
 	// nsFiles hold the namespaces open so that their identities stay
 	// theirs until Close (see holdNS).
 	nsFiles []*os.File
+	// container is Options.Container; noCgroup says why the tool shares
+	// the helper's cgroup namespace (set by Go).
+	container string
+	noCgroup  string
 
 	proxyL, httpsL, httpL net.Listener
 	dnsConn               *net.UDPConn
@@ -150,8 +161,11 @@ func (e *pidnsRefused) Error() string { return e.err.Error() }
 func (e *pidnsRefused) Unwrap() error { return e.err }
 
 func startOnce(ctx context.Context, opts Options, probe, pidns bool) (_ *Sandbox, err error) {
+	if err := checkContainer(opts.Container); err != nil {
+		return nil, fmt.Errorf("start namespace: %w", err)
+	}
 	s := &Sandbox{
-		hostname: opts.Hostname, mac: opts.MAC, pidns: pidns,
+		hostname: opts.Hostname, mac: opts.MAC, pidns: pidns, container: opts.Container,
 		helperDone: make(chan struct{}), toolDone: make(chan struct{}),
 	}
 	if s.hostname == "" {
@@ -226,7 +240,7 @@ func startOnce(ctx context.Context, opts Options, probe, pidns bool) (_ *Sandbox
 	stop := context.AfterFunc(ctx, func() { _ = s.ctl.SetDeadline(time.Now()) })
 	defer stop()
 
-	cfg, _ := json.Marshal(helperConfig{Hostname: s.hostname, MAC: s.mac.String(), Probe: probe, RefuseProc: opts.refuseProc, RefuseSys: opts.refuseSys})
+	cfg, _ := json.Marshal(helperConfig{Hostname: s.hostname, MAC: s.mac.String(), Probe: probe, RefuseProc: opts.refuseProc, RefuseSys: opts.refuseSys, Container: opts.Container})
 	if _, err := s.ctl.Write(cfg); err != nil {
 		return nil, fmt.Errorf("start namespace: send config to helper: %w", err)
 	}
@@ -518,6 +532,7 @@ func (s *Sandbox) Go(c Command) error {
 		}
 		return fmt.Errorf("start tool: %s", ev.Error)
 	}
+	s.noCgroup = ev.Cgroup
 	pid, err := pidfdPid(fds[0])
 	unix.Close(fds[0])
 	if err != nil {
@@ -650,6 +665,26 @@ func (s *Sandbox) PIDNamespace() (ok bool, why string) { return s.pidns, s.noPID
 // mount, or no mount namespace in the fallback): the tool then sees the
 // host's interfaces and real MAC addresses there.
 func (s *Sandbox) PrivateSys() (ok bool, why string) { return s.info.Sys == "", s.info.Sys }
+
+// ContainerFacts says which container facts the tool sees: the kind asked
+// for (Options.Container; empty: the host's own root, nothing pinned), and
+// the parts that could not be applied, each with its reason (no mount
+// namespace to build a root in, a refused cgroup namespace). The cgroup
+// part is known only after Go.
+func (s *Sandbox) ContainerFacts() (kind string, notApplied []string) {
+	if s.container == ContainerHost {
+		return "", nil
+	}
+	if s.info.Root != "" {
+		notApplied = append(notApplied, "container markers: "+s.info.Root)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.noCgroup != "" {
+		notApplied = append(notApplied, "cgroup: "+s.noCgroup)
+	}
+	return s.container, notApplied
+}
 
 // ProxyListener is the TCP listener on 127.0.0.1:<port> inside the namespace,
 // for the recording proxy to serve; give the tool http://<its Addr> as

@@ -5,6 +5,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
 )
 
 // MarkerEnv is the variable that names the session in every process it
@@ -63,6 +65,12 @@ type EnvOptions struct {
 	// Parent is the harness environment to copy from; nil means
 	// os.Environ().
 	Parent []string
+	// Host, when set, pins the host facts of the environment: LANG,
+	// LC_ALL, TZ, TERM and the CI vendor's variables come from it, and no
+	// other locale or CI variable reaches the tool (capture.HostVariable).
+	// Extra and PassEnv may not contradict it. Nil: LANG, TZ and TERM are
+	// copied from the harness, as the tool contract says.
+	Host *capture.Host
 }
 
 // BuildEnv returns the environment of the tool contract: an allowlist, never
@@ -116,6 +124,11 @@ func BuildEnv(o EnvOptions) ([]string, error) {
 		}
 		env[k] = v
 	}
+	if o.Host != nil {
+		if err := pinHost(env, o.Host, o.Extra, o.PassEnv); err != nil {
+			return nil, err
+		}
+	}
 	env["HOME"] = o.Home
 	for _, k := range ProxyVariables() {
 		env[k] = o.ProxyURL
@@ -136,6 +149,38 @@ func BuildEnv(o EnvOptions) ([]string, error) {
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// pinHost replaces every host-fact variable of env with the pinned ones.
+// An Extra entry may repeat a pinned value (policies set TZ: UTC); one
+// that differs, or a pass-env of a host-fact variable, would make the
+// tool's host differ from the one run.json records, and is refused.
+func pinHost(env map[string]string, h *capture.Host, extra, passEnv []string) error {
+	pinned := map[string]string{}
+	for _, kv := range h.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		pinned[k] = v
+	}
+	for _, kv := range extra {
+		k, v, _ := strings.Cut(kv, "=")
+		if capture.HostVariable(k) && pinned[k] != v {
+			return fmt.Errorf("environment entry %s=%s: the pinned host facts decide %s (%q); set it in the scenario's host block instead", k, v, k, pinned[k])
+		}
+	}
+	for _, k := range passEnv {
+		if capture.HostVariable(k) {
+			return fmt.Errorf("pass-env %s: the pinned host facts decide %s; set it in the scenario's host block instead", k, k)
+		}
+	}
+	for k := range env {
+		if capture.HostVariable(k) {
+			delete(env, k)
+		}
+	}
+	for k, v := range pinned {
+		env[k] = v
+	}
+	return nil
 }
 
 // controlled reports whether the harness owns variable k.

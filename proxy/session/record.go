@@ -109,6 +109,13 @@ type Options struct {
 	// little use encrypted). A run that is not sealed has no packet
 	// capture and writes none.
 	NoKeyLog bool
+	// Host, when set, pins the host facts real tools branch on (see
+	// capture.Host; zero fields are a plain developer machine): the
+	// container markers and cgroup inside the sealed run, CI, locale, time
+	// zone and TERM in the environment, a terminal or not. run.json records
+	// them, with what could not be applied (an unsealed run shows the
+	// host's own root). Nil: the host's own facts show, as before.
+	Host *capture.Host
 }
 
 // Record runs opts.Argv under a fresh recording proxy and writes the run
@@ -126,7 +133,14 @@ func Record(ctx context.Context, opts Options) (*capture.Run, error) {
 	}
 	// Check what can be checked before anything starts: the environment
 	// options and the command, with the PATH the command will get.
-	probe, err := BuildEnv(EnvOptions{ProxyURL: "-", Bundle: "-", Home: "-", User: opts.User, Extra: opts.Env, PassEnv: opts.PassEnv})
+	if opts.Host != nil {
+		h := opts.Host.WithDefaults()
+		if err := h.Check(); err != nil {
+			return nil, fmt.Errorf("record: %w", err)
+		}
+		opts.Host = &h
+	}
+	probe, err := BuildEnv(EnvOptions{ProxyURL: "-", Bundle: "-", Home: "-", User: opts.User, Extra: opts.Env, PassEnv: opts.PassEnv, Host: opts.Host})
 	if err != nil {
 		return nil, fmt.Errorf("record: %w", err)
 	}
@@ -168,6 +182,7 @@ func Record(ctx context.Context, opts Options) (*capture.Run, error) {
 	if run.End.IsZero() {
 		run.End = time.Now()
 	}
+	run.Host = hostFacts(opts.Host, seal)
 	if werr := capture.WriteRun(opts.Out, run); werr != nil {
 		err = errors.Join(err, werr)
 	}
@@ -235,7 +250,7 @@ func record(ctx context.Context, opts Options, w *capture.Writer, run *capture.R
 	}
 	env, err := BuildEnv(EnvOptions{
 		ProxyURL: p.URL(), Bundle: p.BundleFile(), CertDir: p.CertDir(), Home: home,
-		User: opts.User, Extra: opts.Env, PassEnv: opts.PassEnv,
+		User: opts.User, Extra: opts.Env, PassEnv: opts.PassEnv, Host: opts.Host,
 	})
 	if err != nil {
 		return fmt.Errorf("record: %w", err)
@@ -254,13 +269,35 @@ func record(ctx context.Context, opts Options, w *capture.Writer, run *capture.R
 		Argv: opts.Argv, Dir: opts.Dir, Env: env, ID: id,
 		Stdout: stdout.writer(), Stderr: stderr.writer(),
 		Settle: opts.Settle, Timeout: opts.Timeout, IdleStop: opts.IdleStop, KillGrace: opts.KillGrace,
-		Launcher: seal.launcher(),
+		Launcher: seal.launcher(), TTY: opts.Host != nil && opts.Host.TTY,
 	}, p)
 	if got != nil {
 		got.Forward = opts.Forward
 		*run = *got
 	}
 	return err
+}
+
+// hostFacts is run.json's record of the pinned host facts: what was asked,
+// what could not be applied and, where the tool saw the host's own root,
+// the container facts that root shows. Nil when nothing was pinned.
+func hostFacts(pinned *capture.Host, seal *sealing) *capture.Host {
+	if pinned == nil {
+		return nil
+	}
+	h := *pinned
+	h.NotApplied, h.HostShows = nil, nil
+	if seal.sb == nil {
+		h.NotApplied = append(h.NotApplied, "container: the run was not sealed ("+seal.egress.Reason+"), so the tool saw the host's own root and cgroup")
+	} else {
+		_, h.NotApplied = seal.sb.ContainerFacts()
+	}
+	if len(h.NotApplied) > 0 {
+		// The environment's facts (CI, locale, time zone) were applied;
+		// the files are whatever this machine has.
+		h.HostShows = capture.ObservedHost([]string{})
+	}
+	return &h
 }
 
 // writeHAR converts the run folder's JSONL capture to capture.har. A JSONL

@@ -76,6 +76,7 @@ func startSeal(ctx context.Context, opts Options) (*sealing, error) {
 		MAC:        opts.MAC,
 		PcapPath:   filepath.Join(opts.Out, capture.PcapName),
 		DNSLogPath: filepath.Join(opts.Out, capture.DNSLogName),
+		Container:  container(opts.Host),
 	})
 	if err != nil {
 		if mode == SealOn {
@@ -101,6 +102,15 @@ func startSeal(ctx context.Context, opts Options) (*sealing, error) {
 	privSys, why := sb.PrivateSys()
 	e.PrivateSys, e.SysReason = &privSys, why
 	return s, nil
+}
+
+// container is the container kind the namespace pins: the host facts' one,
+// or the host's own root when nothing is pinned.
+func container(h *capture.Host) string {
+	if h == nil {
+		return netwatch.ContainerHost
+	}
+	return h.WithDefaults().Container
 }
 
 // listener is what the proxy serves: the namespace's proxy listener, or nil
@@ -171,8 +181,8 @@ func (s *sealing) close() error {
 // the namespace belongs to the run.
 type sandboxLauncher struct{ sb *netwatch.Sandbox }
 
-func (l sandboxLauncher) Launch(argv, env []string, dir string, stdout, stderr *os.File) (int, error) {
-	if err := l.sb.Go(netwatch.Command{Argv: argv, Env: env, Dir: dir, Stdout: stdout, Stderr: stderr}); err != nil {
+func (l sandboxLauncher) Launch(argv, env []string, dir string, stdin, stdout, stderr *os.File) (int, error) {
+	if err := l.sb.Go(netwatch.Command{Argv: argv, Env: env, Dir: dir, Stdin: stdin, Stdout: stdout, Stderr: stderr}); err != nil {
 		return 0, err
 	}
 	return l.sb.Pid(), nil

@@ -78,6 +78,11 @@ type Spec struct {
 	// exec (a sealed network namespace), and names processes that belong to
 	// the run whatever their ancestry. Nil: exec in a new process group.
 	Launcher Launcher
+	// TTY gives the command a terminal: a new pseudo-terminal is its
+	// stdin, stdout and stderr (so everything it prints goes to Stdout,
+	// Stderr gets nothing). False: stdin is /dev/null and the streams are
+	// files or pipes.
+	TTY bool
 }
 
 // Launcher starts a command somewhere a plain exec cannot put it, such as a
@@ -85,8 +90,9 @@ type Spec struct {
 // (the tracker reaps and attributes through that).
 type Launcher interface {
 	// Launch starts argv (argv[0] looked up in env's PATH) with exactly
-	// env, in dir, writing to stdout and stderr, and returns its pid.
-	Launch(argv, env []string, dir string, stdout, stderr *os.File) (pid int, err error)
+	// env, in dir, reading stdin (nil: /dev/null), writing to stdout and
+	// stderr, and returns its pid.
+	Launch(argv, env []string, dir string, stdin, stdout, stderr *os.File) (pid int, err error)
 	// Wait waits for the launched command and returns its wait status;
 	// ok is false when none is known.
 	Wait() (ws syscall.WaitStatus, ok bool)
@@ -154,15 +160,24 @@ func Supervise(ctx context.Context, spec Spec, conns Conns) (*capture.Run, error
 	}
 
 	run := &capture.Run{Argv: append([]string(nil), spec.Argv...), Dir: spec.Dir, EnvKeys: envKeys(env), ExitCode: -1}
-	stdout, err := newOutput(spec.Stdout)
-	if err != nil {
-		return nil, err
+	var stdin *os.File
+	var stdout, stderr *output
+	if spec.TTY {
+		if stdout, err = newTTYOutput(spec.Stdout); err != nil {
+			return nil, err
+		}
+		stdin = stdout.child
+		stderr = &output{child: stdout.child} // one terminal for all three
+	} else {
+		if stdout, err = newOutput(spec.Stdout); err != nil {
+			return nil, err
+		}
+		if stderr, err = newOutput(spec.Stderr); err != nil {
+			stdout.finish()
+			return nil, err
+		}
 	}
 	defer stdout.finish()
-	stderr, err := newOutput(spec.Stderr)
-	if err != nil {
-		return nil, err
-	}
 	defer stderr.finish()
 
 	launch := spec.Launcher
@@ -172,7 +187,7 @@ func Supervise(ctx context.Context, spec Spec, conns Conns) (*capture.Run, error
 	deadline := time.NewTimer(spec.Timeout)
 	defer deadline.Stop()
 	run.Start = time.Now()
-	pid, err := launch.Launch(spec.Argv, env, spec.Dir, stdout.child, stderr.child)
+	pid, err := launch.Launch(spec.Argv, env, spec.Dir, stdin, stdout.child, stderr.child)
 	if err != nil {
 		run.End = time.Now()
 		return run, fmt.Errorf("start %s: %w", spec.Argv[0], err)
@@ -446,7 +461,7 @@ type execLauncher struct {
 	cmd  *exec.Cmd
 }
 
-func (l *execLauncher) Launch(argv, env []string, dir string, stdout, stderr *os.File) (int, error) {
+func (l *execLauncher) Launch(argv, env []string, dir string, stdin, stdout, stderr *os.File) (int, error) {
 	l.cmd = &exec.Cmd{
 		Path:        l.path,
 		Args:        argv,
@@ -455,6 +470,9 @@ func (l *execLauncher) Launch(argv, env []string, dir string, stdout, stderr *os
 		Stdout:      stdout,
 		Stderr:      stderr,
 		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+	}
+	if stdin != nil { // a nil *os.File in the interface would be read
+		l.cmd.Stdin = stdin
 	}
 	if err := l.cmd.Start(); err != nil {
 		return 0, err

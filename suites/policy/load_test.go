@@ -4,11 +4,13 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
 	"github.com/telemetry-harness/telemetry-harness/suites/policy"
 )
 
@@ -98,6 +100,15 @@ var _ = Describe("Load", func() {
 		Entry("a duplicate clause id", "invalid/duplicate-clause-id.yaml",
 			`../../fixtures/policies/invalid/duplicate-clause-id.yaml:55:9: clauses[2].id: duplicate clause id "fields.listed-only" (first at clauses[1]); allowed: unique ids; example: id: consent.nothing-until-opt-in`,
 			`../../fixtures/policies/invalid/duplicate-clause-id.yaml:97:35: scenarios[1].clauses[1]: unknown clause "ids.hashed"; allowed: an id under clauses; example: consent.nothing-until-opt-in`),
+		Entry("a host fact given as a YAML boolean", "broken/host-container-false.yaml",
+			"../../fixtures/policies/broken/host-container-false.yaml:85:23: scenarios[0].host.container: want a string, got a boolean (quote it); allowed: none, docker, podman; example: container: docker"),
+		Entry("unknown host facts, and env variables that contradict them", "invalid/bad-host.yaml",
+			`../../fixtures/policies/invalid/bad-host.yaml:84:45: scenarios[0].env.TZ: TZ is a host fact, which the scenario's host block decides (it gives TZ=../etc/passwd); allowed: set the fact under host and drop it from env; example: host: {timezone: Europe/Berlin}`,
+			`../../fixtures/policies/invalid/bad-host.yaml:84:64: scenarios[0].env.CI: CI is a host fact, which the scenario's host block decides (it sets no CI); allowed: set the fact under host and drop it from env; example: host: {ci: github-actions}`,
+			`../../fixtures/policies/invalid/bad-host.yaml:85:23: scenarios[0].host.container: "lxc" is not allowed; allowed: none, docker, podman; example: container: docker`,
+			`../../fixtures/policies/invalid/bad-host.yaml:85:32: scenarios[0].host.ci: "travis" is not allowed; allowed: none, generic, github-actions, gitlab-ci, circleci, jenkins, buildkite; example: ci: github-actions`,
+			`../../fixtures/policies/invalid/bad-host.yaml:85:48: scenarios[0].host.locale: "en US" is not a locale name; allowed: C, POSIX or language_TERRITORY.codeset; example: locale: en_US.UTF-8`,
+			`../../fixtures/policies/invalid/bad-host.yaml:85:67: scenarios[0].host.timezone: "../etc/passwd" is not a time zone name; allowed: an IANA zone such as UTC or Europe/Berlin; example: timezone: UTC`),
 		Entry("a regex that does not compile", "invalid/bad-regex.yaml",
 			"../../fixtures/policies/invalid/bad-regex.yaml:25:68: fields[1].pattern: not a valid regular expression: error parsing regexp: missing closing ): `^(\\d+$`; allowed: Go RE2 syntax; example: '^[0-9]+$'"),
 		Entry("a template naming a role the scenario does not plant", "invalid/template-role-not-planted.yaml",
@@ -145,5 +156,25 @@ var _ = Describe("Expand", func() {
 		_, err := policy.Expand("x {{canary.user}}", policy.Values{})
 		Expect(err).To(MatchError(`expand "x {{canary.user}}": no value for {{canary.user}}`))
 		Expect(strings.Contains(err.Error(), "user")).To(BeTrue())
+	})
+})
+
+var _ = Describe("a scenario's host block", func() {
+	It("lists the values the harness applies, so the model, the schema and the runner agree", func() {
+		f, ok := reflect.TypeFor[policy.Host]().FieldByName("Container")
+		Expect(ok).To(BeTrue())
+		Expect(strings.Split(f.Tag.Get("allowed"), ", ")).To(Equal(capture.Containers()))
+		f, ok = reflect.TypeFor[policy.Host]().FieldByName("CI")
+		Expect(ok).To(BeTrue())
+		Expect(strings.Split(f.Tag.Get("allowed"), ", ")).To(Equal(capture.CIVendors()))
+	})
+
+	It("accepts env entries that repeat what the host facts give", func() {
+		b, err := os.ReadFile(filepath.Join(root, "fixtures/policies/invalid/bad-host.yaml"))
+		Expect(err).NotTo(HaveOccurred())
+		_, err = policy.Parse(b, "bad-host.yaml")
+		for _, line := range problems(err) {
+			Expect(line).NotTo(ContainSubstring("scenarios[1]"), "TZ: UTC and LANG: C.UTF-8 under a host with the defaults")
+		}
 	})
 })

@@ -34,6 +34,8 @@ type Policy struct {
 	// State names the files in which the tool keeps its telemetry state
 	// (opt-out flag, random id, local salt); the runner copies them into
 	// the run folder after each run so the hash oracle can read them back.
+	// One name may be listed with several places (where the host facts
+	// decide it): the runner copies whichever the run left.
 	State []StateFile `yaml:"state,omitempty"`
 	// Clauses are the promises, one per sentence of the page that promises.
 	Clauses []Clause `yaml:"clauses"`
@@ -443,7 +445,12 @@ type Scenario struct {
 	// Files are written into the repo copy before the run.
 	Files []File `yaml:"files,omitempty"`
 	// Env is set for the tool, on top of the tool contract's environment.
-	Env map[string]string `yaml:"env,omitempty" example:"{TZ: UTC}"`
+	// Variables the host facts decide (TZ, LANG, LC_*, CI ...) may only
+	// repeat what Host gives them.
+	Env map[string]string `yaml:"env,omitempty" example:"{NEXT_TELEMETRY_DISABLED: \"1\"}"`
+	// Host pins the host facts tools branch on; omitted ones are a plain
+	// developer machine's (no container, no CI, no TTY, C.UTF-8, UTC).
+	Host Host `yaml:"host,omitempty"`
 	// Prepare are commands (argv, never a shell) run in the repo copy
 	// before the tool, e.g. a tool's own opt-out command; a first word
 	// {{tool}} stands for the tool words.
@@ -534,6 +541,24 @@ func (s *Scenario) AttemptsOf() int {
 		return 1
 	}
 	return s.Delivery.Attempts
+}
+
+// Host is the machine a scenario's tool believes it runs on. The harness
+// applies it inside the sealed run and hides the host's own facts.
+type Host struct {
+	// Container makes /.dockerenv (docker) or /run/.containerenv (podman)
+	// exist for the tool; none (the default) hides the host's.
+	Container string `yaml:"container,omitempty" allowed:"none, docker, podman" example:"docker"`
+	// CI gives the tool that CI vendor's usual variables (CI=true ...);
+	// none (the default) gives it no CI variable at all.
+	CI string `yaml:"ci,omitempty" allowed:"none, generic, github-actions, gitlab-ci, circleci, jenkins, buildkite" example:"github-actions"`
+	// TTY makes the tool's stdin, stdout and stderr a terminal; false by
+	// default (stdin /dev/null, output to files).
+	TTY bool `yaml:"tty,omitempty" example:"true"`
+	// Locale is LANG and LC_ALL; C.UTF-8 by default.
+	Locale string `yaml:"locale,omitempty" example:"C.UTF-8"`
+	// Timezone is TZ; UTC by default.
+	Timezone string `yaml:"timezone,omitempty" example:"UTC"`
 }
 
 // File is a file the runner writes in the repo copy.

@@ -4,10 +4,13 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
 )
 
 var (
@@ -345,16 +348,18 @@ func (v *validator) role(at, role string) {
 	}
 }
 
-// states checks the state files: unique names, a known base, a path inside
-// it.
+// states checks the state files: well-formed names, a known base, a path
+// inside it. A name may be listed more than once with different places: a
+// tool that keeps its state where the host facts decide (Next.js: HOME on
+// a plain machine, the project's .next/cache in a container or CI).
 func (v *validator) states() {
-	seen := map[string]bool{}
+	seen := map[StateFile]bool{}
 	for i, s := range v.p.State {
 		at := fmt.Sprintf("state[%d]", i)
-		if !nameRe.MatchString(s.Name) || seen[s.Name] {
-			v.at(at+".name", fmt.Sprintf("empty, malformed or duplicate state name %q", s.Name), "unique lower-case words joined by -", "name: turbo-config")
+		if !nameRe.MatchString(s.Name) || seen[s] {
+			v.at(at+".name", fmt.Sprintf("empty, malformed or duplicate state entry %q", s.Name), "lower-case words joined by -, each name once per place", "name: turbo-config")
 		}
-		seen[s.Name] = true
+		seen[s] = true
 		v.oneOf(at+".base", s.Base, []string{StateBaseHome, StateBaseRepo}, "base: home")
 		if s.Path == "" || strings.HasPrefix(s.Path, "/") || slices.Contains(strings.Split(s.Path, "/"), "..") {
 			v.at(at+".path", fmt.Sprintf("%q is not a path inside its base", s.Path), "a relative path without ..", "path: .config/turborepo/telemetry.json")
@@ -576,6 +581,7 @@ func (v *validator) scenarios() {
 		for k, val := range s.Env {
 			v.templates(at+".env."+k, val, planted)
 		}
+		v.host(at, s)
 		for j, g := range s.Goals {
 			v.templates(fmt.Sprintf("%s.goals[%d]", at, j), g, planted)
 		}
@@ -636,6 +642,70 @@ func (v *validator) scenarios() {
 		if c.Testable == TestableClient && !exercised[c.ID] && clauseIDRe.MatchString(c.ID) {
 			v.at(fmt.Sprintf("clauses[%d].id", i), fmt.Sprintf("client-testable clause %q is exercised by no scenario", c.ID), "a scenario listing it under clauses", "clauses: ["+c.ID+"]")
 		}
+	}
+}
+
+// Locale and time zone shapes: a POSIX locale name (C, POSIX,
+// language_TERRITORY.codeset@modifier) and an IANA zone name or UTC offset
+// spelling TZ accepts; checked by shape so that a policy means the same on
+// every runner, whatever locales and zone files it has.
+var (
+	localeRe   = regexp.MustCompile(`^(C|POSIX|[a-z]{2,3}(_[A-Z]{2})?)(\.[A-Za-z0-9-]+)?(@[a-z]+)?$`)
+	timezoneRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$`)
+)
+
+// host checks a scenario's host facts, and that its env does not set a
+// variable the host facts decide to something else (the run would then
+// be pinned twice, one way in the report and another for the tool).
+func (v *validator) host(at string, s Scenario) {
+	h := s.Host
+	hat := at + ".host"
+	if h.Container != "" {
+		v.oneOf(hat+".container", h.Container, capture.Containers(), "container: docker")
+	}
+	if h.CI != "" {
+		v.oneOf(hat+".ci", h.CI, capture.CIVendors(), "ci: github-actions")
+	}
+	if h.Locale != "" && !localeRe.MatchString(h.Locale) {
+		v.at(hat+".locale", fmt.Sprintf("%q is not a locale name", h.Locale), "C, POSIX or language_TERRITORY.codeset", "locale: en_US.UTF-8")
+	}
+	if h.Timezone != "" && !timezoneRe.MatchString(h.Timezone) {
+		v.at(hat+".timezone", fmt.Sprintf("%q is not a time zone name", h.Timezone), "an IANA zone such as UTC or Europe/Berlin", "timezone: UTC")
+	}
+	pinned := map[string]string{}
+	for _, kv := range (capture.Host{Container: h.Container, CI: h.CI, Locale: h.Locale, Timezone: h.Timezone}).Env() {
+		k, val, _ := strings.Cut(kv, "=")
+		pinned[k] = val
+	}
+	keys := make([]string, 0, len(s.Env))
+	for k := range s.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !capture.HostVariable(k) {
+			continue
+		}
+		if want, ok := pinned[k]; ok && want == s.Env[k] {
+			continue // repeats what the host facts give it
+		}
+		var field, has string
+		switch {
+		case k == "TZ":
+			field = "timezone: " + s.Env[k]
+		case k == "LANG" || k == "LANGUAGE" || strings.HasPrefix(k, "LC_"):
+			field = "locale: " + s.Env[k]
+		case k == "TERM":
+			field = "tty: true"
+		default:
+			field = "ci: github-actions"
+		}
+		if want, ok := pinned[k]; ok {
+			has = fmt.Sprintf("it gives %s=%s", k, want)
+		} else {
+			has = fmt.Sprintf("it sets no %s", k)
+		}
+		v.at(at+".env."+k, fmt.Sprintf("%s is a host fact, which the scenario's host block decides (%s)", k, has), "set the fact under host and drop it from env", "host: {"+field+"}")
 	}
 }
 

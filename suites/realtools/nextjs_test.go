@@ -6,7 +6,9 @@ import (
 
 // Next.js 16.4.6 (next build --webpack). Each verdict was written from the
 // captured POST /api/v1/record bodies ({context, meta, events}) and
-// .next/cache/config.json read beside https://nextjs.org/telemetry. Builds
+// the state file (~/.config/nextjs-nodejs/config.json on the plain
+// machine every scenario pins unless it asks for a container) read beside
+// https://nextjs.org/telemetry. Builds
 // take 10-40 s here, so there is no per-scenario bound (the issue asks for
 // one for Turborepo and Astro only).
 var _ = describeTool(realTool{
@@ -57,8 +59,13 @@ var _ = describeTool(realTool{
 			Why: "with NEXT_TELEMETRY_DISABLED=1 the capture and the DNS log hold nothing"},
 		{Scenario: "dotenv-opt-out", Clause: "consent.dotenv-opt-out", Verdict: judge.Passed,
 			Why: "with NEXT_TELEMETRY_DISABLED=1 in .env the capture and the DNS log hold nothing"},
-		{Scenario: "command-opt-out", Clause: "consent.command-opt-out", Verdict: judge.Violated,
-			Why:      "on a container-like machine `next telemetry disable` saves to <project>/cache/config.json while next build reads .next/cache/config.json, so the build still sends",
+		// next keeps its settings where isCI || isDocker() says
+		// (dist/telemetry/storage.js); the scenarios pin that host fact,
+		// so these two verdicts hold on a laptop and in a container alike.
+		{Scenario: "command-opt-out", Clause: "consent.command-opt-out", Verdict: judge.Passed,
+			Why: "on a plain machine `next telemetry disable` saves enabled: false to ~/.config/nextjs-nodejs/config.json, which next build reads: the capture and the DNS log hold nothing"},
+		{Scenario: "command-opt-out-container", Clause: "consent.command-opt-out", Verdict: judge.Violated,
+			Why:      "with /.dockerenv `next telemetry disable` saves to <project>/cache/config.json while next build reads .next/cache/config.json (a fresh id and salt, no enabled flag), so the build sends 8 POSTs with isDocker true",
 			Evidence: []string{"a request was sent: POST to telemetry.nextjs.org"}},
 		{Scenario: "debug", Clause: "consent.debug-sends-nothing", Verdict: judge.Passed,
 			Why: "with NEXT_TELEMETRY_DEBUG=1 the events go to stderr only"},

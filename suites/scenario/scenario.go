@@ -447,7 +447,7 @@ func runOne(ctx context.Context, opts Options, sc *policy.Scenario, r policy.Run
 	rr.Canaries = append(slices.Clone(rr.Canaries), plantSwept(sb, swept)...)
 	rr.Workdir, rr.Home = sb.workdir, sb.home
 	rr.Argv = append(append([]string(nil), opts.Tool...), sb.words...)
-	rr.Env, err = rerunEnv(sb, opts.PassEnv)
+	rr.Env, err = rerunEnv(sb, opts.PassEnv, HostFacts(sc))
 	if err != nil {
 		rr.Err = err
 		return rr
@@ -471,6 +471,7 @@ func runOne(ctx context.Context, opts Options, sc *policy.Scenario, r policy.Run
 		Answers: answers(opts.Policy, r.Sink),
 		Settle:  opts.Settle, Timeout: opts.Timeout, IdleStop: opts.IdleStop,
 		Seal: opts.Seal, NoKeyLog: opts.NoKeyLog, Hostname: sets.hostname, MAC: sets.mac,
+		Host: HostFacts(sc),
 	}
 	for i, argv := range sb.prepare {
 		so.Argv, so.Out = argv, filepath.Join(dir, "prepare", fmt.Sprint(i+1))
@@ -527,6 +528,15 @@ func checkTool(words []string) error {
 	return nil
 }
 
+// HostFacts are the host facts a scenario pins: its host block, every
+// omitted fact a plain developer machine's. Every scenario runs on a
+// pinned host, so that its verdict does not depend on the machine the
+// harness runs on.
+func HostFacts(sc *policy.Scenario) *capture.Host {
+	h := capture.Host{Container: sc.Host.Container, CI: sc.Host.CI, TTY: sc.Host.TTY, Locale: sc.Host.Locale, Timezone: sc.Host.Timezone}.WithDefaults()
+	return &h
+}
+
 // answers is how the sink answers the policy's endpoint in one run; nil
 // (200 `{}` for every host) when the run asks for nothing special.
 func answers(p *policy.Policy, s *policy.Sink) map[string]proxy.Answer {
@@ -538,8 +548,8 @@ func answers(p *policy.Policy, s *policy.Sink) map[string]proxy.Answer {
 
 // rerunEnv is the tool's environment without the variables that pointed at
 // the run's proxy and CA bundle.
-func rerunEnv(sb *sandbox, passEnv []string) ([]string, error) {
-	env, err := session.BuildEnv(session.EnvOptions{ProxyURL: "-", Bundle: "-", Home: sb.home, User: sb.user, Extra: sb.env, PassEnv: passEnv})
+func rerunEnv(sb *sandbox, passEnv []string, host *capture.Host) ([]string, error) {
+	env, err := session.BuildEnv(session.EnvOptions{ProxyURL: "-", Bundle: "-", Home: sb.home, User: sb.user, Extra: sb.env, PassEnv: passEnv, Host: host})
 	if err != nil {
 		return nil, fmt.Errorf("build environment: %w", err)
 	}
