@@ -106,7 +106,7 @@ func Markdown(w io.Writer, r *Report) error {
 				b.WriteString(".\n")
 			}
 			if sw := s.Sweep; sw != nil {
-				fmt.Fprintf(b, "\nScenario %s: environment sweep, %s; %d names never planted (unsafe or excluded); %d run(s).\n", mdText(s.Name), mdText(sw.Summary), sw.Excluded, sw.Runs)
+				fmt.Fprintf(b, "\nScenario %s: environment sweep, %s; %d run(s).\n", mdText(s.Name), mdText(sw.Summary), sw.Runs)
 				for _, c := range sw.Changed {
 					fmt.Fprintf(b, "- planting %s changed the tool's behaviour\n", mdText(c))
 				}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
 	"github.com/telemetry-harness/telemetry-harness/suites/canary"
 	"github.com/telemetry-harness/telemetry-harness/suites/envsweep"
 	"github.com/telemetry-harness/telemetry-harness/suites/policy"
@@ -53,7 +54,10 @@ func runSweep(ctx context.Context, opts Options, sc *policy.Scenario, runs []pol
 	rec := &envsweep.Record{Summary: names.Summary(), Sources: names.Counts(), Roots: names.Roots, Excluded: names.Excluded}
 	var all []canary.Canary
 	for _, n := range names.Names {
-		if slices.Contains(sc.Sweep.Exclude, n) {
+		// Host facts (CI detectors, locale, TZ, TERM) are the scenario's
+		// host block's to pin: a sweep under host ci: github-actions
+		// plants GITHUB_REPOSITORY and the like, not CI itself.
+		if slices.Contains(sc.Sweep.Exclude, n) || capture.HostVariable(n) {
 			rec.Excluded = append(rec.Excluded, n)
 			continue
 		}
@@ -62,6 +66,7 @@ func runSweep(ctx context.Context, opts Options, sc *policy.Scenario, runs []pol
 		all = append(all, c)
 	}
 	rec.Swept = len(all)
+	rec.Summary = fmt.Sprintf("%s; %d planted, %d never (unsafe, a host fact, or excluded by the policy)", rec.Summary, rec.Swept, len(rec.Excluded))
 	log.printf("%s: %s", sc.Name, rec.Summary)
 
 	attempt := 0
