@@ -64,6 +64,13 @@ var ciVariables = []string{
 	"BITRISE_IO", "BUDDY_WORKSPACE_ID", "CIRRUS_CI", "CODEBUILD_BUILD_ARN", "CI_NAME", "DRONE", "DSARI",
 	"GO_PIPELINE_LABEL", "NOW_BUILDER", "VERCEL", "MAGNUM", "NETLIFY", "NEVERCODE", "RENDER", "SAILCI",
 	"SEMAPHORE", "SHIPPABLE", "TDDIUM", "STRIDER", "TEAMCITY_VERSION", "HEROKU_TEST_RUN_ID", "WOODPECKER",
+	// The rest of ci-info 4's detectors (vendors.json: Astro's and
+	// Next.js's CI test), so that an environment sweep never makes a
+	// plain host look like a CI by planting one.
+	"AC_APPCIRCLE", "AGOLA_GIT_REF", "ALPIC_HOST", "APPCENTER_BUILD_ID", "BUILDER_OUTPUT", "CAPAWESOME_CLOUD",
+	"CF_BUILD_ID", "CF_PAGES", "CI_XCODE_PROJECT", "CM_BUILD_ID", "EARTHLY_CI", "EAS_BUILD", "GERRIT_PROJECT",
+	"GITEA_ACTIONS", "HARNESS_BUILD_ID", "LAYERCI", "PROW_JOB_ID", "RELEASE_BUILD_ID", "RWX", "SCREWDRIVER",
+	"VELA", "WORKERS_CI", "XCS", "bamboo_planKey",
 }
 
 // Host is the set of host facts real tools are known to branch on, as a

@@ -493,8 +493,31 @@ type Sweep struct {
 	// Env turns the sweep on.
 	Env bool `yaml:"env" example:"true"`
 	// Exclude names variables never planted (each with a reason in a
-	// comment: a variable that switches the tool to another service).
-	Exclude []string `yaml:"exclude,omitempty" example:"[TURBO_TOKEN]"`
+	// comment: a variable that switches the tool to another service); a
+	// trailing * matches a prefix (__NEXT_*).
+	Exclude []string `yaml:"exclude,omitempty" example:"[TURBO_TOKEN, __NEXT_*]"`
+	// MaxRuns bounds the runs spent finding variables whose planting
+	// changes the tool's behaviour; 0 means MaxSweepRuns. A slow tool's
+	// sweep (a full build a run) wants fewer.
+	MaxRuns int `yaml:"max_runs,omitempty" example:"6"`
+}
+
+// Excludes reports whether the sweep leaves variable name out.
+func (s *Sweep) Excludes(name string) bool {
+	for _, e := range s.Exclude {
+		if p, ok := strings.CutSuffix(e, "*"); ok && strings.HasPrefix(name, p) || e == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Runs is the most runs the sweep makes.
+func (s *Sweep) Runs() int {
+	if s.MaxRuns > 0 && s.MaxRuns < MaxSweepRuns {
+		return s.MaxRuns
+	}
+	return MaxSweepRuns
 }
 
 // Evidence is one thing a scenario's clauses must have seen: a field of

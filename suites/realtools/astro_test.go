@@ -68,5 +68,12 @@ var _ = describeTool(realTool{
 			Why: "after astro telemetry disable the build sends nothing"},
 		{Scenario: "debug", Clause: "consent.debug-sends-nothing", Verdict: judge.Passed,
 			Why: "with DEBUG=astro:telemetry the events go to stderr only"},
+
+		{Scenario: "env-sweep", Clause: "env.not-collected", Verdict: judge.Passed,
+			Why: "a planted value in each of the ~150 variables astro, vite and their dependencies read (process.env) and the families: none appears in the event"},
+		{Scenario: "env-sweep", Clause: "fields.documented-only", Verdict: judge.Passed,
+			Why: "the same documented event as the default run (on a plain host: no CI detector is swept)"},
+		{Scenario: "env-sweep", Clause: "destination.astro-only", Verdict: judge.Passed,
+			Why: "the one request goes to telemetry.astro.build"},
 	},
 })

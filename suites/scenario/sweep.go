@@ -57,7 +57,7 @@ func runSweep(ctx context.Context, opts Options, sc *policy.Scenario, runs []pol
 		// Host facts (CI detectors, locale, TZ, TERM) are the scenario's
 		// host block's to pin: a sweep under host ci: github-actions
 		// plants GITHUB_REPOSITORY and the like, not CI itself.
-		if slices.Contains(sc.Sweep.Exclude, n) || capture.HostVariable(n) {
+		if sc.Sweep.Excludes(n) || capture.HostVariable(n) {
 			rec.Excluded = append(rec.Excluded, n)
 			continue
 		}
@@ -120,8 +120,9 @@ func runSweep(ctx context.Context, opts Options, sc *policy.Scenario, runs []pol
 		note("without any swept variable the run %s too: the scenario itself does not hold, not the sweep", bare)
 		return finish(nil)
 	}
+	maxRuns := sc.Sweep.Runs()
 	remaining := all
-	for attempt < policy.MaxSweepRuns {
+	for attempt < maxRuns {
 		// A tool that rejects a value usually says which: its output
 		// names the variable or quotes the planted value. Set those aside
 		// at once; bisect only when the output names none.
@@ -141,7 +142,7 @@ func runSweep(ctx context.Context, opts Options, sc *policy.Scenario, runs []pol
 		}
 		cand := remaining
 		lastWhy := why
-		for len(cand) > 1 && attempt < policy.MaxSweepRuns-1 {
+		for len(cand) > 1 && attempt < maxRuns-1 {
 			half := cand[:len(cand)/2]
 			w, err := try(half)
 			if err != nil {
@@ -161,7 +162,7 @@ func runSweep(ctx context.Context, opts Options, sc *policy.Scenario, runs []pol
 			if len(left) > 10 {
 				left = append(left[:10], fmt.Sprintf("and %d more", len(left)-10))
 			}
-			note("a variable among %s changes the tool's behaviour; not narrowed down within %d runs", strings.Join(left, ", "), policy.MaxSweepRuns)
+			note("a variable among %s changes the tool's behaviour; not narrowed down within %d runs", strings.Join(left, ", "), maxRuns)
 			return finish(nil)
 		}
 		name := strings.TrimPrefix(cand[0].Role, policy.SweepRole+":")
