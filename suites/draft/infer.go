@@ -503,15 +503,23 @@ type fieldInfo struct {
 // scalarField drafts type and format from a path's values.
 func scalarField(s *pathStat) (policy.Field, string, bool) {
 	f := policy.Field{Doc: "TODO"}
+	// null beside one other kind is an optional value of that kind.
 	kind, n := "", 0
 	for k, c := range s.kinds {
+		if k == "null" && len(s.kinds) == 2 {
+			continue
+		}
 		if c > n || c == n && k < kind {
 			kind, n = k, c
 		}
 	}
+	nullable := s.kinds["null"] > 0 && len(s.kinds) == 2
 	distinct := uniq(append(slices.Clone(s.strs), s.nums...))
 	ev := fmt.Sprintf("seen in %d report(s), %d distinct value(s)", s.requests, len(distinct))
-	if len(s.kinds) > 1 {
+	switch {
+	case nullable:
+		ev += "; sometimes null"
+	case len(s.kinds) > 1:
 		ev += fmt.Sprintf("; mixed kinds %v", sortedKeys(s.kinds))
 	}
 	switch kind {
@@ -535,6 +543,8 @@ func scalarField(s *pathStat) (policy.Field, string, bool) {
 	f.Type = policy.TypeString
 	vals := s.strs
 	if len(s.kinds) > 1 {
+		// A null would fail the type check: the field stays unchecked
+		// until the page says what it may hold.
 		return f, ev + "; free text", false
 	}
 	// A decimal string is a number to the judge too ("a JSON number or a
