@@ -169,6 +169,8 @@ var _ = Describe("init", Label("integration"), func() {
 		Expect(got["$[*].project"].Format).To(Equal(policy.FormatSHA256Hex))
 		Expect(got["$[*].context"].Type).To(Equal(policy.TypeJSONString))
 		Expect(got["$[*].user"]).To(HaveField("Enum", BeEmpty()), "a planted value never becomes an allowed enum value")
+		Expect(got).To(HaveKeyWithValue("header:x-leaky-session", HaveField("Pattern", got["$[*].id"].Pattern)), "a tool's own header is a field too")
+		Expect(got).NotTo(HaveKey("header:user-agent"), "HTTP's own headers are only allowed, not fields")
 
 		b, err := os.ReadFile(out)
 		Expect(err).NotTo(HaveOccurred())

@@ -107,11 +107,13 @@ type exState struct {
 }
 
 type inferrer struct {
-	in     Input
-	stats  map[string]*pathStat
-	closed []string
-	notes  []string
-	exs    []exState
+	in    Input
+	stats map[string]*pathStat
+	// headers are the non-standard headers of the reports, as fields.
+	headers map[string]*pathStat
+	closed  []string
+	notes   []string
+	exs     []exState
 	// drafted are the fields with the evidence their comments show.
 	drafted []fieldInfo
 }
@@ -127,6 +129,8 @@ func Infer(in Input) (*Result, error) {
 	sealed := true
 	perRun := make([]map[Destination]int, len(in.Dirs))
 	exits := map[string]bool{}
+	var abandoned, opaque int
+	var notes []string
 	for i, dir := range in.Dirs {
 		exs, err := capture.Load(dir)
 		if err != nil {
@@ -155,8 +159,16 @@ func Infer(in Input) (*Result, error) {
 		}
 		perRun[i] = map[Destination]int{}
 		for _, ex := range exs {
-			if ex.Kind != "" && ex.Kind != capture.KindHTTP {
-				return nil, fmt.Errorf("draft: run folder %s: request %d is a %s: the harness could not see inside it; fix that first (see the run's stderr)", dir, ex.Seq, ex.Kind)
+			switch {
+			case ex.Empty():
+				// A send the tool gave up on at exit: nothing was in it.
+				abandoned++
+				continue
+			case ex.Kind == capture.KindOpaqueTunnel:
+				opaque++
+				continue
+			case ex.Kind != "" && ex.Kind != capture.KindHTTP && ex.Kind != capture.KindWebSocket:
+				return nil, fmt.Errorf("draft: run folder %s: request %d is a %s: the tool did not trust the harness's CA, so what it sent is unknown; see README \"The command's environment\" for the CA variables it reads", dir, ex.Seq, ex.Kind)
 			}
 			o, err := observe.Observe(ex, observe.Options{})
 			if err != nil {
@@ -177,6 +189,12 @@ func Infer(in Input) (*Result, error) {
 			}
 			reqs = append(reqs, r)
 		}
+	}
+	if abandoned > 0 {
+		notes = append(notes, fmt.Sprintf("%d connection(s) were opened and closed without a byte (a send the tool gave up on at exit): if reports go missing, the tool may deliver on a best-effort basis (see docs/writing-a-policy.md, delivery)", abandoned))
+	}
+	if opaque > 0 {
+		notes = append(notes, fmt.Sprintf("%d tunnel(s) carried bytes that are not HTTP/1.x (HTTP/2 prior knowledge, another protocol): not drafted, and run reports them as unobservable", opaque))
 	}
 	if len(reqs) == 0 {
 		return nil, fmt.Errorf("draft: %w in %d run(s): check that the opt-in switches telemetry on (--opt-in, --opt-in-file) and that the tool reports on this command", ErrNothingSent, len(in.Dirs))
@@ -216,7 +234,7 @@ func Infer(in Input) (*Result, error) {
 		reportsPerRun[m[epKey]] = true
 	}
 
-	inf := &inferrer{in: in, stats: map[string]*pathStat{}}
+	inf := &inferrer{in: in, stats: map[string]*pathStat{}, headers: map[string]*pathStat{}, notes: notes}
 	var headers []string
 	seenHeader := map[string]bool{}
 	leaks := map[Leak]int{}
@@ -225,6 +243,7 @@ func Infer(in Input) (*Result, error) {
 	for _, r := range reqs {
 		isEP := r.o.Scheme == ep.Scheme && strings.EqualFold(r.o.Host, ep.Host) && r.o.Port == ep.Port && r.o.Path == ep.Path && r.o.Method == ep.Method
 		leakPaths := map[string]bool{}
+		leakHeaders := map[string]bool{}
 		for _, h := range r.hits {
 			l := Leak{Role: h.Canary.Role, Form: h.Form, Path: leakPath(h.Location)}
 			if !isEP {
@@ -238,15 +257,31 @@ func Infer(in Input) (*Result, error) {
 			if isEP && strings.HasPrefix(h.Location, "$") {
 				leakPaths[h.Location] = true
 			}
+			if name, ok := strings.CutPrefix(h.Location, "header:"); ok && isEP {
+				leakHeaders[strings.ToLower(name)] = true
+			}
 		}
 		if !isEP {
 			continue
 		}
+		reqHeaders := map[string]bool{}
 		for _, h := range r.o.Exchange.Headers {
 			k := strings.ToLower(h.Name)
 			if !seenHeader[k] {
 				seenHeader[k] = true
 				headers = append(headers, h.Name)
+			}
+			if !standardHeader(k) {
+				hs := inf.headerStat(h.Name)
+				if !reqHeaders[k] {
+					reqHeaders[k] = true
+					hs.requests++
+				}
+				hs.kinds["string"]++
+				hs.strs = append(hs.strs, h.Value)
+				if leakHeaders[k] {
+					hs.leaky[h.Value] = true
+				}
 			}
 		}
 		if len(r.o.Body) == 0 {
@@ -351,6 +386,31 @@ func (inf *inferrer) stat(path string) *pathStat {
 	if !ok {
 		s = &pathStat{path: path, order: len(inf.stats), kinds: map[string]int{}, listOf: map[string]int{}, leaky: map[string]bool{}}
 		inf.stats[path] = s
+	}
+	return s
+}
+
+// standardHeader reports whether a header is HTTP's own plumbing, which
+// the allowed list covers; any other header (x-tool-session-id) may carry
+// data and gets a field of its own.
+func standardHeader(lower string) bool {
+	switch lower {
+	case "host", "user-agent", "accept", "accept-encoding", "accept-language", "connection", "content-length", "content-type",
+		"content-encoding", "transfer-encoding", "authorization", "proxy-authorization", "cookie", "expect", "te",
+		"keep-alive", "pragma", "cache-control", "origin", "referer":
+		return true
+	}
+	return false
+}
+
+// headerStat is the stat of a header field, kept apart from the body
+// paths and listed after them.
+func (inf *inferrer) headerStat(name string) *pathStat {
+	path := "header:" + strings.ToLower(name)
+	s, ok := inf.headers[path]
+	if !ok {
+		s = &pathStat{path: path, order: len(inf.headers), kinds: map[string]int{}, listOf: map[string]int{}, leaky: map[string]bool{}}
+		inf.headers[path] = s
 	}
 	return s
 }
@@ -684,8 +744,24 @@ func (inf *inferrer) fields() []fieldInfo {
 		fi.field.Name = fieldName(s.path, names)
 		out = append(out, fi)
 	}
+	var hs []*pathStat
+	for _, s := range inf.headers {
+		hs = append(hs, s)
+	}
+	sort.Slice(hs, func(i, j int) bool { return hs[i].order < hs[j].order })
+	for _, s := range hs {
+		if !headerFieldRe.MatchString(s.path) {
+			continue
+		}
+		f, ev, checked := scalarField(s)
+		f.Path = s.path
+		f.Name = fieldName(strings.ReplaceAll(strings.TrimPrefix(s.path, "header:"), "-", "_"), names)
+		out = append(out, fieldInfo{field: f, evidence: "a request header; " + ev, checked: checked})
+	}
 	return out
 }
+
+var headerFieldRe = regexp.MustCompile(`^header:[A-Za-z0-9!#$%&'*+.^_|~-]+$`)
 
 var fieldPathRe = regexp.MustCompile(`^\$(\.[A-Za-z_][A-Za-z0-9_-]*|\[\*\])*$`)
 

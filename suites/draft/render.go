@@ -122,6 +122,14 @@ func render(p *policy.Policy, res *Result, inf *inferrer) ([]byte, error) {
 // fieldFor is the path of the drafted field that holds a leak: the field
 // at the leak's path, else its nearest enclosing field; "" outside the body.
 func fieldFor(path string, fs []fieldInfo) string {
+	if strings.HasPrefix(path, "header:") {
+		for _, f := range fs {
+			if strings.EqualFold(f.field.Path, path) {
+				return f.field.Path
+			}
+		}
+		return ""
+	}
 	if !strings.HasPrefix(path, "$") || strings.Contains(path, " ") {
 		return ""
 	}
