@@ -145,6 +145,13 @@ var _ = Describe("init", Label("integration"), func() {
 		Expect(v).To(HaveKeyWithValue("fields.documented-only", HaveField("Verdict", "passed")), "the draft describes what the tool sends")
 		Expect(v).To(HaveKeyWithValue("consent.nothing-until-opt-in", HaveField("Verdict", "passed")))
 		Expect(v).To(HaveKeyWithValue("anonymity.no-planted-values", HaveField("Verdict", "violated")), "the flagged sha256 of the repo id")
+
+		// The draft has teeth: the mutant that sends the raw repo id breaks
+		// the sha256 format the draft inferred.
+		mut := filepath.Join(tmp, "mutant")
+		m := harness("run", "--policy", out, "--tool", "python3 "+abs("fixtures/reference/pants.py")+" --ref-mutant=raw-repo-id", "--out", mut)
+		Expect(m.ExitCode()).To(Equal(exitViolations))
+		Expect(verdictsOf(mut)).To(HaveKeyWithValue("fields.documented-only", HaveField("Verdict", "violated")))
 	})
 
 	It("flags the values a leaky sender sends, lists its other destination, and run reports them", func() {
