@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -42,11 +43,10 @@ type initOptions struct {
 }
 
 func initCommand() command {
+	opts := initOptions{Runs: 2, Out: "policy.yaml", Repo: "."}
 	return command{name: "init", usage: initUsage,
 		short: "record the tool with telemetry on and write a draft policy (endpoint, fields, canaries, clauses, probable leaks)",
-		run: func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-			opts := initOptions{Runs: 2, Out: "policy.yaml", Repo: "."}
-			fs := newFlagSet("init", stderr)
+		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&opts.Tool, "tool", "", "the tool command, split like a shell (never run by one); required")
 			fs.Func("opt-in", "ENV=VAL that switches telemetry on (repeatable)", envFlag(&opts.OptIn))
 			fs.Func("opt-in-file", `PATH:CONTENT appended to PATH in the repo copy to switch telemetry on (repeatable; \n is a newline; {{repo_id}} plants a repo id canary)`, fileFlag(&opts.OptIn))
@@ -62,10 +62,9 @@ func initCommand() command {
 			fs.DurationVar(&opts.Timeout, "timeout", 0, "kill a run still going after this long (default 60s)")
 			fs.DurationVar(&opts.Settle, "settle", 0, "grace period after the tool and its descendants end")
 			fs.DurationVar(&opts.IdleStop, "idle-stop", 0, "stop descendants idle this long after the tool exits (0: never)")
-			if code, ok := parseFlags(fs, initUsage, args, stderr); !ok {
-				return code
-			}
-			opts.Args = fs.Args()
+		},
+		run: func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+			opts.Args = args
 			switch {
 			case strings.TrimSpace(opts.Tool) == "":
 				return usageError(stderr, "init needs --tool, the command that runs the tool", initUsage)
