@@ -5,6 +5,7 @@
 // Usage:
 //
 //	telemetry-harness run [--tool "CMD ARGS"] [--policy FILE] [--scenario NAME]... [--label-filter EXPR] [--out DIR]
+//	telemetry-harness init --tool "CMD ARGS" [--opt-in ENV=VAL]... [--opt-in-file PATH:CONTENT]... [--out policy.yaml] [-- TOOL-ARGS...]
 //	telemetry-harness replay DIR
 //	telemetry-harness record [--out DIR] [--forward] [--settle DUR] [--timeout DUR] [--idle-stop DUR] [--seal auto|on|off] -- COMMAND [ARGS...]
 //	telemetry-harness check [--policy FILE] --scenario NAME --capture DIR|FILE.har|FILE.jsonl [--canaries FILE]

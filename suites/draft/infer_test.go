@@ -1,0 +1,117 @@
+package draft
+
+import (
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/telemetry-harness/telemetry-harness/suites/policy"
+)
+
+// stat builds what a path's values look like after the walk.
+func stat(path string, kind string, vals ...string) *pathStat {
+	s := &pathStat{path: path, kinds: map[string]int{}, listOf: map[string]int{}, leaky: map[string]bool{}, requests: len(vals)}
+	for _, v := range vals {
+		s.kinds[kind]++
+		if kind == "number" {
+			s.nums = append(s.nums, v)
+		} else {
+			s.strs = append(s.strs, v)
+		}
+	}
+	return s
+}
+
+var _ = Describe("type and format from the values seen", func() {
+	sha := "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+	DescribeTable("a string path",
+		func(s *pathStat, want policy.Field, checked bool) {
+			got, _, ok := scalarField(s)
+			Expect(got).To(Equal(want))
+			Expect(ok).To(Equal(checked), "listed in the field-format check")
+		},
+		Entry("sha256 hex", stat("$.a", "string", sha, sha), policy.Field{Doc: "TODO", Type: "string", Format: policy.FormatSHA256Hex}, true),
+		Entry("sha256 hex or empty", stat("$.a", "string", sha, ""), policy.Field{Doc: "TODO", Type: "string", Format: policy.FormatSHA256Hex, AllowEmpty: true}, true),
+		Entry("uuid", stat("$.a", "string", "123e4567-e89b-42d3-a456-426614174000", "0f8fad5b-d9cb-469f-a165-70867728950e"), policy.Field{Doc: "TODO", Type: "string", Pattern: UUIDPattern}, true),
+		Entry("upper-case uuid", stat("$.a", "string", "123E4567-E89B-42D3-A456-426614174000"), policy.Field{Doc: "TODO", Type: "string", Pattern: UUIDAnyCase}, true),
+		Entry("a version", stat("$.a", "string", "2.16.1", "2.16.1rc0"), policy.Field{Doc: "TODO", Type: "string", Pattern: VersionPattern}, true),
+		Entry("unix seconds as a number", stat("$.a", "number", "1764748161", "1764748162.5"), policy.Field{Doc: "TODO", Type: "number", Format: policy.FormatUnixTime}, true),
+		Entry("unix seconds as a decimal string", stat("$.a", "string", "1764748161.58"), policy.Field{Doc: "TODO", Type: "number", Format: policy.FormatUnixTime}, true),
+		Entry("an integer string", stat("$.a", "string", "2", "3"), policy.Field{Doc: "TODO", Type: "integer"}, true),
+		Entry("an enum of repeated short values", stat("$.a", "string", "SUCCESS", "SUCCESS", "FAILURE"), policy.Field{Doc: "TODO", Type: "string", Enum: []string{"FAILURE", "SUCCESS"}}, true),
+		Entry("values that never repeat stay free text", stat("$.a", "string", "alpha", "beta"), policy.Field{Doc: "TODO", Type: "string"}, false),
+		Entry("long values stay free text", stat("$.a", "string", "Linux-6.1.0-x86_64-with-glibc2.36", "Linux-6.1.0-x86_64-with-glibc2.36"), policy.Field{Doc: "TODO", Type: "string"}, false),
+		Entry("a boolean", stat("$.a", "bool", "true", "false"), policy.Field{Doc: "TODO", Type: "boolean"}, true),
+	)
+
+	It("never makes a planted value an allowed enum value", func() {
+		s := stat("$.user", "string", "cnryuserabc", "cnryuserabc")
+		s.leaky["cnryuserabc"] = true
+		f, _, _ := scalarField(s)
+		Expect(f.Enum).To(BeEmpty())
+	})
+
+	It("drafts a value that is sometimes null as its other kind, unchecked", func() {
+		s := stat("$.parent", "string", "123e4567-e89b-42d3-a456-426614174000")
+		s.kinds["null"] = 3
+		f, ev, checked := scalarField(s)
+		Expect(f.Type).To(Equal("string"))
+		Expect(ev).To(ContainSubstring("sometimes null"))
+		Expect(checked).To(BeFalse(), "a null would fail the type check")
+	})
+})
+
+var _ = Describe("tag lists", func() {
+	It("derives each key from the field it repeats, a constant otherwise, and refuses a key it cannot explain", func() {
+		inf := &inferrer{stats: map[string]*pathStat{}}
+		inf.stat("$.content.run_id").kinds["string"] = 2
+		inf.stat("$.content.python_version").kinds["string"] = 2
+		inf.stat("$.content.goals").kinds["list"] = 2
+		tags := inf.stat("$.tags")
+		for _, run := range []string{"a", "b"} {
+			st := exState{scalars: map[string][]string{"$.content.run_id": {"run_" + run}, "$.content.python_version": {"3.11.7"}},
+				lists: map[string][]string{"$.content.goals": {"test", "lint"},
+					"$.tags": {"source:pants", "session:run_" + run, "python:3", "python:3.11", "goal:test", "goal:lint"}}}
+			inf.exs = append(inf.exs, st)
+			tags.strs = append(tags.strs, st.lists["$.tags"]...)
+		}
+		got, ok := inf.tagList(tags)
+		Expect(ok).To(BeTrue())
+		rules := map[string]string{}
+		for _, t := range got {
+			if t.Derive != nil {
+				rules[t.Key] = t.Derive.Rule + " " + t.Derive.From
+			} else {
+				rules[t.Key] = "const " + t.Const
+			}
+		}
+		Expect(rules).To(Equal(map[string]string{
+			"source":  "const pants",
+			"session": "equals \x00$.content.run_id",
+			"python":  "version-prefix \x00$.content.python_version",
+			"goal":    "element \x00$.content.goals",
+		}))
+
+		inf.exs[0].lists["$.tags"] = append(inf.exs[0].lists["$.tags"], "secret:x1")
+		inf.exs[1].lists["$.tags"] = append(inf.exs[1].lists["$.tags"], "secret:x2")
+		tags.strs = append(tags.strs, "secret:x1", "secret:x2")
+		_, ok = inf.tagList(tags)
+		Expect(ok).To(BeFalse(), "a key whose values change and repeat nothing is no tag list the draft can declare")
+	})
+})
+
+var _ = Describe("names and places", func() {
+	It("names fields by their last key, made unique with the parent's", func() {
+		taken := map[string]bool{}
+		Expect(fieldName("$[*].generic.id", taken)).To(Equal("id"))
+		Expect(fieldName("$[*].command.id", taken)).To(Equal("command_id"))
+		Expect(fieldName("$[*].x.command.id", taken)).To(Equal("x_command_id"))
+	})
+
+	It("puts a leak on its field, or the nearest enclosing one, and never on a non-body location", func() {
+		fs := []fieldInfo{{field: policy.Field{Path: "$.content"}}, {field: policy.Field{Path: "$.tags"}}}
+		Expect(fieldFor(leakPath("$.tags[3]"), fs)).To(Equal("$.tags"))
+		Expect(fieldFor(leakPath("$.content.x.y"), fs)).To(Equal("$.content"))
+		Expect(fieldFor(leakPath("header:User-Agent"), fs)).To(BeEmpty())
+		Expect(leakPath("body@12")).To(Equal("body"))
+	})
+})
