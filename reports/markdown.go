@@ -105,6 +105,9 @@ func Markdown(w io.Writer, r *Report) error {
 				}
 				b.WriteString(".\n")
 			}
+			if s.Diagnostic != "" {
+				fmt.Fprintf(b, "\nScenario %s (diagnostic mode): %s.\n", mdText(s.Name), mdText(s.Diagnostic))
+			}
 			if sw := s.Sweep; sw != nil {
 				fmt.Fprintf(b, "\nScenario %s: environment sweep, %s; %d run(s).\n", mdText(s.Name), mdText(sw.Summary), sw.Runs)
 				for _, c := range sw.Changed {

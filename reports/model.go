@@ -153,6 +153,9 @@ type Scenario struct {
 	// Sweep says how many environment variables the scenario swept and
 	// from where, and which changed the tool's behaviour.
 	Sweep *SweepSummary `json:"sweep,omitempty"`
+	// Diagnostic says, for a diagnostic-mode scenario, whether the mode
+	// sends and whether what it prints is what it sends.
+	Diagnostic string `json:"diagnostic,omitempty"`
 }
 
 // SweepSummary is a scenario's environment sweep in the report.
@@ -203,6 +206,9 @@ func Build(p *policy.Policy, outcomes []Outcome) *Report {
 				s.Findings += cr.Omitted
 			}
 			s.Attempts, s.Retries = o.Judged.Attempts, o.Judged.Retries
+			if d := o.Judged.Diagnostic; d != nil {
+				s.Diagnostic = d.String()
+			}
 			if sw := o.Judged.Sweep; sw != nil {
 				s.Sweep = &SweepSummary{Summary: sw.Summary, Swept: sw.Swept, Excluded: len(sw.Excluded), Runs: sw.Runs, Notes: sw.Notes}
 				for _, c := range sw.Changed {

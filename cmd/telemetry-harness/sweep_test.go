@@ -36,7 +36,7 @@ var _ = Describe("run with an environment sweep", Label("integration"), func() {
 	sweep := func(flags string) (int, report) {
 		GinkgoHelper()
 		out := filepath.Join(GinkgoT().TempDir(), "report")
-		s := harness("run", "--policy", "fixtures/policies/batches-sweep.yaml",
+		s := harness("run", "--policy", "fixtures/policies/batches-sweep.yaml", "--scenario", "env-sweep",
 			"--tool", strings.TrimSpace("python3 fixtures/senders/batches.py "+flags), "--out", out)
 		b, err := os.ReadFile(filepath.Join(out, "report.json"))
 		Expect(err).NotTo(HaveOccurred())
@@ -67,7 +67,7 @@ var _ = Describe("run with an environment sweep", Label("integration"), func() {
 		Expect(v).To(Equal("violated"))
 		Expect(msgs).To(ContainElement("the env-sweep:BATCHES_REGION canary is sent (raw)"))
 		sw := r.Scenarios[0].Sweep
-		Expect(sw.Summary).To(ContainSubstring("2 from python"))
+		Expect(sw.Summary).To(ContainSubstring("3 from python"), "BATCHES_REGION, BATCHES_MODE, BATCHES_DEBUG")
 		Expect(sw.Swept).To(BeNumerically(">", 50), "the families are swept too")
 	})
 
@@ -84,5 +84,44 @@ var _ = Describe("run with an environment sweep", Label("integration"), func() {
 		sw := r.Scenarios[0].Sweep
 		Expect(sw.Changed).To(ConsistOf("BATCHES_MODE: exited 2 instead of succeeding (its output names it)"))
 		Expect(sw.Runs).To(Equal(3), "the full sweep, one without any swept variable, one without BATCHES_MODE")
+	})
+})
+
+// The debug scenario of fixtures/policies/batches-sweep.yaml runs the
+// sender's "show me what you collect" mode (BATCHES_DEBUG=1).
+var _ = Describe("run a diagnostic-mode scenario", Label("integration"), func() {
+	type report struct {
+		Clauses []struct {
+			ID      string `json:"id"`
+			Verdict string `json:"verdict"`
+		} `json:"clauses"`
+		Scenarios []struct {
+			Diagnostic string `json:"diagnostic"`
+		} `json:"scenarios"`
+	}
+	debug := func(flags string) (int, report) {
+		GinkgoHelper()
+		out := filepath.Join(GinkgoT().TempDir(), "report")
+		s := harness("run", "--policy", "fixtures/policies/batches-sweep.yaml", "--scenario", "debug",
+			"--tool", strings.TrimSpace("python3 fixtures/senders/batches.py "+flags), "--out", out)
+		b, err := os.ReadFile(filepath.Join(out, "report.json"))
+		Expect(err).NotTo(HaveOccurred())
+		var r report
+		Expect(json.Unmarshal(b, &r)).To(Succeed())
+		Expect(r.Scenarios).To(HaveLen(1))
+		return s.ExitCode(), r
+	}
+
+	It("says the mode sends, and that what it prints is what it sends", func() {
+		_, r := debug("")
+		Expect(r.Scenarios[0].Diagnostic).To(Equal("the diagnostic mode sends: 2 request(s) with 4 event(s); it printed 4; what it prints is what it sends"))
+	})
+
+	It("catches a leak only the debug mode sends, and the event it did not print", func() {
+		code, r := debug("--leak-in-debug")
+		Expect(code).To(Equal(exitViolations))
+		Expect(r.Clauses).To(ContainElement(SatisfyAll(
+			HaveField("ID", "anonymity.no-user"), HaveField("Verdict", "violated"))))
+		Expect(r.Scenarios[0].Diagnostic).To(ContainSubstring("1 event(s) sent were not printed"))
 	})
 })

@@ -57,7 +57,7 @@ func Unsafe(name string) bool {
 		"DEBUG", "NO_COLOR", "FORCE_COLOR", "COLUMNS", "LINES":
 		return true
 	}
-	for _, p := range []string{"LC_", "LANGUAGE", "LD_", "DYLD_", "GIT_", "npm_", "NPM_CONFIG_", "PNPM_", "YARN_", "BUN_", "COREPACK_", "TELEMETRY_HARNESS",
+	for _, p := range []string{"LC_", "LANGUAGE", "LD_", "DYLD_", "NODE_", "__INTERNAL", "GIT_", "npm_", "NPM_CONFIG_", "PNPM_", "YARN_", "BUN_", "COREPACK_", "TELEMETRY_HARNESS",
 		"SUDO_", "SSH_", "GPG_", "DBUS_", "DISPLAY", "WAYLAND_", "MALLOC_", "GLIBC_", "PYENV_", "NVM_", "VOLTA_"} {
 		if strings.HasPrefix(name, p) {
 			return true

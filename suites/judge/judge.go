@@ -124,6 +124,9 @@ type Result struct {
 	// Sweep is what the scenario's environment sweep did (its
 	// sweep.json); nil without a sweep.
 	Sweep *envsweep.Record `json:"sweep,omitempty"`
+	// Diagnostic compares a diagnostic mode's printout with what it sent;
+	// nil unless the scenario is one (policy.Scenario.Diagnostic).
+	Diagnostic *Diagnostic `json:"diagnostic,omitempty"`
 }
 
 // Compliant reports whether no clause was violated.
@@ -368,6 +371,12 @@ func Judge(in Input) (*Result, error) {
 		reqs = append(reqs, required{e, met})
 		all = append(all, k)
 	}
+	var diag *Diagnostic
+	if sc.Diagnostic != nil {
+		var k *checker
+		k, diag = j.diagnostic(sc.Diagnostic)
+		all = append(all, k)
+	}
 	for _, rv := range j.runs {
 		if err := j.stream(rv, all); err != nil {
 			return nil, fmt.Errorf("judge scenario %s: %w", sc.Name, err)
@@ -378,7 +387,7 @@ func Judge(in Input) (*Result, error) {
 			k.final()
 		}
 	}
-	res := &Result{Scenario: sc.Name, Findings: []Finding{}}
+	res := &Result{Scenario: sc.Name, Findings: []Finding{}, Diagnostic: diag}
 	// A clause whose evidence never arrived has not passed: its checks
 	// had nothing to look at (a violation found anyway still stands).
 	missingFor := map[string][]string{}

@@ -477,6 +477,20 @@ type Scenario struct {
 	// tool may read (its code's, the well-known families'), beyond the
 	// scenario's own canaries.
 	Sweep *Sweep `yaml:"sweep,omitempty"`
+	// Diagnostic marks the scenario as the tool's "show me what you
+	// collect" mode: the report says whether it sends, and compares what
+	// it prints with what it sends.
+	Diagnostic *Diagnostic `yaml:"diagnostic,omitempty"`
+}
+
+// Diagnostic says how a tool's debug mode prints its events.
+type Diagnostic struct {
+	// Marker is a regular expression matching the line printed before each
+	// event; the JSON value that follows it is the printed event.
+	Marker string `yaml:"marker" example:"'^\\[telemetry event\\]$'"`
+	// Items locates the events in a sent body: $ for the body itself,
+	// $[*] for a list of events, $.events[*] for a list under a key.
+	Items string `yaml:"items" example:"'$[*]'"`
 }
 
 // SweepRole is the canary role of swept variables; each value's role is

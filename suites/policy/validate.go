@@ -14,6 +14,8 @@ import (
 )
 
 var (
+	// itemsRe is a Diagnostic.Items path: keys and [*] after $.
+	itemsRe     = regexp.MustCompile(`^\$(\.[A-Za-z_][A-Za-z0-9_]*|\[\*\])*$`)
 	clauseIDRe  = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*(\.[a-z0-9]+(-[a-z0-9]+)*)+$`)
 	nameRe      = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 	roleRe      = nameRe
@@ -637,6 +639,12 @@ func (v *validator) scenarios() {
 			exercised[id] = true
 		}
 		v.evidence(at, &s, planted)
+		if d := s.Diagnostic; d != nil {
+			v.regex(at+".diagnostic.marker", d.Marker)
+			if !itemsRe.MatchString(d.Items) {
+				v.at(at+".diagnostic.items", fmt.Sprintf("%q is not an items path", d.Items), "$, $[*], $.key[*] or $.key.key[*]", "items: '$[*]'")
+			}
+		}
 	}
 	for i, c := range p.Clauses {
 		if c.Testable == TestableClient && !exercised[c.ID] && clauseIDRe.MatchString(c.ID) {
