@@ -90,7 +90,7 @@ func (n *Names) Summary() string {
 			parts = append(parts, fmt.Sprintf("%d from %s", c[s], s))
 		}
 	}
-	return fmt.Sprintf("%d variable names swept (%s; %d files of the tool's code read)", len(n.Names), strings.Join(parts, ", "), n.Files)
+	return fmt.Sprintf("%d variable names found (%s; %d files of the tool's code read)", len(n.Names), strings.Join(parts, ", "), n.Files)
 }
 
 // maxFile bounds the bytes read of one file: a tool's binary is tens of

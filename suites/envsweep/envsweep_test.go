@@ -32,7 +32,7 @@ var _ = Describe("Discover", func() {
 		Expect(n.Roots).To(ConsistOf(proj))
 		Expect(n.Names).To(ContainElements("ACME_TEAM", "ACME_SIGNING_KEY", "ACME_REGION"))
 		Expect(n.From["ACME_TEAM"]).To(Equal(envsweep.SourceJS))
-		Expect(n.Summary()).To(MatchRegexp(`^\d+ variable names swept \(3 from javascript, \d+ from family; 3 files of the tool's code read\)$`))
+		Expect(n.Summary()).To(MatchRegexp(`^\d+ variable names found \(3 from javascript, \d+ from family; 3 files of the tool's code read\)$`))
 	})
 
 	It("reads os.environ and getenv in Python, and not the interpreter's own folder", func() {

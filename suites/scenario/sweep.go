@@ -66,7 +66,8 @@ func runSweep(ctx context.Context, opts Options, sc *policy.Scenario, runs []pol
 		all = append(all, c)
 	}
 	rec.Swept = len(all)
-	rec.Summary = fmt.Sprintf("%s; %d planted, %d never (unsafe, a host fact, or excluded by the policy)", rec.Summary, rec.Swept, len(rec.Excluded))
+	rec.Summary = fmt.Sprintf("%s; %d planted, %d left to the host block or excluded by the policy; %d more found but unsafe to plant",
+		rec.Summary, rec.Swept, len(rec.Excluded)-len(names.Excluded), len(names.Excluded))
 	log.printf("%s: %s", sc.Name, rec.Summary)
 
 	attempt := 0
