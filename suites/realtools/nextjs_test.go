@@ -69,5 +69,13 @@ var _ = describeTool(realTool{
 			Evidence: []string{"a request was sent: POST to telemetry.nextjs.org"}},
 		{Scenario: "debug", Clause: "consent.debug-sends-nothing", Verdict: judge.Passed,
 			Why: "with NEXT_TELEMETRY_DEBUG=1 the events go to stderr only"},
+
+		{Scenario: "env-sweep", Clause: "env.not-collected", Verdict: judge.Violated,
+			Why:      "with a value planted in each of ~220 variables next's code reads and the families, AI_AGENT's value is sent verbatim as $.meta.agentName of every event",
+			Evidence: []string{"env-sweep:AI_AGENT", "$.meta.agentName"}},
+		{Scenario: "env-sweep", Clause: "fields.documented-only", Verdict: judge.Passed,
+			Why: "the events keep their documented fields; the advisory request to registry.npmjs.org is declared other traffic"},
+		{Scenario: "env-sweep", Clause: "destination.nextjs-only", Verdict: judge.Passed,
+			Why: "telemetry goes to telemetry.nextjs.org; the npm advisory check is attributed (other_traffic npm-advisories)"},
 	},
 })
