@@ -118,16 +118,22 @@ func (v *validator) validate() {
 	v.scenarios()
 }
 
+// uniqueName reports a name that is not lower-case words joined by -, or
+// that seen already holds, and adds it to seen.
+func (v *validator) uniqueName(at, name string, seen map[string]bool, example string) {
+	if !nameRe.MatchString(name) || seen[name] {
+		v.at(at, fmt.Sprintf("empty, malformed or duplicate name %q", name), "unique lower-case words joined by -", example)
+	}
+	seen[name] = true
+}
+
 // interpretations checks that each names a clause and a field that one of
 // the clause's field-format checks judges: otherwise it could never apply.
 func (v *validator) interpretations() {
 	ids := map[string]bool{}
 	for i, in := range v.p.Interpretations {
 		at := fmt.Sprintf("interpretations[%d]", i)
-		if !nameRe.MatchString(in.ID) || ids[in.ID] {
-			v.at(at+".id", fmt.Sprintf("empty, malformed or duplicate id %q", in.ID), "unique lower-case words joined by -", "id: generic-task-names")
-		}
-		ids[in.ID] = true
+		v.uniqueName(at+".id", in.ID, ids, "id: generic-task-names")
 		c, err := v.p.Clause(in.Clause)
 		if err != nil {
 			v.at(at+".clause", fmt.Sprintf("unknown clause %q", in.Clause), "an id under clauses", "clause: names.not-collected")
@@ -158,10 +164,7 @@ func (v *validator) otherTraffic() {
 	names := map[string]bool{}
 	for i, t := range v.p.OtherTraffic {
 		at := fmt.Sprintf("other_traffic[%d]", i)
-		if !nameRe.MatchString(t.Name) || names[t.Name] {
-			v.at(at+".name", fmt.Sprintf("empty, malformed or duplicate name %q", t.Name), "unique lower-case words joined by -", "name: npm-registry")
-		}
-		names[t.Name] = true
+		v.uniqueName(at+".name", t.Name, names, "name: npm-registry")
 		switch {
 		case t.Host == "" || strings.ContainsAny(t.Host, "/: "):
 			v.at(at+".host", fmt.Sprintf("%q is not a host name", t.Host), "a host without scheme, port or path", "host: registry.npmjs.org")
@@ -750,10 +753,7 @@ func (v *validator) evidence(at string, s *Scenario, planted map[string]bool) {
 	ids := map[string]bool{}
 	for j, e := range s.Evidence {
 		eat := fmt.Sprintf("%s.evidence[%d]", at, j)
-		if !nameRe.MatchString(e.ID) || ids[e.ID] {
-			v.at(eat+".id", fmt.Sprintf("empty, malformed or duplicate evidence id %q", e.ID), "unique lower-case words joined by -", "id: custom-task-event")
-		}
-		ids[e.ID] = true
+		v.uniqueName(eat+".id", e.ID, ids, "id: custom-task-event")
 		if strings.TrimSpace(e.What) == "" {
 			v.at(eat+".what", "say in words what must arrive", "a short description", "what: the task event of the custom task")
 		}
