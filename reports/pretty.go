@@ -108,7 +108,9 @@ func (r *redactor) text(s string) string {
 	}
 	if r.search != nil {
 		for _, h := range r.search.SearchBytes([]byte(s), 0, "value") {
-			if !r.expected[h.Canary.Role][h.Form] {
+			// A salted hash is how documented ids are made and shows
+			// nothing of the value.
+			if !r.expected[h.Canary.Role][h.Form] && !strings.HasPrefix(h.Form, canary.SaltedPrefix) {
 				return fmt.Sprintf("«%s as %s: %d chars redacted»", h.Canary.Role, h.Form, len(s))
 			}
 		}

@@ -28,22 +28,7 @@ func (s *Searcher) referenceScan(ac *ahocorasick.Automaton, text []byte) []match
 	var out []match
 	for _, m := range ac.FindAllOverlapping(buf) {
 		for _, pi := range s.byAnchor[m.PatternID] {
-			p := &s.pats[pi]
-			end := m.Start + len(p.lower)
-			if end > len(buf) || string(buf[m.Start:end]) != p.lower {
-				continue
-			}
-			got := text[m.Start:end]
-			form := p.form
-			switch {
-			case p.exact:
-				if string(got) != p.text {
-					continue
-				}
-			case form == FormRaw && string(got) != p.text:
-				form = FormCaseFolded
-			}
-			out = append(out, match{pat: pi, start: m.Start, end: end, form: form})
+			out = s.verify(text, m.Start, len(s.anchors[m.PatternID]), pi, out)
 		}
 	}
 	return out
@@ -53,13 +38,14 @@ func (s *Searcher) referenceScan(ac *ahocorasick.Automaton, text []byte) []match
 type ScanMatch struct {
 	Pat, Start, End int
 	Form            string
+	Matched         int
 }
 
 // ScanMatches runs the searcher's scan over text.
 func (s *Searcher) ScanMatches(text []byte) []ScanMatch {
 	var out []ScanMatch
 	for _, m := range s.scan(text) {
-		out = append(out, ScanMatch{Pat: m.pat, Start: m.start, End: m.end, Form: m.form})
+		out = append(out, ScanMatch{Pat: m.pat, Start: m.start, End: m.end, Form: m.form, Matched: m.matched})
 	}
 	return out
 }

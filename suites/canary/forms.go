@@ -5,11 +5,13 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
+	"encoding/base32"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -31,7 +33,74 @@ const (
 	FormSHA1       = policy.FormSHA1
 	FormSHA256     = policy.FormSHA256
 	FormSHA512     = policy.FormSHA512
+
+	// Case, order and letter forms of the value.
+	FormUpper   = "upper"
+	FormTitle   = "title"
+	FormReverse = "reverse"
+	FormROT13   = "rot13"
+	// Encodings searched forward (spelled from the value) and, except the
+	// entities and UTF-16, also decoded from runs in the traffic.
+	FormBase32  = "base32"
+	FormHTML    = "html-entities"
+	FormUTF16LE = "utf16le"
+	FormUTF16BE = "utf16be"
+	// Compressions, found only by decoding a base64/base32/hex/percent run
+	// and decompressing what it holds.
+	FormGzip    = "gzip"
+	FormZlib    = "zlib"
+	FormDeflate = "deflate"
+	FormBrotli  = "brotli"
+	FormZstd    = "zstd"
+	// FormFragments is a value split in pieces of at least MinFragment
+	// bytes that are all present in one exchange.
+	FormFragments = "fragments"
+	// SaltedPrefix starts the form of a salted hash ("salted-sha256"); the
+	// Hit names the salt and separator.
+	SaltedPrefix = "salted-"
 )
+
+// steps are the names a form chain is made of ("base64(gzip)",
+// "url-encoded(url-encoded)"): what ignore_forms may name.
+var steps = []string{FormRaw, FormCaseFolded, FormUpper, FormTitle, FormReverse, FormROT13, FormURL, FormJSON,
+	FormHTML, FormBase64, FormBase64URL, FormBase32, FormHex, FormUTF16LE, FormUTF16BE,
+	FormGzip, FormZlib, FormDeflate, FormBrotli, FormZstd, FormMD5, FormSHA1, FormSHA256, FormSHA512,
+	SaltedPrefix + FormMD5, SaltedPrefix + FormSHA1, SaltedPrefix + FormSHA256, SaltedPrefix + FormSHA512, FormFragments}
+
+// Steps lists the transform names a form is a chain of, outermost first:
+// "base64(gzip)" is base64 of gzip of the value.
+func Steps() []string { return append([]string(nil), steps...) }
+
+// ValidForm reports whether form is one transform name or a chain of them
+// ("base64(gzip)").
+func ValidForm(form string) bool {
+	for {
+		name, rest, nested := strings.Cut(form, "(")
+		if !slices.Contains(steps, name) {
+			return false
+		}
+		if !nested {
+			return true
+		}
+		if !strings.HasSuffix(rest, ")") {
+			return false
+		}
+		form = rest[:len(rest)-1]
+	}
+}
+
+// wrap nests inner inside the chain outer ("base64(gzip)" + "hex" is
+// "base64(gzip(hex))"); the raw value adds nothing.
+func wrap(outer, inner string) string {
+	if outer == "" {
+		return inner
+	}
+	if inner == FormRaw {
+		return outer
+	}
+	n := len(outer) - len(strings.TrimRight(outer, ")"))
+	return outer[:len(outer)-n] + "(" + inner + ")" + outer[len(outer)-n:]
+}
 
 // minBase64Core is the shortest base64 fragment searched: shorter ones
 // would match unrelated base64 by chance.
@@ -44,6 +113,12 @@ type pattern struct {
 	text   string // as spelled
 	lower  string // text lower-cased: what the scan compares case-folded bytes with
 	exact  bool   // the match must equal text byte for byte (base64)
+	// value marks the value itself (FormRaw): a case-insensitive match is
+	// classified by case, and a prefix of at least the canary's minimum
+	// is a truncated hit.
+	value bool
+	// off is a fragment's offset in the value (fragments.go).
+	off int
 }
 
 // spellings lists the patterns of canary i, without repeats.
@@ -62,6 +137,9 @@ func spellings(i int, v string) []pattern {
 		out = append(out, pattern{canary: i, form: form, text: text, exact: exact})
 	}
 	add(FormRaw, v, false)
+	out[0].value = true
+	add(FormReverse, reverse(v), false)
+	add(FormROT13, rot13(v), false)
 	add(FormURL, url.QueryEscape(v), false)
 	add(FormURL, url.PathEscape(v), false)
 	add(FormURL, percentAll(v), false)
@@ -77,6 +155,16 @@ func spellings(i int, v string) []pattern {
 			}
 		}
 	}
+	add(wrap(FormURL, FormURL), strings.ReplaceAll(percentAll(v), "%", "%25"), false)
+	add(FormHTML, entities(v, "&#%d;"), false)
+	add(FormHTML, entities(v, "&#x%x;"), false)
+	for _, core := range base32Cores([]byte(v)) {
+		if len(core) >= minBase64Core {
+			add(FormBase32, core, false)
+		}
+	}
+	add(FormUTF16LE, utf16Bytes(v, false), true)
+	add(FormUTF16BE, utf16Bytes(v, true), true)
 	add(FormHex, hex.EncodeToString([]byte(v)), false)
 	m := md5.Sum([]byte(v))
 	add(FormMD5, hex.EncodeToString(m[:]), false)
@@ -109,6 +197,64 @@ func base64Cores(v []byte, enc *base64.Encoding) []string {
 		}
 	}
 	return out
+}
+
+// base32Cores is base64Cores for base32 (standard alphabet; matched in
+// either case): a 5-bit character depends on v alone at five alignments.
+func base32Cores(v []byte) []string {
+	var out []string
+	for a := 0; a < 5; a++ {
+		buf := make([]byte, a+len(v))
+		copy(buf[a:], v)
+		s := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(buf)
+		first := (8*a + 4) / 5
+		last := min(8*(a+len(v))/5, len(s))
+		if first < last {
+			out = append(out, s[first:last])
+		}
+	}
+	return out
+}
+
+func reverse(v string) string {
+	b := []byte(v)
+	slices.Reverse(b)
+	return string(b)
+}
+
+func rot13(v string) string {
+	b := []byte(v)
+	for i, c := range b {
+		switch {
+		case c >= 'a' && c <= 'z':
+			b[i] = 'a' + (c-'a'+13)%26
+		case c >= 'A' && c <= 'Z':
+			b[i] = 'A' + (c-'A'+13)%26
+		}
+	}
+	return string(b)
+}
+
+// entities writes every character of v as a numeric character reference.
+func entities(v, format string) string {
+	var b strings.Builder
+	for _, r := range v {
+		fmt.Fprintf(&b, format, r)
+	}
+	return b.String()
+}
+
+// utf16Bytes is v in UTF-16, little- or big-endian, without a BOM.
+func utf16Bytes(v string, big bool) string {
+	var b []byte
+	for _, u := range utf16.Encode([]rune(v)) {
+		if big {
+			b = append(b, byte(u>>8), byte(u))
+		} else {
+			b = append(b, byte(u), byte(u>>8))
+		}
+	}
+	return string(b)
 }
 
 func percentAll(v string) string {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"math/bits"
 	"sort"
+	"strings"
 )
 
 // The scan finds every occurrence of every anchor (the lower-cased first
@@ -205,25 +206,94 @@ func (s *Searcher) matchAt(text []byte, p int, out []match) []match {
 			continue
 		}
 		for _, pi := range s.byAnchor[id] {
-			pt := &s.pats[pi]
-			end := p + len(pt.lower)
-			if end > len(text) || !equalLower(text[p+l:end], pt.lower[l:]) {
-				continue
-			}
-			got := text[p:end]
-			form := pt.form
-			switch {
-			case pt.exact:
-				if string(got) != pt.text {
-					continue
-				}
-			case form == FormRaw && string(got) != pt.text:
-				form = FormCaseFolded
-			}
-			out = append(out, match{pat: pi, start: p, end: end, form: form})
+			out = s.verify(text, p, l, pi, out)
 		}
 	}
 	return out
+}
+
+// verify appends spelling pi if text[p:] holds it; its first l bytes are
+// known to match case-folded. The value's own spelling is classified by
+// case, and a prefix of it of at least the canary's minimum is a truncated
+// match.
+func (s *Searcher) verify(text []byte, p, l, pi int, out []match) []match {
+	pt := &s.pats[pi]
+	end := p + len(pt.lower)
+	if end > len(text) || !equalLower(text[p+l:end], pt.lower[l:]) {
+		if pt.value {
+			if n := s.prefixLen(text, p, l, pt); n > 0 {
+				out = append(out, match{pat: pi, start: p, end: p + n, form: caseForm(text[p:p+n], pt.text[:n]), matched: n})
+			}
+		}
+		return out
+	}
+	got := text[p:end]
+	form := pt.form
+	switch {
+	case pt.exact:
+		if string(got) != pt.text {
+			return out
+		}
+	case pt.value:
+		form = caseForm(got, pt.text)
+	}
+	return append(out, match{pat: pi, start: p, end: end, form: form})
+}
+
+// prefixLen is how many leading bytes of pt's value text[p:] holds, when
+// that is at least the canary's minimum prefix (and less than the value);
+// else 0.
+func (s *Searcher) prefixLen(text []byte, p, l int, pt *pattern) int {
+	minLen := s.minPrefix[pt.canary]
+	if minLen == 0 || minLen >= len(pt.lower) || p+minLen > len(text) {
+		return 0
+	}
+	n := l
+	for p+n < len(text) && n < len(pt.lower) && lowerTable[text[p+n]] == pt.lower[n] {
+		n++
+	}
+	if n < minLen {
+		return 0
+	}
+	return n
+}
+
+// caseForm names how got spells v: as is, upper-case, title-case (Python's
+// title() or capitalize(), JavaScript's first-letter idiom) or another mix.
+func caseForm(got []byte, v string) string {
+	g := string(got)
+	switch {
+	case g == v:
+		return FormRaw
+	case g == strings.ToUpper(v):
+		return FormUpper
+	case g == titleCase(v) || g == capitalize(v):
+		return FormTitle
+	}
+	return FormCaseFolded
+}
+
+// titleCase is Python's str.title() on ASCII: a letter is upper-case after
+// a non-letter, lower-case after a letter.
+func titleCase(v string) string {
+	b := []byte(strings.ToLower(v))
+	prev := false
+	for i, c := range b {
+		letter := c >= 'a' && c <= 'z'
+		if letter && !prev {
+			b[i] = c - 'a' + 'A'
+		}
+		prev = letter || c >= 0x80
+	}
+	return string(b)
+}
+
+// capitalize upper-cases the first byte only.
+func capitalize(v string) string {
+	if v == "" || v[0] < 'a' || v[0] > 'z' {
+		return v
+	}
+	return string(v[0]-'a'+'A') + v[1:]
 }
 
 // equalLower reports whether b lower-cased equals lower.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,11 +16,46 @@ import (
 // values match ordinary text by chance.
 const MinValueLen = 4
 
+// DefaultMinPrefix is how many leading characters of a planted value are a
+// hit when the rest is cut off (a tool that keeps the first 20 characters of
+// an error message): the issue's 12, enough random characters that ordinary
+// text does not hold them by chance.
+const DefaultMinPrefix = 12
+
+// MinPrefixFloor is the lowest minimum prefix a policy may set: the scan
+// looks values up by their first 8 bytes.
+const MinPrefixFloor = anchorLen
+
+// Options tune a Searcher beyond its canaries.
+type Options struct {
+	// MinPrefix is the shortest leading part of a value that is a hit
+	// (truncated) when the rest is missing; 0 means DefaultMinPrefix, -1
+	// turns truncation off. MinPrefixByRole overrides it per role.
+	MinPrefix       int
+	MinPrefixByRole map[string]int
+	// Constants are further salts for the salted-hash search besides the
+	// other planted values (a policy's constant values).
+	Constants []string
+}
+
 // Hit is one occurrence of a canary.
 type Hit struct {
 	Canary Canary
-	// Form is one of the Form constants.
+	// Form is a Form constant or a chain of them, outermost first:
+	// "base64(gzip)" is base64 of the gzip of the value (Chain spells it
+	// with the role). A salted hash is SaltedPrefix + the hash.
 	Form string
+	// Salt is the salt of a salted hash: another canary's role, or a
+	// policy constant in quotes; Sep joins it to the value, before it
+	// unless SaltAfter.
+	Salt, Sep string
+	SaltAfter bool
+	// Matched is, for a truncated value, how many of its leading
+	// characters were present; 0 when the whole value was.
+	Matched int
+	// Pieces is how many pieces a fragmented value was found in (Form
+	// FormFragments).
+	Pieces int
 	// Exchange is the exchange's Seq.
 	Exchange int64
 	// Location is a path from package observe (`$.content.user_id`,
@@ -32,9 +68,38 @@ type Hit struct {
 	Excerpt string
 }
 
+// Chain names how the value was sent, e.g. "base64(gzip(user))",
+// "sha256(repo-id + \".\" + user)", "user" (as is), "truncated(user, 12 of
+// 18 chars)".
+func (h Hit) Chain() string {
+	inner := h.Canary.Role
+	form := h.Form
+	switch {
+	case h.Matched > 0:
+		inner = fmt.Sprintf("truncated(%s, %d of %d chars)", inner, h.Matched, len(h.Canary.Value))
+	case h.Salt != "":
+		if h.SaltAfter {
+			inner = inner + " + " + strconv.Quote(h.Sep) + " + " + h.Salt
+		} else {
+			inner = h.Salt + " + " + strconv.Quote(h.Sep) + " + " + inner
+		}
+		form = strings.ReplaceAll(form, SaltedPrefix, "")
+	case h.Form == FormFragments:
+		return fmt.Sprintf("fragments(%s, %d pieces)", inner, h.Pieces)
+	}
+	if form == FormRaw {
+		return inner
+	}
+	return wrap(form, inner)
+}
+
 // Searcher finds a fixed set of canaries; it is safe for concurrent use.
 type Searcher struct {
 	canaries   []Canary
+	minPrefix  []int // by canary; 0: no truncated hits
+	salts      []salt
+	digests    digestIndex
+	frag       *fragIndex
 	pats       []pattern
 	anchors    [][]byte // distinct lower-cased spelling prefixes, by id
 	byAnchor   [][]int  // anchor id -> patterns starting with it
@@ -50,18 +115,46 @@ type Searcher struct {
 // what makes the scan fast.
 const anchorLen = 8
 
-// NewSearcher indexes the spellings of cs.
-func NewSearcher(cs []Canary) (*Searcher, error) {
+// NewSearcher indexes the spellings of cs, with the default Options.
+func NewSearcher(cs []Canary) (*Searcher, error) { return NewSearcherWith(cs, Options{}) }
+
+// NewSearcherWith indexes the spellings of cs.
+func NewSearcherWith(cs []Canary, opts Options) (*Searcher, error) {
 	if len(cs) == 0 {
 		return nil, errors.New("canary search: no canaries")
 	}
 	s := &Searcher{canaries: append([]Canary(nil), cs...)}
-	anchorID := map[string]int{}
+	var pats []pattern
 	for i, c := range cs {
 		if len(c.Value) < MinValueLen {
 			return nil, fmt.Errorf("canary search: canary %d (role %s): value of %d bytes is shorter than %d and would match by chance; use Generate", i, c.Role, len(c.Value), MinValueLen)
 		}
-		for _, p := range spellings(i, c.Value) {
+		mp := opts.MinPrefix
+		if v, ok := opts.MinPrefixByRole[c.Role]; ok {
+			mp = v
+		}
+		switch {
+		case mp == 0:
+			mp = DefaultMinPrefix
+		case mp < 0:
+			mp = 0
+		case mp < MinPrefixFloor:
+			return nil, fmt.Errorf("canary search: role %s: minimum prefix %d is below %d; set min_prefix to %d or more", c.Role, mp, MinPrefixFloor, MinPrefixFloor)
+		}
+		s.minPrefix = append(s.minPrefix, mp)
+		pats = append(pats, spellings(i, c.Value)...)
+	}
+	s.index(pats)
+	s.salts = saltsOf(cs, opts.Constants)
+	s.frag = newFragIndex(cs)
+	return s, nil
+}
+
+// index builds the scan's tables over pats.
+func (s *Searcher) index(pats []pattern) {
+	anchorID := map[string]int{}
+	{
+		for _, p := range pats {
 			p.lower = lowerString(p.text)
 			a := p.lower[:min(anchorLen, len(p.lower))]
 			id, ok := anchorID[a]
@@ -77,7 +170,6 @@ func NewSearcher(cs []Canary) (*Searcher, error) {
 		}
 	}
 	s.find = newFinder(s.anchors)
-	return s, nil
 }
 
 // Patterns is the number of spellings searched (for benchmarks and reports).
@@ -88,6 +180,7 @@ type match struct {
 	pat        int
 	start, end int
 	form       string
+	matched    int // a truncated value's length; 0 when whole
 }
 
 // collector gathers hits without repeats.
@@ -95,23 +188,72 @@ type collector struct {
 	s    *Searcher
 	seq  int64
 	seen map[string]bool
-	hits []Hit
+	// forms holds canary/form pairs found: a decoded run adds a pair only
+	// when no spelling found it already (with a more precise location).
+	forms map[string]bool
+	hits  []Hit
 }
 
 func (c *collector) add(m match, location string, text []byte, all []match) {
 	p := c.s.pats[m.pat]
 	location = c.s.redactString(location)
-	key := strconv.Itoa(p.canary) + "\x00" + m.form + "\x00" + location
+	key := strconv.Itoa(p.canary) + "\x00" + m.form + "\x00" + strconv.Itoa(m.matched) + "\x00" + location
 	if c.seen[key] {
 		return
 	}
 	c.seen[key] = true
+	c.found(p.canary, m.form)
 	c.hits = append(c.hits, Hit{
 		Canary:   c.s.canaries[p.canary],
 		Form:     m.form,
+		Matched:  m.matched,
 		Exchange: c.seq,
 		Location: location,
 		Excerpt:  c.s.excerpt(text, m, all),
+	})
+}
+
+func (c *collector) found(canary int, form string) {
+	if c.forms == nil {
+		c.forms = map[string]bool{}
+	}
+	c.forms[fineKey(canary, form)] = true
+}
+
+// deep searches the encoded runs of text; loc names a run by its span.
+func (c *collector) deep(text []byte, loc func(start, end int) string) {
+	if len(text) < minB64Run {
+		return
+	}
+	var all []match
+	scanned := false
+	c.s.deep(text, func(h deepHit) {
+		k := fineKey(h.canary, h.form)
+		if h.salt >= 0 {
+			k += "\x00" + strconv.Itoa(h.salt) + "\x00" + h.sep + strconv.FormatBool(h.after)
+		}
+		if c.forms[k] {
+			return
+		}
+		if c.forms == nil {
+			c.forms = map[string]bool{}
+		}
+		c.forms[k] = true
+		if !scanned {
+			all, scanned = c.s.scan(text), true
+		}
+		hit := Hit{
+			Canary:   c.s.canaries[h.canary],
+			Form:     h.form,
+			Matched:  h.matched,
+			Exchange: c.seq,
+			Location: c.s.redactString(loc(h.start, h.end)),
+			Excerpt:  c.s.excerpt(text, match{start: h.start, end: h.end}, all),
+		}
+		if h.salt >= 0 {
+			hit.Salt, hit.Sep, hit.SaltAfter = c.s.salts[h.salt].label, h.sep, h.after
+		}
+		c.hits = append(c.hits, hit)
 	})
 }
 
@@ -133,6 +275,7 @@ func (c *collector) region(text []byte, loc func(m match) string) {
 func (s *Searcher) SearchBytes(data []byte, exchange int64, location string) []Hit {
 	c := &collector{s: s, seq: exchange, seen: map[string]bool{}}
 	c.region(data, func(m match) string { return location + "@" + strconv.Itoa(m.start) })
+	c.deep(data, func(start, _ int) string { return location + "@" + strconv.Itoa(start) })
 	return c.hits
 }
 
@@ -259,7 +402,88 @@ func (s *Searcher) Search(o *observe.Observation) []Hit {
 	if raw := ex.Body.Raw; len(raw) > 0 && !bytes.Equal(raw, o.Body) {
 		c.region(raw, func(m match) string { return "raw-body@" + strconv.Itoa(m.start) })
 	}
+
+	// 5. Encoded runs, decoded up to maxLayers deep (layers.go).
+	bodyLoc := func(start, end int) string {
+		if o.IsJSON {
+			if i := containing(start, end); i >= 0 {
+				if shared(i) {
+					if embedded == nil {
+						embedded = make(map[string]bool, len(o.Embedded))
+						for _, e := range o.Embedded {
+							embedded[e] = true
+						}
+					}
+					return outermost(vs[i].Path, embedded)
+				}
+				return vs[i].Path
+			}
+		}
+		return "body@" + strconv.Itoa(start)
+	}
+	c.deep(o.Body, bodyLoc)
+	c.deep([]byte(ex.URL), func(int, int) string { return "url" })
+	for _, h := range ex.Headers {
+		c.deep([]byte(h.Value), func(int, int) string { return "header:" + h.Name })
+	}
+
+	// 6. A value split in pieces over the exchange (fragments.go).
+	if s.frag != nil {
+		var ps []piece
+		ps = s.frag.pieces(o.Body, func(start int) string { return bodyLoc(start, start+MinFragment) }, ps)
+		ps = s.frag.pieces([]byte(ex.URL), func(int) string { return "url" }, ps)
+		for _, h := range ex.Headers {
+			ps = s.frag.pieces([]byte(h.Value), func(int) string { return "header:" + h.Name }, ps)
+		}
+		c.fragments(ps)
+	}
 	return c.hits
+}
+
+// fragments adds a hit for each canary whose pieces join up to the whole
+// value from two or more places and that no spelling found whole.
+func (c *collector) fragments(ps []piece) {
+	if len(ps) < 2 {
+		return
+	}
+	whole := map[int]bool{}
+	for _, h := range c.hits {
+		if h.Matched == 0 {
+			switch h.Form {
+			case FormRaw, FormCaseFolded, FormUpper, FormTitle:
+				for i := range c.s.canaries {
+					if c.s.canaries[i] == h.Canary {
+						whole[i] = true
+					}
+				}
+			}
+		}
+	}
+	found := cover(ps, func(i int) int { return len(c.s.canaries[i].Value) })
+	ids := make([]int, 0, len(found))
+	for i := range found {
+		if !whole[i] {
+			ids = append(ids, i)
+		}
+	}
+	sort.Ints(ids)
+	for _, i := range ids {
+		used := found[i]
+		var locs []string
+		for _, p := range used {
+			if l := c.s.redactString(p.location); !slices.Contains(locs, l) {
+				locs = append(locs, l)
+			}
+		}
+		c.hits = append(c.hits, Hit{
+			Canary:   c.s.canaries[i],
+			Form:     FormFragments,
+			Pieces:   len(used),
+			Exchange: c.seq,
+			Location: strings.Join(locs, " + "),
+			Excerpt:  fmt.Sprintf("%d pieces of «%s»", len(used), c.s.canaries[i].Role),
+		})
+	}
 }
 
 // values scans the picked values, joined with NUL separators so that one

@@ -79,7 +79,8 @@ var _ = Describe("Searcher", func() {
 				Expect(hits).To(ContainElement(hit("user", form, "$.x")))
 			},
 			Entry("raw", canary.FormRaw, func(v string) string { return v }),
-			Entry("case-folded", canary.FormCaseFolded, strings.ToUpper),
+			Entry("upper", canary.FormUpper, strings.ToUpper),
+			Entry("title", canary.FormTitle, func(v string) string { return strings.ToUpper(v[:1]) + v[1:] }),
 			Entry("mixed case", canary.FormCaseFolded, func(v string) string { return "Cnry" + strings.ToUpper(v[4:8]) + v[8:] }),
 			Entry("percent-encoded", canary.FormURL, func(v string) string {
 				var b strings.Builder
@@ -189,7 +190,7 @@ var _ = Describe("Searcher", func() {
 			ex.Body = capture.Body{Raw: []byte("zz" + strings.ToUpper(user.Value)), Encoding: "x-test", Decoded: []byte(`{"k":"` + user.Value + `"}`)}
 			Expect(search(ex)).To(ConsistOf(
 				hit("user", canary.FormRaw, "$.k"),
-				hit("user", canary.FormCaseFolded, "raw-body@2"),
+				hit("user", canary.FormUpper, "raw-body@2"),
 			))
 		})
 
@@ -219,14 +220,16 @@ var _ = Describe("Searcher", func() {
 			func(spell func(v string) string) {
 				Expect(search(exchange("https://t.example/r?q="+spell(user.Value), `{"x":`+jsonString(spell(user.Value))+`}`))).To(BeEmpty())
 			},
-			Entry("one character changed", func(v string) string { return v[:len(v)-1] + "z" }),
-			Entry("truncated", func(v string) string { return v[:len(v)-1] }),
-			Entry("base64 of a neighbour", func(v string) string { return base64.StdEncoding.EncodeToString([]byte(v[:len(v)-1] + "z")) }),
+			// A change before the 12th character: a longer prefix is a
+			// truncated hit.
+			Entry("one character changed", func(v string) string { return v[:10] + "z" + v[11:] }),
+			Entry("truncated below the minimum prefix", func(v string) string { return v[:11] }),
+			Entry("base64 of a neighbour", func(v string) string { return base64.StdEncoding.EncodeToString([]byte(v[:5] + "z" + v[6:])) }),
 			Entry("sha256 salted with a repo id", func(v string) string {
 				s := sha256.Sum256([]byte("7775F8D5-FC58-4DBC-9302-D00AE4A1505F." + v))
 				return hexOf(s[:])
 			}),
-			Entry("hex with a byte changed", func(v string) string { return hex.EncodeToString([]byte(v[:len(v)-1] + "z")) }),
+			Entry("hex with a byte changed", func(v string) string { return hex.EncodeToString([]byte(v[:5] + "z" + v[6:])) }),
 		)
 	})
 
