@@ -185,13 +185,16 @@ func (d *decoder) run(r []byte, or, and uint16, chain string, depth int) {
 		}
 		// A hex digest is the hash's own form ("sha256", either case).
 		if digestSize(len(out)) {
+			c := chain
 			if depth > 0 {
-				chain = wrap(chain, FormHex)
+				c = wrap(chain, FormHex)
 			}
-			d.digest(out, chain)
-			return
+			d.digest(out, c)
+			if !textual(out) {
+				return
+			}
 		}
-		d.blob(out, wrap(chain, FormHex), depth+1, true)
+		d.blob(out, wrap(chain, FormHex), depth+1, !digestSize(len(out)))
 		return
 	}
 	// Base32 is upper-case; a lower-case run counts when it has one of
