@@ -34,60 +34,30 @@ const (
 	FormSHA256     = policy.FormSHA256
 	FormSHA512     = policy.FormSHA512
 
-	// Case, order and letter forms of the value.
-	FormUpper   = "upper"
-	FormTitle   = "title"
-	FormReverse = "reverse"
-	FormROT13   = "rot13"
-	// Encodings searched forward (spelled from the value) and, except the
-	// entities and UTF-16, also decoded from runs in the traffic.
-	FormBase32  = "base32"
-	FormHTML    = "html-entities"
-	FormUTF16LE = "utf16le"
-	FormUTF16BE = "utf16be"
-	// Compressions, found only by decoding a base64/base32/hex/percent run
-	// and decompressing what it holds.
-	FormGzip    = "gzip"
-	FormZlib    = "zlib"
-	FormDeflate = "deflate"
-	FormBrotli  = "brotli"
-	FormZstd    = "zstd"
-	// FormFragments is a value split in pieces of at least MinFragment
-	// bytes that are all present in one exchange.
-	FormFragments = "fragments"
-	// SaltedPrefix starts the form of a salted hash ("salted-sha256"); the
-	// Hit names the salt and separator.
-	SaltedPrefix = "salted-"
+	FormUpper     = policy.FormUpper
+	FormTitle     = policy.FormTitle
+	FormReverse   = policy.FormReverse
+	FormROT13     = policy.FormROT13
+	FormBase32    = policy.FormBase32
+	FormHTML      = policy.FormHTML
+	FormUTF16LE   = policy.FormUTF16LE
+	FormUTF16BE   = policy.FormUTF16BE
+	FormGzip      = policy.FormGzip
+	FormZlib      = policy.FormZlib
+	FormDeflate   = policy.FormDeflate
+	FormBrotli    = policy.FormBrotli
+	FormZstd      = policy.FormZstd
+	FormFragments = policy.FormFragments
+	SaltedPrefix  = policy.SaltedPrefix
 )
-
-// steps are the names a form chain is made of ("base64(gzip)",
-// "url-encoded(url-encoded)"): what ignore_forms may name.
-var steps = []string{FormRaw, FormCaseFolded, FormUpper, FormTitle, FormReverse, FormROT13, FormURL, FormJSON,
-	FormHTML, FormBase64, FormBase64URL, FormBase32, FormHex, FormUTF16LE, FormUTF16BE,
-	FormGzip, FormZlib, FormDeflate, FormBrotli, FormZstd, FormMD5, FormSHA1, FormSHA256, FormSHA512,
-	SaltedPrefix + FormMD5, SaltedPrefix + FormSHA1, SaltedPrefix + FormSHA256, SaltedPrefix + FormSHA512, FormFragments}
 
 // Steps lists the transform names a form is a chain of, outermost first:
 // "base64(gzip)" is base64 of gzip of the value.
-func Steps() []string { return append([]string(nil), steps...) }
+func Steps() []string { return policy.CanaryForms() }
 
 // ValidForm reports whether form is one transform name or a chain of them
 // ("base64(gzip)").
-func ValidForm(form string) bool {
-	for {
-		name, rest, nested := strings.Cut(form, "(")
-		if !slices.Contains(steps, name) {
-			return false
-		}
-		if !nested {
-			return true
-		}
-		if !strings.HasSuffix(rest, ")") {
-			return false
-		}
-		form = rest[:len(rest)-1]
-	}
-}
+func ValidForm(form string) bool { return policy.ValidCanaryForm(form) }
 
 // wrap nests inner inside the chain outer ("base64(gzip)" + "hex" is
 // "base64(gzip(hex))"); the raw value adds nothing.

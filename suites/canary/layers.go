@@ -5,6 +5,7 @@ import (
 	"compress/flate"
 	"compress/gzip"
 	"compress/zlib"
+	"crypto/md5"
 	"encoding/base32"
 	"encoding/base64"
 	"encoding/binary"
@@ -196,6 +197,31 @@ func (d *decoder) run(r []byte, or, and uint16, chain string, depth int) {
 		}
 		d.blob(out, wrap(chain, FormHex), depth+1, !digestSize(len(out)))
 		return
+	}
+	// A digest next to other base64-alphabet characters ("v1+<sha256>"):
+	// its hex stretch is looked up on its own.
+	if or&clsHex != 0 && len(r) > 2*md5.Size {
+		for i := 0; i < len(r); {
+			if classes[r[i]]&clsHex == 0 {
+				i++
+				continue
+			}
+			j := i + 1
+			for j < len(r) && classes[r[j]]&clsHex != 0 {
+				j++
+			}
+			if digestSize((j-i)/2) && (j-i)%2 == 0 {
+				out := make([]byte, (j-i)/2)
+				if _, err := hex.Decode(out, r[i:j]); err == nil {
+					c := chain
+					if depth > 0 {
+						c = wrap(chain, FormHex)
+					}
+					d.digest(out, c)
+				}
+			}
+			i = j
+		}
 	}
 	// Base32 is upper-case; a lower-case run counts when it has one of
 	// base32's digits (an all-letter word is no encoding).

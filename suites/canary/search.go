@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/telemetry-harness/telemetry-harness/suites/observe"
+	"github.com/telemetry-harness/telemetry-harness/suites/policy"
 )
 
 // MinValueLen is the shortest canary value a Searcher accepts: shorter
@@ -20,11 +21,14 @@ const MinValueLen = 4
 // hit when the rest is cut off (a tool that keeps the first 20 characters of
 // an error message): the 12, enough random characters that ordinary
 // text does not hold them by chance.
-const DefaultMinPrefix = 12
+const DefaultMinPrefix = policy.DefaultMinPrefix
 
 // MinPrefixFloor is the lowest minimum prefix a policy may set: the scan
-// looks values up by their first 8 bytes.
-const MinPrefixFloor = anchorLen
+// looks values up by their first anchorLen bytes.
+const MinPrefixFloor = policy.MinPrefixFloor
+
+// A prefix match starts from a whole anchor.
+const _ = uint(MinPrefixFloor - anchorLen)
 
 // Options tune a Searcher beyond its canaries.
 type Options struct {

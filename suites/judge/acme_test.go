@@ -1,7 +1,10 @@
 package judge_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"time"
@@ -103,6 +106,38 @@ var _ = Describe("a second tool's policy (fixtures/policies/acme.yaml)", func() 
 		cr, _ := judgeAcme("enabled", ex).Clause("ids.hashed")
 		Expect(cr.Verdict).To(Equal(judge.NotExercised), cr.Reason)
 		Expect(cr.Reason).To(ContainSubstring("no report carried anon_id"))
+	})
+
+	It("names the chain of an encoded leak and a truncated one; the declared salted id is no leak", func() {
+		var gz bytes.Buffer
+		w := gzip.NewWriter(&gz)
+		_, _ = w.Write([]byte(user))
+		Expect(w.Close()).To(Succeed())
+		res := judgeAcme("enabled", event(map[string]any{
+			"cliVersion": "1.2.3 " + base64.StdEncoding.EncodeToString(gz.Bytes()),
+			"event":      "command " + user[:12] + "…",
+		}))
+		var lines []string
+		for _, f := range res.Findings {
+			if f.Clause == "anonymity.no-user-data" {
+				lines = append(lines, f.String())
+			}
+		}
+		Expect(lines).To(ConsistOf(
+			`anonymity.no-user-data [exchange #1] $.cliVersion: the user canary is sent (base64(gzip)) as base64(gzip(user)) (role user, form base64(gzip), value of 16 chars)`,
+			`anonymity.no-user-data [exchange #1] $.event: the user canary is sent (raw) as truncated(user, 12 of 16 chars) (role user, form raw, value of 16 chars, truncated: first 12 chars)`,
+		))
+	})
+
+	It("finds a hash of the user salted with another planted value outside the id field", func() {
+		res := judgeAcme("enabled", event(map[string]any{"cliVersion": "1.2.3+" + hash(script+"-"+user)}))
+		var msgs []string
+		for _, f := range res.Findings {
+			if f.Clause == "anonymity.no-user-data" {
+				msgs = append(msgs, f.Message)
+			}
+		}
+		Expect(msgs).To(ConsistOf(`the user canary is sent (salted-sha256) as sha256(script + "-" + user)`))
 	})
 
 	It("reads its own opt-out scenario", func() {

@@ -151,12 +151,20 @@ func (j *judgement) canaryAbsent(clause string, c policy.Check) *checker {
 	k.end = blindEnd(k)
 	k.each = func(rv *runView, x *item) {
 		for _, h := range x.hitsOf(planted) {
-			if slices.Contains(c.IgnoreForms, h.Form) {
+			if slices.Contains(c.IgnoreForms, h.Form) || declaredID(j.p, h) {
 				continue
 			}
-			out.add(j.finding(clause, c.Kind, rv, h.Exchange, h.Path,
-				fmt.Sprintf("the %s canary is sent (%s)", h.Role, h.Form),
-				fmt.Sprintf("role %s, form %s, value of %d chars", h.Role, h.Form, h.Length)))
+			msg := fmt.Sprintf("the %s canary is sent (%s)", h.Role, h.Form)
+			// The chain says more than the form when it nests, salts
+			// or truncates: "base64(gzip(user))".
+			if h.Chain != h.Role && h.Chain != h.Form+"("+h.Role+")" {
+				msg += " as " + h.Chain
+			}
+			evidence := fmt.Sprintf("role %s, form %s, value of %d chars", h.Role, h.Form, h.Length)
+			if h.Matched > 0 {
+				evidence += fmt.Sprintf(", truncated: first %d chars", h.Matched)
+			}
+			out.add(j.finding(clause, c.Kind, rv, h.Exchange, h.Path, msg, evidence))
 		}
 	}
 	return k

@@ -699,7 +699,7 @@ func newJudgement(in Input, sc *policy.Scenario) (*judgement, error) {
 		}
 		j.runs = append(j.runs, rv)
 	}
-	s, err := newSearcher(all)
+	s, err := newSearcher(all, in.Policy)
 	if err != nil {
 		return nil, fmt.Errorf("judge scenario %s: %w", sc.Name, err)
 	}

@@ -1,8 +1,11 @@
 package judge
 
 import (
+	"slices"
+
 	"github.com/telemetry-harness/telemetry-harness/suites/canary"
 	"github.com/telemetry-harness/telemetry-harness/suites/observe"
+	"github.com/telemetry-harness/telemetry-harness/suites/policy"
 )
 
 // hit is one occurrence of a canary in a captured exchange.
@@ -14,6 +17,13 @@ type hit struct {
 	Path string
 	// Length is the canary value's length (the value itself is never kept).
 	Length int
+	// Chain spells the form with the role ("base64(gzip(user))").
+	Chain string
+	// Salt, Sep and SaltAfter describe a salted hash (canary.Hit).
+	Salt, Sep string
+	SaltAfter bool
+	// Matched is how many leading characters a truncated value kept.
+	Matched int
 }
 
 // searcher adapts canary.Searcher to the roles a check asks for.
@@ -21,11 +31,11 @@ type searcher struct {
 	s *canary.Searcher
 }
 
-func newSearcher(cs []canary.Canary) (*searcher, error) {
+func newSearcher(cs []canary.Canary, p *policy.Policy) (*searcher, error) {
 	if len(cs) == 0 {
 		return &searcher{}, nil
 	}
-	s, err := canary.NewSearcher(cs)
+	s, err := canary.NewSearcherWith(cs, searchOptions(p))
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +50,66 @@ func (s *searcher) find(o *observe.Observation) []hit {
 	}
 	var out []hit
 	for _, h := range s.s.Search(o) {
-		out = append(out, hit{Role: h.Canary.Role, Form: h.Form, Exchange: h.Exchange, Path: h.Location, Length: len(h.Canary.Value)})
+		out = append(out, hit{Role: h.Canary.Role, Form: h.Form, Exchange: h.Exchange, Path: h.Location, Length: len(h.Canary.Value),
+			Chain: h.Chain(), Salt: h.Salt, Sep: h.Sep, SaltAfter: h.SaltAfter, Matched: h.Matched})
 	}
 	return out
+}
+
+// searchOptions are the policy's minimum prefixes per role and its
+// constants (the tool's name, constant tag values), which the salted-hash search tries
+// as salts besides the planted values.
+func searchOptions(p *policy.Policy) canary.Options {
+	var o canary.Options
+	if p == nil {
+		return o
+	}
+	for _, c := range p.Canaries {
+		if c.MinPrefix != 0 {
+			if o.MinPrefixByRole == nil {
+				o.MinPrefixByRole = map[string]int{}
+			}
+			o.MinPrefixByRole[c.Role] = c.MinPrefix
+		}
+	}
+	if p.Tool.Name != "" {
+		o.Constants = append(o.Constants, p.Tool.Name)
+	}
+	for _, f := range p.Fields {
+		for _, t := range f.Tags {
+			if t.Const != "" && !slices.Contains(o.Constants, t.Const) {
+				o.Constants = append(o.Constants, t.Const)
+			}
+		}
+	}
+	return o
+}
+
+// declaredID reports whether h is a salted hash the policy promises: an id
+// computed from a planted input and the salt role with a declared
+// separator (e.g. Pants' user_id, sha256(repo id + "." + user)), or any
+// salted hash in a declared id field, whose formula the id-salted check
+// judges. Whether the id is where it belongs is the field checks' business.
+func declaredID(p *policy.Policy, h hit) bool {
+	ids := p.IDs
+	if ids == nil || h.Form != canary.SaltedPrefix+ids.Hash {
+		return false
+	}
+	for _, f := range ids.Fields {
+		if fd, ok := p.Field(f.Field); ok && fd.Path == h.Path {
+			return true
+		}
+	}
+	if ids.Salt == "" || !slices.Contains(ids.Separators, h.Sep) {
+		return false
+	}
+	for _, f := range ids.Fields {
+		if f.Input == "" {
+			continue
+		}
+		if !h.SaltAfter && h.Role == f.Input && h.Salt == ids.Salt || h.SaltAfter && h.Role == ids.Salt && h.Salt == f.Input {
+			return true
+		}
+	}
+	return false
 }

@@ -342,6 +342,10 @@ type CanaryPlan struct {
 	// goal name or repo id is valid for the tool); empty for the default
 	// word form.
 	Pattern string `yaml:"pattern,omitempty" example:"^[a-z][a-z0-9-]{15,40}$"`
+	// MinPrefix is how many leading characters of the value count as a
+	// leak when a tool cuts the rest (the search's default is 12); at
+	// least 8. Set it lower where the tool is known to keep fewer.
+	MinPrefix int `yaml:"min_prefix,omitempty" example:"12"`
 	// Note explains the plan in words.
 	Note string `yaml:"note,omitempty" example:"lands in the error message of a failing run"`
 }

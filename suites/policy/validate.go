@@ -344,6 +344,10 @@ func (v *validator) canaries() {
 		if c.Pattern != "" {
 			v.regex(at+".pattern", c.Pattern)
 		}
+		if c.MinPrefix != 0 && c.MinPrefix < MinPrefixFloor {
+			v.at(at+".min_prefix", fmt.Sprintf("min_prefix %d is below %d: shorter prefixes match ordinary text by chance", c.MinPrefix, MinPrefixFloor),
+				fmt.Sprintf("a number of characters >= %d (the search's default is %d)", MinPrefixFloor, DefaultMinPrefix), "min_prefix: 12")
+		}
 	}
 }
 
@@ -496,7 +500,10 @@ func (v *validator) check(at string, c *Check) {
 		}
 	}
 	for i, f := range c.IgnoreForms {
-		v.oneOf(fmt.Sprintf("%s.ignore_forms[%d]", at, i), f, CanaryForms(), "ignore_forms: [sha256]")
+		if !ValidCanaryForm(f) {
+			v.at(fmt.Sprintf("%s.ignore_forms[%d]", at, i), fmt.Sprintf("unknown canary form %q", f),
+				"a form or a chain of them, outermost first, e.g. base64(gzip); forms: "+strings.Join(CanaryForms(), ", "), "ignore_forms: [sha256]")
+		}
 	}
 	for i, pat := range c.Patterns {
 		v.regex(fmt.Sprintf("%s.patterns[%d]", at, i), pat)
