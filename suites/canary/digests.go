@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/binary"
+	"slices"
 	"strconv"
 	"sync"
 )
@@ -114,7 +115,9 @@ func (s *Searcher) buildDigests() {
 	}
 }
 
-// digestsOf returns the inputs whose hash is b.
+// digestsOf returns the inputs whose hash is b. One input can read two
+// ways (x + "." + y is y salted with x, and x salted after with y): the
+// salt-first reading is kept, the usual way to salt.
 func (s *Searcher) digestsOf(b []byte) []digestRef {
 	s.digests.once.Do(s.buildDigests)
 	var out []digestRef
@@ -125,5 +128,26 @@ func (s *Searcher) digestsOf(b []byte) []digestRef {
 			out = append(out, r)
 		}
 	}
-	return out
+	if len(out) < 2 {
+		return out
+	}
+	slices.SortStableFunc(out, func(a, b digestRef) int {
+		if a.after == b.after {
+			return 0
+		}
+		if a.after {
+			return 1
+		}
+		return -1
+	})
+	kept := out[:0]
+	var seen []string
+	for _, r := range out {
+		in := string(s.input(r)) + "\x00" + strconv.Itoa(int(r.hash))
+		if !slices.Contains(seen, in) {
+			seen = append(seen, in)
+			kept = append(kept, r)
+		}
+	}
+	return kept
 }

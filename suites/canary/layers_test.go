@@ -179,7 +179,9 @@ var _ = Describe("Layered search", func() {
 		Entry("sha256 as base64", func() string { h := sha256.Sum256([]byte(v)); return base64.StdEncoding.EncodeToString(h[:]) }(), "base64(sha256)", "base64(sha256(user))"),
 		Entry("md5 as base64, unpadded", func() string { h := md5.Sum([]byte(v)); return base64.RawStdEncoding.EncodeToString(h[:]) }(), "base64(md5)", "base64(md5(user))"),
 		Entry("sha256 salted with another planted value", fmt.Sprintf("%x", sha256.Sum256([]byte(host.Value+"|"+v))), "salted-sha256", `sha256(host + "|" + user)`),
-		Entry("sha1 salted after, no separator", fmt.Sprintf("%x", sha1.Sum([]byte(v+goal.Value))), "salted-sha1", `sha1(user + "" + custom-goal)`),
+		// v + goal reads both ways; the salt-first reading (goal salted
+		// with v) is the one reported, so a constant shows the other.
+		Entry("sha1 salted after, no separator", fmt.Sprintf("%x", sha1.Sum([]byte(v+"pantsbuild/pants"))), "salted-sha1", `sha1(user + "" + "pantsbuild/pants")`),
 		Entry("sha256 salted with a policy constant", fmt.Sprintf("%x", sha256.Sum256([]byte("pantsbuild/pants/"+v))), "salted-sha256", `sha256("pantsbuild/pants" + "/" + user)`),
 	)
 
@@ -190,6 +192,15 @@ var _ = Describe("Layered search", func() {
 		})))
 		Expect(hs[0].Matched).To(Equal(12))
 		Expect(search("err=" + v[:11] + "...")).To(BeEmpty())
+	})
+
+	It("says truncated for a value cut inside JSON inside a JSON string", func() {
+		inner := jsonString(`{"platform":"Linux ` + v[:13] + `","n":"\u00e9"}`)
+		obs, err := observe.Observe(exchange("https://telemetry.example/r", `{"content":`+inner+`}`), pantsOpts)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(withChain(s.Search(obs))).To(ConsistOf(gstruct.MatchKeys(gstruct.IgnoreExtras, gstruct.Keys{
+			"Location": Equal("$.content.platform"), "Chain": Equal("truncated(user, 13 of 15 chars)"),
+		})))
 	})
 
 	It("takes the policy's minimum prefix per role, and refuses one below 8", func() {

@@ -354,7 +354,7 @@ func (s *Searcher) Search(o *observe.Observation) []Hit {
 	fine := map[string][]string{} // canary/form -> paths found in decoded values
 	c.values(vs, pick, fine)
 	explained := func(m match, in func(string) bool) bool {
-		for _, l := range fine[fineKey(s.pats[m.pat].canary, m.form)] {
+		for _, l := range fine[matchKey(s, m)] {
 			if in(l) {
 				return true
 			}
@@ -514,11 +514,11 @@ func (c *collector) values(vs []observe.Value, pick []int, fine map[string][]str
 		var local []match
 		for _, o := range ms {
 			if o.start >= vstart && o.end <= vend {
-				local = append(local, match{pat: o.pat, start: o.start - vstart, end: o.end - vstart, form: o.form})
+				local = append(local, match{pat: o.pat, start: o.start - vstart, end: o.end - vstart, form: o.form, matched: o.matched})
 			}
 		}
-		c.add(match{pat: m.pat, start: m.start - vstart, end: m.end - vstart, form: m.form}, v.Path, []byte(v.Text), local)
-		key := fineKey(c.s.pats[m.pat].canary, m.form)
+		c.add(match{pat: m.pat, start: m.start - vstart, end: m.end - vstart, form: m.form, matched: m.matched}, v.Path, []byte(v.Text), local)
+		key := matchKey(c.s, m)
 		fine[key] = append(fine[key], v.Path)
 	}
 }
@@ -545,6 +545,15 @@ var escaped = func() (t [256]bool) {
 }()
 
 func fineKey(canary int, form string) string { return strconv.Itoa(canary) + "\x00" + form }
+
+// matchKey is fineKey with a truncated match told apart from a whole one.
+func matchKey(s *Searcher, m match) string {
+	k := fineKey(s.pats[m.pat].canary, m.form)
+	if m.matched > 0 {
+		k += "\x00" + strconv.Itoa(m.matched)
+	}
+	return k
+}
 
 // under reports whether path l is p or lies inside it.
 func under(l, p string) bool {

@@ -23,7 +23,13 @@ type mutant struct {
 	Clauses []string `yaml:"clauses"`
 	// Sealed marks a mutant that misbehaves only in a sealed run;
 	// elsewhere it is the reference.
-	Sealed      bool   `yaml:"sealed"`
+	Sealed bool `yaml:"sealed"`
+	// Scenarios, when set, limits the bench to these scenarios (a leak
+	// that takes the same path in every scenario that sends).
+	Scenarios []string `yaml:"scenarios"`
+	// Finding, when set, is a substring some finding's message of the
+	// mutant's clauses must hold: the canary search's chain.
+	Finding     string `yaml:"finding"`
 	Description string `yaml:"description"`
 }
 
@@ -85,6 +91,11 @@ func parseManifest(data []byte, name string, p *policy.Policy) ([]mutant, error)
 			}
 			if cl.Testable == policy.TestableServerSide {
 				return nil, fmt.Errorf("%s (%s): clause %s is server-side, which no client run can violate", where, m.Name, id)
+			}
+		}
+		for _, sc := range m.Scenarios {
+			if _, err := p.Scenario(sc); err != nil {
+				return nil, fmt.Errorf("%s (%s): scenario %q is not in %s; use a scenario name of the policy", where, m.Name, sc, p.File)
 			}
 		}
 		ms[i].Clauses = sortedUnique(m.Clauses)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -70,6 +71,10 @@ type subject struct {
 	Expect []string
 	// SealedOnly: the mutant misbehaves only in sealed runs.
 	SealedOnly bool
+	// Scenarios limits the run (all when empty); Finding is a substring
+	// some finding of the expected clauses must hold (manifest).
+	Scenarios []string
+	Finding   string
 }
 
 // outcome is what running one subject gave.
@@ -139,7 +144,8 @@ func newBench(cfg benchConfig) (*bench, error) {
 		if words[0] == "python3" {
 			words[0] = python
 		}
-		b.subjects = append(b.subjects, subject{Name: m.Name, Kind: "mutant", Words: scenario.ResolveTool(words, cfg.Root), Expect: m.Clauses, SealedOnly: m.Sealed})
+		b.subjects = append(b.subjects, subject{Name: m.Name, Kind: "mutant", Words: scenario.ResolveTool(words, cfg.Root), Expect: m.Clauses, SealedOnly: m.Sealed,
+			Scenarios: m.Scenarios, Finding: m.Finding})
 	}
 	ref := []string{python, filepath.Join(cfg.Root, "fixtures", "reference", "pants.py")}
 	b.subjects = append(b.subjects,
@@ -241,6 +247,16 @@ func (b *bench) run(ctx context.Context) {
 // verdicts per clause, as `telemetry-harness run` does.
 func (b *bench) runOne(ctx context.Context, s subject) *outcome {
 	p := b.cfg.Policy
+	if len(s.Scenarios) > 0 {
+		only := *p
+		only.Scenarios = nil
+		for _, sc := range p.Scenarios {
+			if slices.Contains(s.Scenarios, sc.Name) {
+				only.Scenarios = append(only.Scenarios, sc)
+			}
+		}
+		p = &only
+	}
 	start := time.Now()
 	o := &outcome{}
 	defer func() { o.Elapsed = time.Since(start) }()
@@ -342,6 +358,17 @@ func (b *bench) check(i int) {
 		expect[j] = id
 	}
 	Expect(o.violated()).To(ConsistOf(expect...), func() string { return explain(s, o) })
+	if s.Finding != "" {
+		var msgs []string
+		for _, c := range o.Report.Clauses {
+			if slices.Contains(s.Expect, c.ID) {
+				for _, f := range c.Findings {
+					msgs = append(msgs, f.Message)
+				}
+			}
+		}
+		Expect(msgs).To(ContainElement(ContainSubstring(s.Finding)), "%s %s: no finding names the chain; findings: %q", s.Kind, s.Name, msgs)
+	}
 }
 
 // explain says why the violated clauses differ from the expected ones:
