@@ -9,17 +9,31 @@
 // 10 random characters, e.g. "cnryuser0k3j9x8ab2".
 //
 // A Searcher is built once for a run's canaries and looks, in one pass over
-// each text that finds all overlapping occurrences, for each canary in
-// these forms:
+// each text that finds all overlapping occurrences, for each canary spelled
+// in these forms (forms.go):
 //
-//	raw, case-folded     the value, in any ASCII case
-//	url-encoded          query and path escaping, and every byte as %XX
-//	json-escaped         JSON string escaping, and every character as \uXXXX
-//	base64, base64url    inside a longer base64 text at any of the three byte
-//	                     alignments, padded or not (the characters that
-//	                     depend on the value alone are matched)
-//	hex                  the value's bytes in hex, either case
-//	md5, sha1, sha256, sha512   the unsalted digest's hex, either case
+//	raw, upper, title, case-folded   the value, in any ASCII case
+//	reverse, rot13                   reversed, ROT13
+//	url-encoded                      query and path escaping, every byte as
+//	                                 %XX, and that escaped again
+//	json-escaped, html-entities      JSON escaping, every character as \uXXXX,
+//	                                 &#NN; or &#xNN;
+//	base64, base64url, base32        inside a longer text at every byte
+//	                                 alignment, padded or not (the characters
+//	                                 that depend on the value alone)
+//	utf16le, utf16be, hex            the value's bytes
+//	md5, sha1, sha256, sha512        the unsalted digest's hex, either case
+//
+// Then the other way (layers.go): every base64, base32, hex and percent run
+// is decoded, decompressed when it is gzip, zlib, zstd, or a clean deflate
+// or brotli stream, and searched again, up to three steps deep; a hit names
+// the chain ("base64(gzip)"; Hit.Chain spells "base64(gzip(user))"). A
+// digest-sized run or blob is looked up among the hashes of every value,
+// unsalted and salted with every other value or a policy constant
+// (digests.go). A prefix of a value of at least Options.MinPrefix bytes is a
+// truncated hit (Hit.Matched), and a value whose pieces of MinFragment or
+// more bytes are all in one exchange is a fragments hit (fragments.go).
+// docs/encodings.md lists what is searched and what is not.
 //
 // The pass compares ASCII-case-folded bytes (without copying the text), so
 // one pattern covers every case; base64 matches are then checked

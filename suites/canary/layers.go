@@ -400,7 +400,23 @@ func readSome(r io.Reader) []byte {
 	return out
 }
 
+// deflatePlausible rejects a first block of the reserved type, and a stored
+// block whose length and its complement disagree (RFC 1951, 3.2.3-3.2.4):
+// half of random byte strings, before a decoder is touched.
+func deflatePlausible(b []byte) bool {
+	switch b[0] >> 1 & 3 {
+	case 3:
+		return false
+	case 0:
+		return len(b) >= 5 && binary.LittleEndian.Uint16(b[1:]) == ^binary.LittleEndian.Uint16(b[3:])
+	}
+	return true
+}
+
 func inflateClean(b []byte) []byte {
+	if !deflatePlausible(b) {
+		return nil
+	}
 	var r io.ReadCloser
 	if v := flatePool.Get(); v != nil {
 		r = v.(io.ReadCloser)
@@ -418,7 +434,63 @@ func inflateClean(b []byte) []byte {
 	return out
 }
 
+// brotliPlausible reads the stream header and the first meta-block header
+// (RFC 7932, 9.1-9.2): a stream the first block of which claims far more
+// output than the input could hold, or that is empty or metadata, is not
+// tried. Random bytes mostly claim tens of KiB to MiB, and the decoder would
+// allocate its ring buffer for them before failing.
+func brotliPlausible(b []byte) bool {
+	pos := 0
+	bit := func(n int) (uint, bool) {
+		var v uint
+		for i := 0; i < n; i++ {
+			if pos >= 8*len(b) {
+				return 0, false
+			}
+			v |= uint(b[pos/8]>>(pos%8)&1) << i
+			pos++
+		}
+		return v, true
+	}
+	// WBITS.
+	if w, ok := bit(1); !ok {
+		return false
+	} else if w == 1 {
+		n, ok := bit(3)
+		if !ok {
+			return false
+		}
+		if n == 0 {
+			m, ok := bit(3)
+			if !ok || m == 1 {
+				return false
+			}
+		}
+	}
+	last, ok := bit(1)
+	if !ok {
+		return false
+	}
+	if last == 1 {
+		if empty, ok := bit(1); !ok || empty == 1 {
+			return false
+		}
+	}
+	mn, ok := bit(2)
+	if !ok || mn == 3 {
+		return false
+	}
+	mlen, ok := bit(4 * int(mn+4))
+	if !ok {
+		return false
+	}
+	return int(mlen)+1 <= 64*len(b)+1024
+}
+
 func unbrotliClean(b []byte) []byte {
+	if !brotliPlausible(b) {
+		return nil
+	}
 	var r *brotli.Reader
 	if v := brotliPool.Get(); v != nil {
 		r = v.(*brotli.Reader)

@@ -2,8 +2,10 @@ package canary_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"testing"
 
@@ -41,6 +43,10 @@ func BenchmarkSearch(b *testing.B) {
 		{"10KiB-scale", bytes.Repeat([]byte(`{"k":"0123456789abcdefghijklmnopqrstuvwxyz"},`), 10240/45+1)[:10240], true},
 		{"1MiB", events(1<<20, ""), false},
 		{"1MiB-hits", events(1<<20, cs[0].Value), false},
+		// Every event carries a 64-character base64 token (48 random
+		// bytes): each is decoded and tried as compressed data, the
+		// layered search's worst case short of real hits.
+		{"1MiB-base64-tokens", tokenEvents(1 << 20), false},
 	} {
 		ex := &capture.Exchange{Seq: 1, Method: "POST", URL: "https://telemetry.example/v1/events?v=1",
 			Headers: []capture.Header{{Name: "Content-Type", Value: "application/json"}, {Name: "User-Agent", Value: "python-requests/2.28.1"}},
@@ -59,17 +65,36 @@ func BenchmarkSearch(b *testing.B) {
 	}
 }
 
+// tokenEvents is events with each user id a base64 token of 48 bytes from a
+// fixed-seed generator.
+func tokenEvents(size int) []byte {
+	r := rand.New(rand.NewPCG(1, 2))
+	return eventsWith(size, func(int) string {
+		b := make([]byte, 48)
+		for i := range b {
+			b[i] = byte(r.Uint32())
+		}
+		return base64.StdEncoding.EncodeToString(b)
+	})
+}
+
 // events is a JSON array of telemetry events of about size bytes; every
 // 100th event carries plant (when not empty) in a nested JSON string.
 func events(size int, plant string) []byte {
+	return eventsWith(size, func(i int) string {
+		if plant != "" && i%100 == 0 {
+			return plant
+		}
+		return "c097d99e988826c75cb2b4d4b56f937590ba2f0cf32e8be063321ef97cd5ca51"
+	})
+}
+
+// eventsWith is events with user(i) as the user id of event i.
+func eventsWith(size int, user func(i int) string) []byte {
 	var evs []any
 	n := 0
 	for i := 0; n < size; i++ {
-		user := "c097d99e988826c75cb2b4d4b56f937590ba2f0cf32e8be063321ef97cd5ca51"
-		if plant != "" && i%100 == 0 {
-			user = plant
-		}
-		inner, _ := json.Marshal(map[string]any{"user_id": user, "duration": 2.5, "goals": []string{"test", "lint"}})
+		inner, _ := json.Marshal(map[string]any{"user_id": user(i), "duration": 2.5, "goals": []string{"test", "lint"}})
 		ev := map[string]any{
 			"event":     fmt.Sprintf("run-%d", i),
 			"timestamp": "2023-06-13T23:46:40.123Z",
