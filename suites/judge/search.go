@@ -65,11 +65,19 @@ func searchOptions(p *policy.Policy) canary.Options {
 		return o
 	}
 	for _, c := range p.Canaries {
-		if c.MinPrefix != 0 {
+		mp := c.MinPrefix
+		// A recorded value (the run's working path, a command's output)
+		// is not made up by the harness: its start is shared with
+		// ordinary text (/tmp/...), so only the whole value counts unless
+		// the policy asks for prefixes.
+		if mp == 0 && (c.Plant == policy.PlantWorkdir || c.Plant == policy.PlantCommand) {
+			mp = -1
+		}
+		if mp != 0 {
 			if o.MinPrefixByRole == nil {
 				o.MinPrefixByRole = map[string]int{}
 			}
-			o.MinPrefixByRole[c.Role] = c.MinPrefix
+			o.MinPrefixByRole[c.Role] = mp
 		}
 	}
 	if p.Tool.Name != "" {
