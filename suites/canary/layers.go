@@ -150,18 +150,29 @@ func (d *decoder) runs(text []byte, chain string, depth int) {
 			i += minB64Run
 			continue
 		}
-		j := i + 1
-		for j < n && inRun[text[j]] {
-			j++
-		}
-		if j-i >= minB64Run {
-			var or, and uint16 = 0, 0xffff
-			for _, b := range text[i:j] {
-				or |= classes[b]
-				and &= classes[b]
+		// One walk to the run's end gathers what run needs: the
+		// classes of every byte and of all, and the longest hex stretch.
+		var or, and uint16 = 0, 0xffff
+		hexLen, maxHex := 0, 0
+		j := i
+		for ; j < n; j++ {
+			k := classes[text[j]]
+			if k&clsB64 == 0 {
+				break
 			}
+			or |= k
+			and &= k
+			if k&clsHex != 0 {
+				hexLen++
+			} else {
+				maxHex = max(maxHex, hexLen)
+				hexLen = 0
+			}
+		}
+		maxHex = max(maxHex, hexLen)
+		if j-i >= minB64Run {
 			d.enter(i, j, depth)
-			d.run(text[i:j], or, and, chain, depth)
+			d.run(text[i:j], or, and, maxHex, chain, depth)
 		}
 		i = j
 	}
@@ -175,7 +186,7 @@ func (d *decoder) enter(i, j, depth int) {
 }
 
 // run decodes one run of base64-alphabet characters.
-func (d *decoder) run(r []byte, or, and uint16, chain string, depth int) {
+func (d *decoder) run(r []byte, or, and uint16, maxHex int, chain string, depth int) {
 	if and&clsHex != 0 {
 		if len(r)%2 != 0 || len(r) < minHexRun && !digestSize(len(r)/2) {
 			return
@@ -200,7 +211,7 @@ func (d *decoder) run(r []byte, or, and uint16, chain string, depth int) {
 	}
 	// A digest next to other base64-alphabet characters ("v1+<sha256>"):
 	// its hex stretch is looked up on its own.
-	if or&clsHex != 0 && len(r) > 2*md5.Size {
+	if maxHex >= 2*md5.Size {
 		for i := 0; i < len(r); {
 			if classes[r[i]]&clsHex == 0 {
 				i++
