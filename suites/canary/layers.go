@@ -278,7 +278,7 @@ func (d *decoder) blob(b []byte, chain string, depth int, binary bool) {
 		return
 	}
 	if binary && !textual(b) {
-		if out, form := decompress(b); len(out) > 0 {
+		if out, form := d.s.decoders.decompress(b); len(out) > 0 {
 			d.blob(out, wrap(chain, form), depth+1, false)
 		}
 	}
@@ -360,18 +360,19 @@ func decodeBase32(r []byte) []byte {
 	return out[:n]
 }
 
-var (
-	flatePool  sync.Pool // io.ReadCloser implementing flate.Resetter
-	brotliPool sync.Pool // *brotli.Reader
-	zstdOnce   sync.Once
-	zstdDec    *zstd.Decoder // DecodeAll is safe for concurrent use
-)
+// decoders are a Searcher's reusable decompressors (no package state).
+type decoders struct {
+	flate    sync.Pool // io.ReadCloser implementing flate.Resetter
+	brotli   sync.Pool // *brotli.Reader
+	zstdOnce sync.Once
+	zstd     *zstd.Decoder // DecodeAll is safe for concurrent use
+}
 
 // decompress returns what b holds when it is compressed, and the format.
 // gzip, zlib and zstd announce themselves (a cut stream still gives its
 // start); raw deflate and brotli have no header, so only a stream that
 // decodes cleanly to its end counts.
-func decompress(b []byte) ([]byte, string) {
+func (x *decoders) decompress(b []byte) ([]byte, string) {
 	switch {
 	case len(b) >= 18 && b[0] == 0x1f && b[1] == 0x8b:
 		if r, err := gzip.NewReader(bytes.NewReader(b)); err == nil {
@@ -384,22 +385,22 @@ func decompress(b []byte) ([]byte, string) {
 		}
 		return nil, ""
 	case len(b) >= 9 && binary.LittleEndian.Uint32(b) == 0xFD2FB528:
-		zstdOnce.Do(func() {
-			zstdDec, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxInflate))
+		x.zstdOnce.Do(func() {
+			x.zstd, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxInflate))
 		})
-		if zstdDec == nil {
+		if x.zstd == nil {
 			return nil, ""
 		}
-		out, _ := zstdDec.DecodeAll(b, nil)
+		out, _ := x.zstd.DecodeAll(b, nil)
 		return out, FormZstd
 	}
 	if len(b) < 6 {
 		return nil, ""
 	}
-	if out := inflateClean(b); len(out) > 0 {
+	if out := x.inflateClean(b); len(out) > 0 {
 		return out, FormDeflate
 	}
-	if out := unbrotliClean(b); len(out) > 0 {
+	if out := x.unbrotliClean(b); len(out) > 0 {
 		return out, FormBrotli
 	}
 	return nil, ""
@@ -424,12 +425,12 @@ func deflatePlausible(b []byte) bool {
 	return true
 }
 
-func inflateClean(b []byte) []byte {
+func (x *decoders) inflateClean(b []byte) []byte {
 	if !deflatePlausible(b) {
 		return nil
 	}
 	var r io.ReadCloser
-	if v := flatePool.Get(); v != nil {
+	if v := x.flate.Get(); v != nil {
 		r = v.(io.ReadCloser)
 		if err := r.(flate.Resetter).Reset(bytes.NewReader(b), nil); err != nil {
 			return nil
@@ -437,7 +438,7 @@ func inflateClean(b []byte) []byte {
 	} else {
 		r = flate.NewReader(bytes.NewReader(b))
 	}
-	defer flatePool.Put(r)
+	defer x.flate.Put(r)
 	out, err := io.ReadAll(io.LimitReader(r, maxInflate))
 	if err != nil {
 		return nil
@@ -498,12 +499,12 @@ func brotliPlausible(b []byte) bool {
 	return int(mlen)+1 <= 64*len(b)+1024
 }
 
-func unbrotliClean(b []byte) []byte {
+func (x *decoders) unbrotliClean(b []byte) []byte {
 	if !brotliPlausible(b) {
 		return nil
 	}
 	var r *brotli.Reader
-	if v := brotliPool.Get(); v != nil {
+	if v := x.brotli.Get(); v != nil {
 		r = v.(*brotli.Reader)
 		if err := r.Reset(bytes.NewReader(b)); err != nil {
 			return nil
@@ -511,7 +512,7 @@ func unbrotliClean(b []byte) []byte {
 	} else {
 		r = brotli.NewReader(bytes.NewReader(b))
 	}
-	defer brotliPool.Put(r)
+	defer x.brotli.Put(r)
 	out, err := io.ReadAll(io.LimitReader(r, maxInflate))
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil

@@ -103,6 +103,7 @@ type Searcher struct {
 	minPrefix  []int // by canary; 0: no truncated hits
 	salts      []salt
 	digests    digestIndex
+	decoders   decoders
 	frag       *fragIndex
 	pats       []pattern
 	anchors    [][]byte // distinct lower-cased spelling prefixes, by id
