@@ -3,9 +3,10 @@ package netwatch
 import "net/netip"
 
 // helperArg is the first argument that turns a re-executed harness binary into
-// the namespace helper (see MaybeRunHelper). It is long and odd on purpose: no
-// real command line starts with it.
-const helperArg = "__telemetry_harness_netns_helper"
+// the namespace helper (see MaybeRunHelper). No command of the harness starts
+// with it; it names nothing of the harness either, because the helper is pid 1
+// of the tool's PID namespace and its command line is /proc/1/cmdline there.
+const helperArg = "--init-netns"
 
 // helperFD is the descriptor number of the control socket in the helper
 // (exec.Cmd.ExtraFiles[0]).

@@ -198,10 +198,13 @@ func startOnce(ctx context.Context, opts Options, probe, pidns bool) (_ *Sandbox
 
 	s.cmd = &exec.Cmd{
 		Path: "/proc/self/exe",
-		Args: []string{"telemetry-harness-netns", helperArg},
+		// The tool can read the helper's command line and environment
+		// (/proc/1 of its PID namespace): both look like a container's
+		// init and name nothing of the harness.
+		Args: []string{"init", helperArg},
 		// Not empty: a harness tracking its children's environments sees
 		// at once that the helper carries no session marker.
-		Env:        []string{"TELEMETRY_HARNESS_NETNS_HELPER=1"},
+		Env:        []string{"LANG=C"},
 		ExtraFiles: []*os.File{child},
 		// The helper reports over the control socket; what it prints is a
 		// crash (a Go panic, a fatal runtime error), kept for the error

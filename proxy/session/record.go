@@ -205,7 +205,7 @@ func record(ctx context.Context, opts Options, w *capture.Writer, run *capture.R
 
 	home := opts.Home
 	if home == "" {
-		if home, err = os.MkdirTemp("", "telemetry-harness-home-"); err != nil {
+		if home, err = os.MkdirTemp("", "home-"); err != nil {
 			return fmt.Errorf("make HOME folder: %w", err)
 		}
 		defer os.RemoveAll(home)
@@ -254,9 +254,6 @@ func record(ctx context.Context, opts Options, w *capture.Writer, run *capture.R
 	})
 	if err != nil {
 		return fmt.Errorf("record: %w", err)
-	}
-	if seal.sb != nil {
-		env = append(env, SealedEnv+"=1")
 	}
 	id, err := newID()
 	if err != nil {

@@ -28,11 +28,6 @@ const (
 	SealOff = "off"
 )
 
-// SealedEnv is set to 1 in the environment of a sealed run, so a test
-// fixture may misbehave on purpose (ignore the proxy, dial a hard-coded
-// address) only where nothing can leave.
-const SealedEnv = "TELEMETRY_HARNESS_SEALED"
-
 // ErrSealUnavailable is wrapped when Seal is on and no sealed namespace can
 // be made.
 var ErrSealUnavailable = errors.New("sealed run unavailable")
