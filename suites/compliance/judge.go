@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/telemetry-harness/telemetry-harness/suites/canary"
 	"github.com/telemetry-harness/telemetry-harness/suites/envsweep"
 	"github.com/telemetry-harness/telemetry-harness/suites/judge"
 	"github.com/telemetry-harness/telemetry-harness/suites/policy"
@@ -24,6 +25,15 @@ func ScenarioDirs(sc *policy.Scenario, out string) []string {
 // them). A missing or unreadable folder is an error: a run that left
 // nothing behind cannot be judged compliant.
 func JudgeDirs(p *policy.Policy, sc *policy.Scenario, dirs []string) (*judge.Result, error) {
+	return JudgeRuns(p, sc, dirs, nil)
+}
+
+// JudgeRuns is JudgeDirs with the planted values of a live run: planted maps
+// a run folder to the values the runner kept in memory, which replace the
+// folder's canaries.json (a file on disk is evidence a tool might have
+// reached; the values in this process are not). Folders missing from
+// planted use their canaries.json.
+func JudgeRuns(p *policy.Policy, sc *policy.Scenario, dirs []string, planted map[string][]canary.Canary) (*judge.Result, error) {
 	runs := sc.RunsOf()
 	if len(dirs) == 0 || len(dirs)%len(runs) != 0 {
 		return nil, fmt.Errorf("judge scenario %s: %d run folders for %d runs", sc.Name, len(dirs), len(runs))
@@ -37,6 +47,9 @@ func JudgeDirs(p *policy.Policy, sc *policy.Scenario, dirs []string) (*judge.Res
 		r, err := judge.OpenRun(d)
 		if err != nil {
 			return nil, fmt.Errorf("judge scenario %s: %w", sc.Name, err)
+		}
+		if cs, ok := planted[d]; ok {
+			r.Canaries = cs
 		}
 		if len(sc.Runs) > 0 {
 			r.Name, r.Set = runs[i%len(runs)].Name, runs[i%len(runs)].Set

@@ -13,6 +13,7 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 	"github.com/onsi/gomega"
 
+	"github.com/telemetry-harness/telemetry-harness/suites/canary"
 	"github.com/telemetry-harness/telemetry-harness/suites/judge"
 	"github.com/telemetry-harness/telemetry-harness/suites/matchers"
 	"github.com/telemetry-harness/telemetry-harness/suites/policy"
@@ -242,17 +243,20 @@ func (s *Suite) execute(ctx context.Context) {
 	}
 	for i, sc := range needed {
 		o := &Outcome{Scenario: sc.Name}
+		planted := map[string][]canary.Canary{}
 		if i < len(results) && results[i] != nil {
 			o.Run = results[i]
 			for _, r := range results[i].Runs {
 				o.Dirs = append(o.Dirs, r.Dir)
+				planted[r.Dir] = r.Canaries
 			}
 			o.Err = results[i].Err
 		} else {
 			o.Err = fmt.Errorf("scenario %s: no result", sc.Name)
 		}
 		if o.Err == nil {
-			o.Judged, o.Err = JudgeDirs(s.cfg.Policy, sc, ScenarioDirs(sc, opts.Out))
+			// The values the runner kept in memory, not canaries.json.
+			o.Judged, o.Err = JudgeRuns(s.cfg.Policy, sc, ScenarioDirs(sc, opts.Out), planted)
 		}
 		if o.Judged != nil && o.Run != nil {
 			o.Judged.Retries = o.Run.Retries

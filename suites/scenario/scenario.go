@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -431,7 +432,7 @@ func runOne(ctx context.Context, opts Options, sc *policy.Scenario, r policy.Run
 	}
 	rr.Canaries, rr.Notes = vals.canaries, vals.notes
 
-	tmp, err := os.MkdirTemp("", "telemetry-harness-"+sc.Name+"-")
+	tmp, err := os.MkdirTemp("", "work-")
 	if err != nil {
 		rr.Err = fmt.Errorf("make temporary folder: %w", err)
 		return rr
@@ -452,14 +453,24 @@ func runOne(ctx context.Context, opts Options, sc *policy.Scenario, r policy.Run
 		rr.Err = err
 		return rr
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		rr.Err = fmt.Errorf("create run folder: %w", err)
 		return rr
 	}
-	if err := canary.WriteFile(filepath.Join(dir, CanariesName), rr.Canaries); err != nil {
-		rr.Err = fmt.Errorf("write %s: %w", CanariesName, err)
+	// The planted values stay in this process while any command of the run
+	// (prepare commands included, which may be the tool) can run: a tool
+	// that could read canaries.json could swap a value for a decoy and then
+	// send the real one. The file is written once the last process is gone,
+	// also when the run fails; a stale one from a reused folder goes first.
+	if err := os.Remove(filepath.Join(dir, CanariesName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		rr.Err = fmt.Errorf("clear %s: %w", CanariesName, err)
 		return rr
 	}
+	defer func() {
+		if err := canary.WriteFile(filepath.Join(dir, CanariesName), rr.Canaries); err != nil {
+			rr.Err = errors.Join(rr.Err, fmt.Errorf("write %s: %w", CanariesName, err))
+		}
+	}()
 	// Clear what an earlier run left in a reused run folder: a stale state
 	// file would hand the oracle another run's salt.
 	if err := os.RemoveAll(filepath.Join(dir, StateDir)); err != nil {
@@ -486,7 +497,7 @@ func runOne(ctx context.Context, opts Options, sc *policy.Scenario, r policy.Run
 		}
 	}
 	// Values read off the prepared repo copy join the planted ones before
-	// the tool runs, so canaries.json is complete even if the run fails.
+	// the tool runs, so the list is complete even if the run fails.
 	more, err := recorded(ctx, opts.Policy, sc, sb)
 	if err != nil {
 		rr.Err = err
@@ -494,10 +505,6 @@ func runOne(ctx context.Context, opts Options, sc *policy.Scenario, r policy.Run
 	}
 	if len(more) > 0 {
 		rr.Canaries = append(slices.Clone(rr.Canaries), more...)
-		if err := canary.WriteFile(filepath.Join(dir, CanariesName), rr.Canaries); err != nil {
-			rr.Err = fmt.Errorf("write %s: %w", CanariesName, err)
-			return rr
-		}
 	}
 	so.Argv, so.Out = rr.Argv, dir
 	rr.Run, rr.Err = session.Record(ctx, so)
