@@ -42,6 +42,9 @@ type Run struct {
 	// Host is the host facts the run was given and whether they could be
 	// applied; nil when the run pinned none (the host's own showed).
 	Host *Host `json:"host,omitempty"`
+	// Integrity is the capture's integrity chain while the recorder holds
+	// it (session.Options.HoldEvidence); never written to run.json.
+	Integrity *Integrity `json:"-"`
 }
 
 // Killed is a process the harness killed at the end of a run.

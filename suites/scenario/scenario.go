@@ -155,6 +155,44 @@ type RunResult struct {
 	Env []string
 	// Err is set when the run could not be made or recorded.
 	Err error
+	// evidence is set once the run folder exists: writeEvidence then
+	// writes its canaries.json and integrity.json.
+	evidence bool
+}
+
+// writeEvidence writes what a tool must not reach while any tool of the
+// invocation runs (scenarios run in parallel and in sequence, and every
+// tool runs as the harness's user, so a later or concurrent tool could
+// reach an earlier run's folder): each run's canaries.json, and its
+// capture's integrity chain, whose key would let a tool rewrite the capture
+// unnoticed. Call it once every run is over.
+func writeEvidence(results []*Result) {
+	for _, res := range results {
+		if res == nil {
+			continue
+		}
+		var errs []error
+		for i := range res.Runs {
+			rr := &res.Runs[i]
+			if !rr.evidence {
+				continue
+			}
+			var err error
+			if werr := canary.WriteFile(filepath.Join(rr.Dir, CanariesName), rr.Canaries); werr != nil {
+				err = fmt.Errorf("write %s: %w", CanariesName, werr)
+			}
+			if rr.Run != nil && rr.Run.Integrity != nil {
+				if werr := capture.WriteIntegrity(rr.Dir, rr.Run.Integrity); werr != nil {
+					err = errors.Join(err, werr)
+				}
+			}
+			if err != nil {
+				rr.Err = errors.Join(rr.Err, err)
+				errs = append(errs, fmt.Errorf("scenario %s: %w", res.Scenario, err))
+			}
+		}
+		res.Err = errors.Join(append([]error{res.Err}, errs...)...)
+	}
 }
 
 // Rerun returns a shell line that runs the tool again by hand, in its kept
@@ -274,6 +312,7 @@ func RunAll(ctx context.Context, opts Options, names []string) ([]*Result, error
 		}()
 	}
 	wg.Wait()
+	writeEvidence(results)
 	return results, nil
 }
 
@@ -287,6 +326,7 @@ func Run(ctx context.Context, opts Options, sc *policy.Scenario) (*Result, error
 		return nil, errors.New("run scenario: no scenario given")
 	}
 	res := run(ctx, opts, sc, &logger{w: opts.Log})
+	writeEvidence([]*Result{res})
 	return res, res.Err
 }
 
@@ -457,20 +497,16 @@ func runOne(ctx context.Context, opts Options, sc *policy.Scenario, r policy.Run
 		rr.Err = fmt.Errorf("create run folder: %w", err)
 		return rr
 	}
-	// The planted values stay in this process while any command of the run
-	// (prepare commands included, which may be the tool) can run: a tool
-	// that could read canaries.json could swap a value for a decoy and then
-	// send the real one. The file is written once the last process is gone,
-	// also when the run fails; a stale one from a reused folder goes first.
+	// The planted values stay in this process while any tool can run: a
+	// tool that could read canaries.json could swap a value for a decoy and
+	// then send the real one. writeEvidence writes the file once every run
+	// of the invocation is over; a stale one from a reused folder goes
+	// first.
 	if err := os.Remove(filepath.Join(dir, CanariesName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		rr.Err = fmt.Errorf("clear %s: %w", CanariesName, err)
 		return rr
 	}
-	defer func() {
-		if err := canary.WriteFile(filepath.Join(dir, CanariesName), rr.Canaries); err != nil {
-			rr.Err = errors.Join(rr.Err, fmt.Errorf("write %s: %w", CanariesName, err))
-		}
-	}()
+	rr.evidence = true
 	// Clear what an earlier run left in a reused run folder: a stale state
 	// file would hand the oracle another run's salt.
 	if err := os.RemoveAll(filepath.Join(dir, StateDir)); err != nil {
@@ -507,6 +543,7 @@ func runOne(ctx context.Context, opts Options, sc *policy.Scenario, r policy.Run
 		rr.Canaries = append(slices.Clone(rr.Canaries), more...)
 	}
 	so.Argv, so.Out = rr.Argv, dir
+	so.HoldEvidence = true // see writeEvidence
 	rr.Run, rr.Err = session.Record(ctx, so)
 	if rr.Err != nil {
 		rr.Err = fmt.Errorf("tool %s: %w", strings.Join(opts.Tool, " "), rr.Err)
