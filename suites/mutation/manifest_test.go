@@ -23,8 +23,12 @@ type mutant struct {
 	Clauses []string `yaml:"clauses"`
 	// Sealed marks a mutant that misbehaves only in a sealed run;
 	// elsewhere it is the reference.
-	Sealed      bool   `yaml:"sealed"`
-	Description string `yaml:"description"`
+	Sealed bool `yaml:"sealed"`
+	// HarnessError marks a mutant that attacks the evidence: where it
+	// misbehaves, the run must end in a harness error holding this text
+	// (exit 1), and its clauses are what it would break were that missed.
+	HarnessError string `yaml:"harness_error"`
+	Description  string `yaml:"description"`
 }
 
 // loadManifest reads the manifest strictly (unknown keys are errors) and

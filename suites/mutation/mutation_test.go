@@ -70,6 +70,9 @@ type subject struct {
 	Expect []string
 	// SealedOnly: the mutant misbehaves only in sealed runs.
 	SealedOnly bool
+	// HarnessError: the mutant must end in harness errors holding this
+	// text (see mutant.HarnessError).
+	HarnessError string
 }
 
 // outcome is what running one subject gave.
@@ -139,7 +142,7 @@ func newBench(cfg benchConfig) (*bench, error) {
 		if words[0] == "python3" {
 			words[0] = python
 		}
-		b.subjects = append(b.subjects, subject{Name: m.Name, Kind: "mutant", Words: scenario.ResolveTool(words, cfg.Root), Expect: m.Clauses, SealedOnly: m.Sealed})
+		b.subjects = append(b.subjects, subject{Name: m.Name, Kind: "mutant", Words: scenario.ResolveTool(words, cfg.Root), Expect: m.Clauses, SealedOnly: m.Sealed, HarnessError: m.HarnessError})
 	}
 	ref := []string{python, filepath.Join(cfg.Root, "fixtures", "reference", "pants.py")}
 	b.subjects = append(b.subjects,
@@ -331,6 +334,18 @@ func (b *bench) check(i int) {
 	o := b.results[i]
 	Expect(o).NotTo(BeNil(), "%s %s was not run (harness defect: its entry is selected but BeforeSuite skipped it)", s.Kind, s.Name)
 	Expect(o.Err).NotTo(HaveOccurred(), "running %s %s", s.Kind, s.Name)
+	if s.HarnessError != "" {
+		// Changed evidence is refused, never judged: a harness error in
+		// every scenario where the mutant struck, and where it did not
+		// strike, no violation beyond what it would break.
+		errs := o.harnessErrors()
+		Expect(errs).NotTo(BeEmpty(), "%s %s: the harness must refuse the changed evidence\n%s", s.Kind, s.Name, explain(s, o))
+		for _, e := range errs {
+			Expect(e).To(ContainSubstring(s.HarnessError), "%s %s", s.Kind, s.Name)
+		}
+		Expect(s.Expect).To(ContainElements(o.violated()), func() string { return explain(s, o) })
+		return
+	}
 	Expect(o.harnessErrors()).To(BeEmpty(), "%s %s: every scenario must run and be judged", s.Kind, s.Name)
 	if s.SealedOnly && o.Sealed < o.Runs {
 		Skip(fmt.Sprintf("mutant %s misbehaves only in sealed runs, and %d of %d runs were not sealed: %s",
@@ -438,6 +453,16 @@ func (b *bench) score() string {
 // judgeOutcome says whether o is exactly what s expects, and whether a
 // mutant survived (a listed clause not violated, or no clean run).
 func judgeOutcome(s subject, o *outcome) (ok, survived bool) {
+	if s.HarnessError != "" && o.Err == nil {
+		// Killed when the harness refused the changed evidence.
+		errs := o.harnessErrors()
+		for _, e := range errs {
+			if !strings.Contains(e, s.HarnessError) {
+				return false, true
+			}
+		}
+		return len(errs) > 0, len(errs) == 0
+	}
 	if o.Err != nil || len(o.harnessErrors()) > 0 {
 		return false, true
 	}
