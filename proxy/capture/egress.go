@@ -52,6 +52,11 @@ type Egress struct {
 	// unnoticed. nil as for Contained.
 	PrivateSys *bool  `json:"private_sys,omitempty"`
 	SysReason  string `json:"sys_reason,omitempty"`
+	// OutputHidden is whether the folders the harness asked to hide (its
+	// output) were covered with an empty tmpfs inside the namespace (nil
+	// when none were asked for); HideReason says why not.
+	OutputHidden *bool  `json:"output_hidden,omitempty"`
+	HideReason   string `json:"hide_reason,omitempty"`
 	// Proxy is the proxy listener's address inside the namespace.
 	Proxy string `json:"proxy,omitempty"`
 	// Sink is the sink device and its kind, e.g. "sink0 (dummy)"; Routes

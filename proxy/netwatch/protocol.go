@@ -49,6 +49,8 @@ type helperConfig struct {
 	// Container, when not ContainerHost, gives the tool a root of its own
 	// showing that container's marker only, and a cgroup namespace.
 	Container string `json:"container,omitempty"`
+	// Hide are folders the helper covers with an empty tmpfs (Options.Hide).
+	Hide []string `json:"hide,omitempty"`
 }
 
 // helperReady is the helper's answer: the namespace as built, with the
@@ -63,7 +65,10 @@ type helperReady struct {
 	Sys string `json:"sys,omitempty"`
 	// Root says why the tool sees the host's root, when a pinned one was
 	// asked for and could not be built.
-	Root       string      `json:"root,omitempty"`
+	Root string `json:"root,omitempty"`
+	// Hidden says why an Options.Hide folder stays visible to the tool;
+	// empty when every one is covered.
+	Hidden     string      `json:"hidden,omitempty"`
 	Files      []string    `json:"files,omitempty"`
 	Interfaces []Interface `json:"interfaces,omitempty"`
 	SinkKind   string      `json:"sink_kind,omitempty"`

@@ -103,6 +103,13 @@ type Options struct {
 	// StartSandbox makes the namespace; nil means netwatch.Start. Tests
 	// use it to simulate a host without namespaces.
 	StartSandbox func(context.Context, netwatch.Options) (*netwatch.Sandbox, error)
+	// Hide lists folders a sealed run covers with an empty tmpfs inside the
+	// tool's mount namespace (netwatch.Options.Hide): the output folder, so
+	// the tool can neither read nor change what the harness writes there.
+	// They must not hold the command, its working folder or HOME. Runs that
+	// are not sealed cannot hide anything (egress.json says whether it was
+	// done).
+	Hide []string
 	// HoldEvidence keeps the capture's integrity chain in memory
 	// (capture.Run.Integrity) instead of writing integrity.json: for a
 	// caller that runs more tools (other runs, other scenarios) and writes

@@ -72,6 +72,7 @@ func startSeal(ctx context.Context, opts Options) (*sealing, error) {
 		PcapPath:   filepath.Join(opts.Out, capture.PcapName),
 		DNSLogPath: filepath.Join(opts.Out, capture.DNSLogName),
 		Container:  container(opts.Host),
+		Hide:       opts.Hide,
 	})
 	if err != nil {
 		if mode == SealOn {
@@ -96,6 +97,10 @@ func startSeal(ctx context.Context, opts Options) (*sealing, error) {
 	e.Contained, e.ContainReason = &contained, why
 	privSys, why := sb.PrivateSys()
 	e.PrivateSys, e.SysReason = &privSys, why
+	if len(opts.Hide) > 0 {
+		hidden, why := sb.Hidden()
+		e.OutputHidden, e.HideReason = &hidden, why
+	}
 	return s, nil
 }
 

@@ -25,8 +25,9 @@ type mutant struct {
 	// elsewhere it is the reference.
 	Sealed bool `yaml:"sealed"`
 	// HarnessError marks a mutant that attacks the evidence: where it
-	// misbehaves, the run must end in a harness error holding this text
-	// (exit 1), and its clauses are what it would break were that missed.
+	// reaches it, the run must end in a harness error holding this text
+	// (exit 1); where it cannot (a sealed run hides the output), its leak
+	// must violate its clauses.
 	HarnessError string `yaml:"harness_error"`
 	Description  string `yaml:"description"`
 }

@@ -335,15 +335,16 @@ func (b *bench) check(i int) {
 	Expect(o).NotTo(BeNil(), "%s %s was not run (harness defect: its entry is selected but BeforeSuite skipped it)", s.Kind, s.Name)
 	Expect(o.Err).NotTo(HaveOccurred(), "running %s %s", s.Kind, s.Name)
 	if s.HarnessError != "" {
-		// Changed evidence is refused, never judged: a harness error in
-		// every scenario where the mutant struck, and where it did not
-		// strike, no violation beyond what it would break.
+		// Changed evidence is refused, never judged: a harness error
+		// where the mutant reached the evidence (runs that are not
+		// sealed), its leak violated where it could not (a sealed run
+		// hides the output folder), never a clean pass.
 		errs := o.harnessErrors()
-		Expect(errs).NotTo(BeEmpty(), "%s %s: the harness must refuse the changed evidence\n%s", s.Kind, s.Name, explain(s, o))
 		for _, e := range errs {
 			Expect(e).To(ContainSubstring(s.HarnessError), "%s %s", s.Kind, s.Name)
 		}
 		Expect(s.Expect).To(ContainElements(o.violated()), func() string { return explain(s, o) })
+		Expect(len(errs)+len(o.violated())).To(BeNumerically(">", 0), "%s %s survives: no harness error, no violation\n%s", s.Kind, s.Name, explain(s, o))
 		return
 	}
 	Expect(o.harnessErrors()).To(BeEmpty(), "%s %s: every scenario must run and be judged", s.Kind, s.Name)
@@ -454,14 +455,16 @@ func (b *bench) score() string {
 // mutant survived (a listed clause not violated, or no clean run).
 func judgeOutcome(s subject, o *outcome) (ok, survived bool) {
 	if s.HarnessError != "" && o.Err == nil {
-		// Killed when the harness refused the changed evidence.
+		// Killed when the harness refused the changed evidence, or caught
+		// the leak where the evidence was out of reach.
 		errs := o.harnessErrors()
 		for _, e := range errs {
 			if !strings.Contains(e, s.HarnessError) {
 				return false, true
 			}
 		}
-		return len(errs) > 0, len(errs) == 0
+		caught := len(errs) + len(o.violated())
+		return caught > 0, caught == 0
 	}
 	if o.Err != nil || len(o.harnessErrors()) > 0 {
 		return false, true

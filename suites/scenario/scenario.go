@@ -519,6 +519,7 @@ func runOne(ctx context.Context, opts Options, sc *policy.Scenario, r policy.Run
 		Settle:  opts.Settle, Timeout: opts.Timeout, IdleStop: opts.IdleStop,
 		Seal: opts.Seal, NoKeyLog: opts.NoKeyLog, Hostname: sets.hostname, MAC: sets.mac,
 		Host: HostFacts(sc),
+		Hide: hideable(opts, sb),
 	}
 	for i, argv := range sb.prepare {
 		so.Argv, so.Out = argv, filepath.Join(dir, "prepare", fmt.Sprint(i+1))
@@ -555,6 +556,29 @@ func runOne(ctx context.Context, opts Options, sc *policy.Scenario, r policy.Run
 		rr.Err = errors.Join(rr.Err, err)
 	}
 	return rr
+}
+
+// hideable is the output folder when a sealed run may cover it from the
+// tool (session.Options.Hide): not when the tool's own files live under it
+// (its repo copy, HOME, the temporary folder with the CA bundle, a tool word
+// that is a path), which the cover would hide too.
+func hideable(opts Options, sb *sandbox) []string {
+	out, err := filepath.Abs(opts.Out)
+	if err != nil {
+		return nil
+	}
+	needed := []string{sb.workdir, sb.home, os.TempDir()}
+	for _, w := range opts.Tool {
+		if filepath.IsAbs(w) {
+			needed = append(needed, w)
+		}
+	}
+	for _, p := range needed {
+		if rel, err := filepath.Rel(out, p); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+			return nil
+		}
+	}
+	return []string{out}
 }
 
 // checkTool reports a tool word that is an absolute path to nothing, such as
