@@ -127,7 +127,7 @@ func WriteEgress(dir string, e *Egress) error {
 		return fmt.Errorf("encode egress facts: %w", err)
 	}
 	p := filepath.Join(dir, EgressName)
-	if err := os.WriteFile(p, append(b, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(p, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("write egress facts: %w", err)
 	}
 	return nil

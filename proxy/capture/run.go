@@ -64,7 +64,7 @@ func WriteRun(dir string, r *Run) error {
 		return fmt.Errorf("encode run facts: %w", err)
 	}
 	p := filepath.Join(dir, RunName)
-	if err := os.WriteFile(p, append(b, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(p, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("write run facts: %w", err)
 	}
 	return nil

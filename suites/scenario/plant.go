@@ -418,7 +418,7 @@ func copyState(p *policy.Policy, sb *sandbox, dir string) error {
 		if err != nil {
 			return fmt.Errorf("read state file %s: %w", s.Name, err)
 		}
-		if err := os.MkdirAll(filepath.Join(dir, StateDir), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Join(dir, StateDir), 0o700); err != nil {
 			return fmt.Errorf("copy state file %s: %w", s.Name, err)
 		}
 		if err := os.WriteFile(filepath.Join(dir, StateDir, s.Name), b, 0o600); err != nil {
