@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -111,6 +112,30 @@ func container(h *capture.Host) string {
 		return netwatch.ContainerHost
 	}
 	return h.WithDefaults().Container
+}
+
+// HideOutput is what Options.Hide may cover for the output folder out: out
+// itself, unless one of the paths the tool needs (its working folder, HOME,
+// the temporary folder where the CA bundle lives, a command word that is a
+// path) is out or lies under it, which the cover would hide too; then
+// nothing.
+func HideOutput(out string, needed ...string) []string {
+	out, err := filepath.Abs(out)
+	if err != nil {
+		return nil
+	}
+	for _, p := range append(needed, os.TempDir()) {
+		if p == "" {
+			continue
+		}
+		if abs, err := filepath.Abs(p); err == nil {
+			p = abs
+		}
+		if rel, err := filepath.Rel(out, p); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+			return nil
+		}
+	}
+	return []string{out}
 }
 
 // listener is what the proxy serves: the namespace's proxy listener, or nil

@@ -516,3 +516,14 @@ func runChildHarness(marker string) int {
 	}
 	return 0
 }
+
+var _ = Describe("HideOutput", func() {
+	It("covers the output folder only when nothing the tool needs lives under it", func() {
+		out := filepath.Join(GinkgoT().TempDir(), "out")
+		Expect(session.HideOutput(out, "/srv/repo", "/home/x")).To(Equal([]string{out}))
+		Expect(session.HideOutput(out, filepath.Join(out, "work"))).To(BeEmpty(), "the tool's folder is under it")
+		Expect(session.HideOutput(out, out)).To(BeEmpty())
+		Expect(session.HideOutput(os.TempDir())).To(BeEmpty(), "the temporary folder holds the CA bundle")
+		Expect(session.HideOutput(out+"-sibling", out)).To(Equal([]string{out + "-sibling"}), "a sibling is not under it")
+	})
+})

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/telemetry-harness/telemetry-harness/suites/canary"
+	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
 	"github.com/telemetry-harness/telemetry-harness/suites/envsweep"
 	"github.com/telemetry-harness/telemetry-harness/suites/judge"
 	"github.com/telemetry-harness/telemetry-harness/suites/policy"
@@ -28,12 +28,13 @@ func JudgeDirs(p *policy.Policy, sc *policy.Scenario, dirs []string) (*judge.Res
 	return JudgeRuns(p, sc, dirs, nil)
 }
 
-// JudgeRuns is JudgeDirs with the planted values of a live run: planted maps
-// a run folder to the values the runner kept in memory, which replace the
-// folder's canaries.json (a file on disk is evidence a tool might have
-// reached; the values in this process are not). Folders missing from
-// planted use their canaries.json.
-func JudgeRuns(p *policy.Policy, sc *policy.Scenario, dirs []string, planted map[string][]canary.Canary) (*judge.Result, error) {
+// JudgeRuns is JudgeDirs with what the runner of a live run holds in memory:
+// held maps a run folder to its planted values and integrity chain, which
+// replace the folder's canaries.json and integrity.json (files on disk are
+// evidence a tool might have reached, and are written only once every tool
+// is gone; the values in this process are not). Folders missing from held
+// use their files.
+func JudgeRuns(p *policy.Policy, sc *policy.Scenario, dirs []string, held map[string]scenario.Held) (*judge.Result, error) {
 	runs := sc.RunsOf()
 	if len(dirs) == 0 || len(dirs)%len(runs) != 0 {
 		return nil, fmt.Errorf("judge scenario %s: %d run folders for %d runs", sc.Name, len(dirs), len(runs))
@@ -48,8 +49,14 @@ func JudgeRuns(p *policy.Policy, sc *policy.Scenario, dirs []string, planted map
 		if err != nil {
 			return nil, fmt.Errorf("judge scenario %s: %w", sc.Name, err)
 		}
-		if cs, ok := planted[d]; ok {
-			r.Canaries = cs
+		if h, ok := held[d]; ok {
+			r.Canaries = h.Canaries
+			if h.Integrity != nil && r.Capture != "" {
+				if err := capture.VerifyWith(r.Capture, h.Integrity); err != nil {
+					return nil, fmt.Errorf("judge scenario %s: %w", sc.Name, err)
+				}
+				r.Unverified = ""
+			}
 		}
 		if len(sc.Runs) > 0 {
 			r.Name, r.Set = runs[i%len(runs)].Name, runs[i%len(runs)].Set

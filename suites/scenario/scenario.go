@@ -72,9 +72,31 @@ type Options struct {
 	NoKeyLog bool
 	// Enough decides, after each attempt of a best-effort scenario
 	// (policy.Delivery), whether the evidence its clauses need arrived in
-	// the run folders so far (ScenarioDirs order); it returns what is
-	// missing, or "" to stop. Nil runs every scenario once.
-	Enough func(sc *policy.Scenario, dirs []string) (missing string, err error)
+	// the run folders so far (ScenarioDirs order), with what the runner
+	// still holds in memory for them (held; see writeEvidence); it returns
+	// what is missing, or "" to stop. Nil runs every scenario once.
+	Enough func(sc *policy.Scenario, dirs []string, held map[string]Held) (missing string, err error)
+}
+
+// Held is what the runner keeps in memory for a run folder until every tool
+// of the invocation is gone (writeEvidence then writes it): the planted
+// values and the capture's integrity chain.
+type Held struct {
+	Canaries  []canary.Canary
+	Integrity *capture.Integrity
+}
+
+// Held maps each run folder of the result to what the runner holds for it.
+func (r *Result) Held() map[string]Held {
+	out := make(map[string]Held, len(r.Runs))
+	for _, rr := range r.Runs {
+		h := Held{Canaries: rr.Canaries}
+		if rr.Run != nil {
+			h.Integrity = rr.Run.Integrity
+		}
+		out[rr.Dir] = h
+	}
+	return out
 }
 
 // AttemptPrefix names the folders of a best-effort scenario's later
@@ -382,7 +404,7 @@ func run(ctx context.Context, opts Options, sc *policy.Scenario, log *logger) *R
 			res.Err = err
 			return res
 		}
-		missing, err := opts.Enough(sc, AttemptDirs(sc, opts.Out))
+		missing, err := opts.Enough(sc, AttemptDirs(sc, opts.Out), res.Held())
 		if err != nil {
 			res.Err = fmt.Errorf("scenario %s: judge attempt %d: %w", sc.Name, attempt, err)
 			return res
@@ -563,22 +585,13 @@ func runOne(ctx context.Context, opts Options, sc *policy.Scenario, r policy.Run
 // (its repo copy, HOME, the temporary folder with the CA bundle, a tool word
 // that is a path), which the cover would hide too.
 func hideable(opts Options, sb *sandbox) []string {
-	out, err := filepath.Abs(opts.Out)
-	if err != nil {
-		return nil
-	}
-	needed := []string{sb.workdir, sb.home, os.TempDir()}
+	needed := []string{sb.workdir, sb.home}
 	for _, w := range opts.Tool {
 		if filepath.IsAbs(w) {
 			needed = append(needed, w)
 		}
 	}
-	for _, p := range needed {
-		if rel, err := filepath.Rel(out, p); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
-			return nil
-		}
-	}
-	return []string{out}
+	return session.HideOutput(opts.Out, needed...)
 }
 
 // checkTool reports a tool word that is an absolute path to nothing, such as
