@@ -165,9 +165,11 @@ def one(variant, rep, rel, d, env, argv):
     cp = os.path.join(tmp, "w")
     shutil.copytree(parent, cp, symlinks=True)
     e = dict(env)
-    homes = [n for n in os.listdir(cp) if n.startswith("cnryhome")]
-    if homes:
-        e["HOME"] = os.path.join(cp, homes[0])
+    # The kept HOME sits beside the repo copy (its name is a canary, with no
+    # fixed prefix): point HOME at its copy.
+    home = e.get("HOME", "")
+    if home and os.path.dirname(home.rstrip("/")) == parent:
+        e["HOME"] = os.path.join(cp, os.path.basename(home.rstrip("/")))
     mark = "bench-" + uuid.uuid4().hex
     e[MARKER] = mark
     sink = None

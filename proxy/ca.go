@@ -69,7 +69,7 @@ type authority struct {
 // newAuthority creates a fresh ECDSA P-256 CA in a new 0700 folder under
 // parent and writes ca.pem, ca-key.pem (0600), bundle.pem and certs/.
 func newAuthority(parent string) (*authority, error) {
-	dir, err := os.MkdirTemp(parent, "telemetry-harness-ca-")
+	dir, err := os.MkdirTemp(parent, "certs-")
 	if err != nil {
 		return nil, fmt.Errorf("create CA folder: %w", err)
 	}
@@ -100,7 +100,8 @@ func writeAuthority(dir string) (*authority, error) {
 	}
 	// Lower case, single spaces: the value is already in OpenSSL's canonical
 	// form, which keeps subjectHash simple (see opensslNameHash).
-	cn := "telemetry-harness session ca " + hex.EncodeToString(id)
+	// Nothing in it names the harness: the tool can read the bundle.
+	cn := "local root ca " + hex.EncodeToString(id)
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,

@@ -47,7 +47,7 @@ var _ = Describe("check", func() {
 		opts.Canaries = filepath.Join(capturePath("user-raw"), "canaries.json")
 		Expect(runCheck(context.Background(), opts, stdout, stderr)).To(Equal(exitViolations))
 		Expect(stdout.String()).To(ContainSubstring("anonymity.no-personal-values [exchange #1] header:User-Agent: the user canary is sent (raw)"))
-		Expect(stdout.String()).NotTo(ContainSubstring("cnryuser"), "the canary value is never printed")
+		Expect(stdout.String()).NotTo(ContainSubstring("malidosekuvala52"), "the canary value is never printed")
 		By("without run.json the run-window clause is unobservable, never passed")
 		Expect(stdout.String()).To(ContainSubstring("  unobservable   run-id.unique-timestamped: run.json is missing"))
 	})
@@ -96,6 +96,46 @@ var _ = Describe("check", func() {
 		opts.Captures = []string{dir}
 		Expect(runCheck(context.Background(), opts, stdout, stderr)).To(Equal(exitHarness))
 		Expect(stderr.String()).To(ContainSubstring("capture.jsonl line 1: exchange record without exchange"))
+	})
+
+	Context("integrity chain", func() {
+		var dir string
+		BeforeEach(func() {
+			dir = filepath.Join(GinkgoT().TempDir(), "compliant")
+			Expect(os.CopyFS(dir, os.DirFS(capturePath("compliant")))).To(Succeed())
+			opts.Captures = []string{dir}
+		})
+
+		It("exits 1 naming the file and line of a record changed after it was recorded, a harness error", func() {
+			p := filepath.Join(dir, "capture.jsonl")
+			b, err := os.ReadFile(p)
+			Expect(err).NotTo(HaveOccurred())
+			// Swap the user agent for another of the same length: the
+			// capture still parses and would pass without its chain.
+			changed := bytes.Replace(b, []byte("python-requests/2.28.1"), []byte("python-requests/2.28.2"), 1)
+			Expect(changed).NotTo(Equal(b))
+			Expect(os.WriteFile(p, changed, 0o600)).To(Succeed())
+			Expect(runCheck(context.Background(), opts, stdout, stderr)).To(Equal(exitHarness))
+			Expect(stderr.String()).To(ContainSubstring(p + " line 1: capture does not match its integrity chain"))
+			Expect(stdout.String()).To(BeEmpty(), "nothing is judged on evidence that was changed")
+		})
+
+		It("never calls a capture without a chain compliant: its passing clauses are unobservable, exit 1", func() {
+			Expect(os.Remove(filepath.Join(dir, "integrity.json"))).To(Succeed())
+			Expect(runCheck(context.Background(), opts, stdout, stderr)).To(Equal(exitHarness))
+			Expect(stdout.String()).NotTo(ContainSubstring("  passed "))
+			Expect(stdout.String()).To(ContainSubstring("  unobservable   goals.standard-only: " + filepath.Join(dir, "capture.jsonl") + ": no integrity chain: " + dir + " has no integrity.json"))
+			Expect(stderr.String()).To(ContainSubstring("could not observe what clauses"))
+		})
+
+		It("still reports the violations of a capture without a chain, exit 3", func() {
+			dir := filepath.Join(GinkgoT().TempDir(), "user-raw")
+			Expect(os.CopyFS(dir, os.DirFS(capturePath("user-raw")))).To(Succeed())
+			Expect(os.Remove(filepath.Join(dir, "integrity.json"))).To(Succeed())
+			opts.Captures = []string{dir}
+			Expect(runCheck(context.Background(), opts, stdout, stderr)).To(Equal(exitViolations))
+			Expect(stdout.String()).To(ContainSubstring("  violated       anonymity.no-personal-values"))
+		})
 	})
 
 	It("exits 2 without --scenario or --capture, through the command table", func() {

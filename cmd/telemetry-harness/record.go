@@ -97,6 +97,9 @@ func runRecord(ctx context.Context, o recordOptions, stdout, stderr io.Writer) i
 		Settle: o.settle, Timeout: o.timeout, IdleStop: o.idleStop,
 		PassEnv: o.passEnv, NoRedact: o.noRedact,
 		Stdout: stdout, Stderr: stderr, Seal: o.seal, NoKeyLog: o.noKeyLog,
+		// A sealed run covers the run folder from the tool, unless the
+		// tool works in it (cwd, a command word that is a path there).
+		Hide: session.HideOutput(out, append([]string{"."}, absWords(o.argv)...)...),
 	})
 	switch {
 	case errors.Is(err, session.ErrNotFound):
@@ -217,6 +220,17 @@ func quoteArgv(argv []string) string {
 }
 
 // innermost returns the deepest wrapped error's text (the OS reason).
+// absWords are the words of argv that are absolute paths.
+func absWords(argv []string) []string {
+	var out []string
+	for _, w := range argv {
+		if filepath.IsAbs(w) {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
 func innermost(err error) error {
 	for {
 		next := errors.Unwrap(err)

@@ -52,6 +52,11 @@ type Egress struct {
 	// unnoticed. nil as for Contained.
 	PrivateSys *bool  `json:"private_sys,omitempty"`
 	SysReason  string `json:"sys_reason,omitempty"`
+	// OutputHidden is whether the folders the harness asked to hide (its
+	// output) were covered with an empty tmpfs inside the namespace (nil
+	// when none were asked for); HideReason says why not.
+	OutputHidden *bool  `json:"output_hidden,omitempty"`
+	HideReason   string `json:"hide_reason,omitempty"`
 	// Proxy is the proxy listener's address inside the namespace.
 	Proxy string `json:"proxy,omitempty"`
 	// Sink is the sink device and its kind, e.g. "sink0 (dummy)"; Routes
@@ -122,7 +127,7 @@ func WriteEgress(dir string, e *Egress) error {
 		return fmt.Errorf("encode egress facts: %w", err)
 	}
 	p := filepath.Join(dir, EgressName)
-	if err := os.WriteFile(p, append(b, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(p, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("write egress facts: %w", err)
 	}
 	return nil

@@ -2,10 +2,12 @@ package capture
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -56,6 +58,32 @@ type Writer struct {
 	// whole bodies (base64), so a fresh buffer per record is a large
 	// allocation.
 	bufs sync.Pool
+
+	// key and chain are the capture's integrity chain (see IntegrityName),
+	// kept in memory until Close writes integrity.json, or, when hold is
+	// set, hands them to the caller (integrity).
+	key       []byte
+	chain     *chain
+	hold      bool
+	integrity *Integrity
+}
+
+// HoldIntegrity makes Close keep the integrity chain in memory (Integrity)
+// instead of writing integrity.json: for a caller that runs several tools
+// and writes every run's chain only once all of them are gone, since a tool
+// of a later run could otherwise read an earlier run's key.
+func (w *Writer) HoldIntegrity() {
+	w.mu.Lock()
+	w.hold = true
+	w.mu.Unlock()
+}
+
+// Integrity is the capture's integrity chain once the Writer is closed; nil
+// before.
+func (w *Writer) Integrity() *Integrity {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.integrity
 }
 
 const (
@@ -67,13 +95,24 @@ const (
 )
 
 // Create creates (or truncates) a JSON Lines capture at path with mode 0600:
-// it holds exact bytes, credentials included.
+// it holds exact bytes, credentials included. Every line is chained with a
+// MAC under a key drawn here; Close writes key and chain to integrity.json
+// beside the capture (see IntegrityName), so close the Writer only once the
+// recorded tool is gone. A stale integrity.json is removed first.
 func Create(path string) (*Writer, error) {
+	key, err := newKey()
+	if err != nil {
+		return nil, err
+	}
+	stale := filepath.Join(filepath.Dir(path), IntegrityName)
+	if err := os.Remove(stale); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("create capture %s: remove stale %s: %w", path, IntegrityName, err)
+	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("create capture %s: %w", path, err)
 	}
-	return &Writer{f: f, path: path}, nil
+	return &Writer{f: f, path: path, key: key, chain: newChain(key)}, nil
 }
 
 // Path is the file being written.
@@ -212,6 +251,7 @@ func (w *Writer) writeLocked(lines []byte, records int64) error {
 		w.err = fmt.Errorf("write capture %s: %w", w.path, err)
 		return w.err
 	}
+	w.chain.add(lines)
 	w.n += records
 	return nil
 }
@@ -234,13 +274,23 @@ func (w *Writer) Close() error {
 	}
 	err := w.f.Close()
 	w.f = nil
+	// What was written is chained, also after a failed write (whose
+	// partial line then shows as not recorded).
+	w.integrity = &Integrity{
+		Version: 1, Algorithm: IntegrityAlgorithm, Key: hex.EncodeToString(w.key),
+		Files: []IntegrityFile{{Name: filepath.Base(w.path), Kind: integrityChain, Chain: w.chain.macs}},
+	}
+	var ierr error
+	if !w.hold {
+		ierr = WriteIntegrity(filepath.Dir(w.path), w.integrity)
+	}
 	if ferr != nil {
-		return ferr
+		return errors.Join(ferr, ierr)
 	}
 	if err != nil {
-		return fmt.Errorf("close capture %s: %w", w.path, err)
+		return errors.Join(fmt.Errorf("close capture %s: %w", w.path, err), ierr)
 	}
-	return nil
+	return ierr
 }
 
 // ErrTruncated marks a capture whose last line was cut (a writer killed

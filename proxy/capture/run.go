@@ -42,6 +42,9 @@ type Run struct {
 	// Host is the host facts the run was given and whether they could be
 	// applied; nil when the run pinned none (the host's own showed).
 	Host *Host `json:"host,omitempty"`
+	// Integrity is the capture's integrity chain while the recorder holds
+	// it (session.Options.HoldEvidence); never written to run.json.
+	Integrity *Integrity `json:"-"`
 }
 
 // Killed is a process the harness killed at the end of a run.
@@ -61,7 +64,7 @@ func WriteRun(dir string, r *Run) error {
 		return fmt.Errorf("encode run facts: %w", err)
 	}
 	p := filepath.Join(dir, RunName)
-	if err := os.WriteFile(p, append(b, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(p, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("write run facts: %w", err)
 	}
 	return nil

@@ -5,7 +5,7 @@
 // # Design
 //
 // Start re-executes the harness binary (/proc/self/exe) with the sentinel
-// first argument "__telemetry_harness_netns_helper" in fresh user, network,
+// first argument "--init-netns" in fresh user, network,
 // UTS, PID and mount namespaces (CLONE_NEWUSER|CLONE_NEWNET|CLONE_NEWUTS|
 // CLONE_NEWPID|CLONE_NEWNS, the caller's uid and gid mapped, ambient
 // CAP_NET_ADMIN, CAP_NET_RAW, CAP_NET_BIND_SERVICE and CAP_SYS_ADMIN, over

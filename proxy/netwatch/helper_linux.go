@@ -62,11 +62,17 @@ func runHelper() int {
 	// The host's /sys stays visible unless a private sysfs replaces it:
 	// without a mount namespace of its own there is nowhere to mount one.
 	noSys := "no mount namespace of its own to mount a private sysfs in (it ran without a PID namespace)"
+	hidden := ""
+	if len(cfg.Hide) > 0 {
+		hidden = "no mount namespace of its own to cover the output folder in (it ran without a PID namespace)"
+	}
 	if isInit {
 		if err := privateProc(cfg.RefuseProc); err != nil {
 			sendJSON(ctl, helperReady{Error: err.Error(), PIDNamespace: err.Error()}, nil)
 			return 1
 		}
+		// After privateProc: its mounts must not reach the host.
+		hidden = hide(cfg.Hide)
 		noSys = ""
 		if err := privateSys(cfg.RefuseSys); err != nil {
 			noSys = err.Error() // not fatal: the namespace is sealed all the same
@@ -92,7 +98,7 @@ func runHelper() int {
 		sendJSON(ctl, ready, nil)
 		return 1
 	}
-	ready.Sys = noSys
+	ready.Sys, ready.Hidden = noSys, hidden
 	ready.Root = noRoot
 	if cfg.Probe {
 		closeAll(files)
@@ -131,6 +137,19 @@ func privateProc(refuse string) error {
 		return fmt.Errorf("mount a private proc on /proc: %w", err)
 	}
 	return nil
+}
+
+// hide covers each folder with an empty tmpfs that only this mount namespace
+// sees (the mounts no longer propagate to the host, see privateProc): the
+// harness, outside, keeps writing the real folder. It returns why a folder
+// stays visible, or "".
+func hide(dirs []string) string {
+	for _, d := range dirs {
+		if err := unix.Mount("tmpfs", d, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=64k,mode=0700"); err != nil {
+			return fmt.Sprintf("cover %s with a private tmpfs: %v", d, err)
+		}
+	}
+	return ""
 }
 
 // privateSys mounts a sysfs of the namespace's own on /sys. sysfs shows

@@ -3,9 +3,10 @@ package netwatch
 import "net/netip"
 
 // helperArg is the first argument that turns a re-executed harness binary into
-// the namespace helper (see MaybeRunHelper). It is long and odd on purpose: no
-// real command line starts with it.
-const helperArg = "__telemetry_harness_netns_helper"
+// the namespace helper (see MaybeRunHelper). No command of the harness starts
+// with it; it names nothing of the harness either, because the helper is pid 1
+// of the tool's PID namespace and its command line is /proc/1/cmdline there.
+const helperArg = "--init-netns"
 
 // helperFD is the descriptor number of the control socket in the helper
 // (exec.Cmd.ExtraFiles[0]).
@@ -48,6 +49,8 @@ type helperConfig struct {
 	// Container, when not ContainerHost, gives the tool a root of its own
 	// showing that container's marker only, and a cgroup namespace.
 	Container string `json:"container,omitempty"`
+	// Hide are folders the helper covers with an empty tmpfs (Options.Hide).
+	Hide []string `json:"hide,omitempty"`
 }
 
 // helperReady is the helper's answer: the namespace as built, with the
@@ -62,7 +65,10 @@ type helperReady struct {
 	Sys string `json:"sys,omitempty"`
 	// Root says why the tool sees the host's root, when a pinned one was
 	// asked for and could not be built.
-	Root       string      `json:"root,omitempty"`
+	Root string `json:"root,omitempty"`
+	// Hidden says why an Options.Hide folder stays visible to the tool;
+	// empty when every one is covered.
+	Hidden     string      `json:"hidden,omitempty"`
 	Files      []string    `json:"files,omitempty"`
 	Interfaces []Interface `json:"interfaces,omitempty"`
 	SinkKind   string      `json:"sink_kind,omitempty"`

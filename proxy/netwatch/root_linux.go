@@ -49,7 +49,7 @@ func pinRoot(kind string) (err error) {
 	// The staging folder is made on the host's /tmp (the helper has no
 	// other writable place it knows); the tmpfs over it exists only in
 	// this mount namespace, and the folder is removed after the pivot.
-	stage, err := os.MkdirTemp("", "telemetry-harness-root-")
+	stage, err := os.MkdirTemp("", "root-")
 	if err != nil {
 		return fmt.Errorf("make the tool's root: staging folder: %w", err)
 	}

@@ -49,6 +49,12 @@ type Options struct {
 	// /proc/self/cgroup). ContainerHost (empty) shows the host's root as
 	// it is. See ContainerFacts for whether it could be applied.
 	Container string
+	// Hide lists folders the tool must not see (the harness's output): each
+	// gets an empty private tmpfs on top inside the namespace's mount
+	// namespace, so the tool can neither read nor change what the harness
+	// writes there from outside. Without a PID (and so mount) namespace
+	// they stay visible; Hidden says why.
+	Hide []string
 
 	// refuseProc makes the helper fail its /proc mount with this reason
 	// (tests of the fallback; see export_test.go).
@@ -198,10 +204,13 @@ func startOnce(ctx context.Context, opts Options, probe, pidns bool) (_ *Sandbox
 
 	s.cmd = &exec.Cmd{
 		Path: "/proc/self/exe",
-		Args: []string{"telemetry-harness-netns", helperArg},
+		// The tool can read the helper's command line and environment
+		// (/proc/1 of its PID namespace): both look like a container's
+		// init and name nothing of the harness.
+		Args: []string{"init", helperArg},
 		// Not empty: a harness tracking its children's environments sees
 		// at once that the helper carries no session marker.
-		Env:        []string{"TELEMETRY_HARNESS_NETNS_HELPER=1"},
+		Env:        []string{"LANG=C"},
 		ExtraFiles: []*os.File{child},
 		// The helper reports over the control socket; what it prints is a
 		// crash (a Go panic, a fatal runtime error), kept for the error
@@ -240,7 +249,7 @@ func startOnce(ctx context.Context, opts Options, probe, pidns bool) (_ *Sandbox
 	stop := context.AfterFunc(ctx, func() { _ = s.ctl.SetDeadline(time.Now()) })
 	defer stop()
 
-	cfg, _ := json.Marshal(helperConfig{Hostname: s.hostname, MAC: s.mac.String(), Probe: probe, RefuseProc: opts.refuseProc, RefuseSys: opts.refuseSys, Container: opts.Container})
+	cfg, _ := json.Marshal(helperConfig{Hostname: s.hostname, MAC: s.mac.String(), Probe: probe, RefuseProc: opts.refuseProc, RefuseSys: opts.refuseSys, Container: opts.Container, Hide: opts.Hide})
 	if _, err := s.ctl.Write(cfg); err != nil {
 		return nil, fmt.Errorf("start namespace: send config to helper: %w", err)
 	}
@@ -685,6 +694,10 @@ func (s *Sandbox) ContainerFacts() (kind string, notApplied []string) {
 	}
 	return s.container, notApplied
 }
+
+// Hidden reports whether every Options.Hide folder is covered inside the
+// namespace, and if not, why.
+func (s *Sandbox) Hidden() (ok bool, why string) { return s.info.Hidden == "", s.info.Hidden }
 
 // ProxyListener is the TCP listener on 127.0.0.1:<port> inside the namespace,
 // for the recording proxy to serve; give the tool http://<its Addr> as

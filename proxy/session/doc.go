@@ -23,7 +23,9 @@
 // to the proxy is open, and ends the moment neither holds (after
 // Options.Settle, default 0). Everything is event driven: the command's exit,
 // a pidfd per descendant, the proxy's connection-change channel, timers.
-// Processes are attributed to a session by a marker variable (MarkerEnv),
+// Processes are attributed to a session by a marker variable whose name and
+// value are random per session and look like a user's own (no variable
+// names the harness),
 // their process group and session ids and their parent, so several sessions
 // can run in one harness process; orphans reparented to the harness are
 // reaped.

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"crypto/rand"
 	"fmt"
 	"os"
 	"sort"
@@ -9,10 +10,54 @@ import (
 	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
 )
 
-// MarkerEnv is the variable that names the session in every process it
-// starts; descendants inherit it, which is how a reparented orphan is told
-// apart from another session's.
-const MarkerEnv = "TELEMETRY_HARNESS_SESSION"
+// A marker is how Supervise attributes the processes of a run that is not
+// sealed: one environment variable that every descendant inherits, so a
+// reparented orphan is told apart from another session's. Its name and
+// value are random per session and shaped like a user's own variable
+// (KAVERO_MILASU=<24 letters and digits>): a fixed name such as
+// TELEMETRY_HARNESS_SESSION would tell the tool it is being tested. The
+// process tree alone (subreaper and /proc children) cannot replace it,
+// because several sessions share the harness as subreaper and an orphan's
+// parent is then the harness for all of them. A sealed run needs no
+// marker: every process in its PID namespace belongs to it.
+type marker struct{ name, value string }
+
+// newMarker draws a fresh marker.
+func newMarker() (marker, error) {
+	var b [20]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return marker{}, fmt.Errorf("make session marker: %w", err)
+	}
+	const (
+		consonants = "BDFGKLMNPRSTVZ"
+		vowels     = "AEIOU"
+		alnum      = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	)
+	var name []byte
+	for i := range 6 {
+		if i == 3 {
+			name = append(name, '_')
+		}
+		name = append(name, consonants[int(b[i])%len(consonants)], vowels[int(b[i+6])%len(vowels)])
+	}
+	v := make([]byte, 0, 24)
+	for len(v) < 24 {
+		var c [64]byte
+		if _, err := rand.Read(c[:]); err != nil {
+			return marker{}, fmt.Errorf("make session marker: %w", err)
+		}
+		for _, x := range c {
+			// Rejection sampling keeps the 62 characters equally likely.
+			if int(x) < 248 && len(v) < 24 {
+				v = append(v, alnum[int(x)%len(alnum)])
+			}
+		}
+	}
+	return marker{name: string(name), value: string(v)}, nil
+}
+
+// String is the marker as an environment entry.
+func (m marker) String() string { return m.name + "=" + m.value }
 
 // ProxyVariables returns the proxy variables the harness sets, in both
 // cases, because tools differ in which spelling they read.
@@ -185,7 +230,7 @@ func pinHost(env map[string]string, h *capture.Host, extra, passEnv []string) er
 
 // controlled reports whether the harness owns variable k.
 func controlled(k string) bool {
-	if k == "HOME" || k == "SSL_CERT_DIR" || k == MarkerEnv {
+	if k == "HOME" || k == "SSL_CERT_DIR" {
 		return true
 	}
 	for _, list := range [][]string{ProxyVariables(), NoProxyVariables(), CAVariables()} {

@@ -103,6 +103,20 @@ type Options struct {
 	// StartSandbox makes the namespace; nil means netwatch.Start. Tests
 	// use it to simulate a host without namespaces.
 	StartSandbox func(context.Context, netwatch.Options) (*netwatch.Sandbox, error)
+	// Hide lists folders a sealed run covers with an empty tmpfs inside the
+	// tool's mount namespace (netwatch.Options.Hide): the output folder, so
+	// the tool can neither read nor change what the harness writes there.
+	// They must not hold the command, its working folder or HOME. Runs that
+	// are not sealed cannot hide anything (egress.json says whether it was
+	// done).
+	Hide []string
+	// HoldEvidence keeps the capture's integrity chain in memory
+	// (capture.Run.Integrity) instead of writing integrity.json: for a
+	// caller that runs more tools (other runs, other scenarios) and writes
+	// every chain once all of them are gone, since any of them could read
+	// a key written earlier. The caller must then write it
+	// (capture.WriteIntegrity), else the run folder is unverified.
+	HoldEvidence bool
 	// NoKeyLog leaves out sslkeys.log, which a sealed run writes by
 	// default: the TLS secrets of every connection the proxy terminated,
 	// so that Wireshark or tshark decrypt packets.pcapng (which is of
@@ -150,13 +164,20 @@ func Record(ctx context.Context, opts Options) (*capture.Run, error) {
 	if err := CheckSeal(opts.Seal); err != nil {
 		return nil, fmt.Errorf("record: %w", err)
 	}
-	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
+	// Owner only: the run folder is evidence. This keeps out other users;
+	// a tool running as the harness's user is kept from changing the
+	// capture unnoticed by its integrity chain (capture.IntegrityName).
+	if err := os.MkdirAll(opts.Out, 0o700); err != nil {
+		return nil, kindError{ErrRunFolder, fmt.Errorf("create run folder: %w", err)}
+	}
+	if err := os.Chmod(opts.Out, 0o700); err != nil {
 		return nil, kindError{ErrRunFolder, fmt.Errorf("create run folder: %w", err)}
 	}
 	w, err := capture.Create(filepath.Join(opts.Out, capture.JSONLName))
 	if err != nil {
 		return nil, kindError{ErrRunFolder, err}
 	}
+	w.HoldIntegrity()
 	run := &capture.Run{Argv: append([]string(nil), opts.Argv...), Dir: opts.Dir, ExitCode: -1, Forward: opts.Forward, Start: time.Now()}
 	seal, err := startSeal(ctx, opts)
 	if err != nil {
@@ -170,11 +191,29 @@ func Record(ctx context.Context, opts Options) (*capture.Run, error) {
 	if eerr := capture.WriteEgress(opts.Out, seal.egress); eerr != nil {
 		err = errors.Join(err, eerr)
 	}
+	// The tool's last process is gone: the capture's key and chain may
+	// reach the run folder now (Close writes them).
 	if cerr := w.Close(); cerr != nil {
 		err = errors.Join(err, cerr)
 	}
+	// A capture the tool changed while it ran is a harness error here
+	// already; the HAR made from it is then left unsealed.
+	chain := w.Integrity()
+	verr := capture.VerifyWith(w.Path(), chain)
+	if verr != nil {
+		err = errors.Join(err, verr)
+	}
 	if herr := writeHAR(opts.Out, !opts.NoRedact); herr != nil {
 		err = errors.Join(err, herr)
+	} else if verr == nil {
+		if serr := chain.Seal(opts.Out, capture.HARName); serr != nil {
+			err = errors.Join(err, serr)
+		}
+	}
+	if !opts.HoldEvidence {
+		if ierr := capture.WriteIntegrity(opts.Out, chain); ierr != nil {
+			err = errors.Join(err, ierr)
+		}
 	}
 	if err != nil {
 		run.Error = err.Error()
@@ -186,6 +225,7 @@ func Record(ctx context.Context, opts Options) (*capture.Run, error) {
 	if werr := capture.WriteRun(opts.Out, run); werr != nil {
 		err = errors.Join(err, werr)
 	}
+	run.Integrity = chain
 	return run, err
 }
 
@@ -205,7 +245,7 @@ func record(ctx context.Context, opts Options, w *capture.Writer, run *capture.R
 
 	home := opts.Home
 	if home == "" {
-		if home, err = os.MkdirTemp("", "telemetry-harness-home-"); err != nil {
+		if home, err = os.MkdirTemp("", "home-"); err != nil {
 			return fmt.Errorf("make HOME folder: %w", err)
 		}
 		defer os.RemoveAll(home)
@@ -254,9 +294,6 @@ func record(ctx context.Context, opts Options, w *capture.Writer, run *capture.R
 	})
 	if err != nil {
 		return fmt.Errorf("record: %w", err)
-	}
-	if seal.sb != nil {
-		env = append(env, SealedEnv+"=1")
 	}
 	id, err := newID()
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -27,11 +28,6 @@ const (
 	// SealOff never seals; egress.json says so.
 	SealOff = "off"
 )
-
-// SealedEnv is set to 1 in the environment of a sealed run, so a test
-// fixture may misbehave on purpose (ignore the proxy, dial a hard-coded
-// address) only where nothing can leave.
-const SealedEnv = "TELEMETRY_HARNESS_SEALED"
 
 // ErrSealUnavailable is wrapped when Seal is on and no sealed namespace can
 // be made.
@@ -77,6 +73,7 @@ func startSeal(ctx context.Context, opts Options) (*sealing, error) {
 		PcapPath:   filepath.Join(opts.Out, capture.PcapName),
 		DNSLogPath: filepath.Join(opts.Out, capture.DNSLogName),
 		Container:  container(opts.Host),
+		Hide:       opts.Hide,
 	})
 	if err != nil {
 		if mode == SealOn {
@@ -101,6 +98,10 @@ func startSeal(ctx context.Context, opts Options) (*sealing, error) {
 	e.Contained, e.ContainReason = &contained, why
 	privSys, why := sb.PrivateSys()
 	e.PrivateSys, e.SysReason = &privSys, why
+	if len(opts.Hide) > 0 {
+		hidden, why := sb.Hidden()
+		e.OutputHidden, e.HideReason = &hidden, why
+	}
 	return s, nil
 }
 
@@ -111,6 +112,30 @@ func container(h *capture.Host) string {
 		return netwatch.ContainerHost
 	}
 	return h.WithDefaults().Container
+}
+
+// HideOutput is what Options.Hide may cover for the output folder out: out
+// itself, unless one of the paths the tool needs (its working folder, HOME,
+// the temporary folder where the CA bundle lives, a command word that is a
+// path) is out or lies under it, which the cover would hide too; then
+// nothing.
+func HideOutput(out string, needed ...string) []string {
+	out, err := filepath.Abs(out)
+	if err != nil {
+		return nil
+	}
+	for _, p := range append(needed, os.TempDir()) {
+		if p == "" {
+			continue
+		}
+		if abs, err := filepath.Abs(p); err == nil {
+			p = abs
+		}
+		if rel, err := filepath.Rel(out, p); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+			return nil
+		}
+	}
+	return []string{out}
 }
 
 // listener is what the proxy serves: the namespace's proxy listener, or nil

@@ -1,6 +1,7 @@
 package session_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -22,13 +23,13 @@ import (
 )
 
 // sealedGuardPy refuses to go on unless the script runs in the harness's
-// sealed namespace (the harness says so and the only interfaces are lo and
-// the sink): the scripts below dial addresses directly, which must never
+// sealed namespace (the only interfaces are lo and the sink; the harness
+// sets no variable that would say so): the scripts below dial addresses directly, which must never
 // reach a real network.
 const sealedGuardPy = `
 import os, sys
 names = [l.split(":", 1)[0].strip() for l in open("/proc/self/net/dev").readlines()[2:]]
-if os.environ.get("TELEMETRY_HARNESS_SEALED") != "1" or not all(n == "lo" or n.startswith("sink") for n in names):
+if not names or not all(n == "lo" or n.startswith("sink") for n in names):
     sys.exit("refusing: not in a sealed namespace (%s)" % names)
 `
 
@@ -186,6 +187,21 @@ var _ = Describe("sealed Record", func() {
 				Skip("sealed network namespaces cannot be made here: " + err.Error())
 			}
 		})
+
+		It("gives the tool a world that names nothing of the harness: its environment, pid 1's command line and environment", func(ctx SpecContext) {
+			// Every process the tool can see in its PID namespace, with
+			// what it can read of each; a tool that behaves only when it
+			// is tested looks here.
+			opts.Argv = []string{"sh", "-c", `for d in /proc/[0-9]*; do tr '\0' ' ' < $d/cmdline; echo; tr '\0' '\n' < $d/environ 2>/dev/null; done`}
+			var stdout bytes.Buffer
+			opts.Stdout = &stdout
+			_, err := session.Record(ctx, opts)
+			Expect(err).NotTo(HaveOccurred())
+			seen := strings.ToLower(stdout.String())
+			Expect(seen).To(ContainSubstring("init --init-netns"), "pid 1 (the helper) was read")
+			Expect(seen).To(ContainSubstring("https_proxy="), "the tool's own environment was read")
+			Expect(seen).NotTo(Or(ContainSubstring("harness"), ContainSubstring("telemetry"), ContainSubstring("sealed")))
+		}, SpecTimeout(30*time.Second))
 
 		It("writes the escape and the DNS question to egress.json and a pcapng tshark reads", func(ctx SpecContext) {
 			opts.Argv = []string{python, "-c", escapePy}
@@ -500,3 +516,14 @@ func runChildHarness(marker string) int {
 	}
 	return 0
 }
+
+var _ = Describe("HideOutput", func() {
+	It("covers the output folder only when nothing the tool needs lives under it", func() {
+		out := filepath.Join(GinkgoT().TempDir(), "out")
+		Expect(session.HideOutput(out, "/srv/repo", "/home/x")).To(Equal([]string{out}))
+		Expect(session.HideOutput(out, filepath.Join(out, "work"))).To(BeEmpty(), "the tool's folder is under it")
+		Expect(session.HideOutput(out, out)).To(BeEmpty())
+		Expect(session.HideOutput(os.TempDir())).To(BeEmpty(), "the temporary folder holds the CA bundle")
+		Expect(session.HideOutput(out+"-sibling", out)).To(Equal([]string{out + "-sibling"}), "a sibling is not under it")
+	})
+})

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -47,10 +48,12 @@ type Spec struct {
 	Argv []string
 	// Dir is the working directory; empty means the harness's.
 	Dir string
-	// Env is the complete environment (see BuildEnv); Supervise adds
-	// MarkerEnv=ID.
+	// Env is the complete environment (see BuildEnv); Supervise adds a
+	// marker variable with a random name and value when there is no
+	// Launcher (see marker).
 	Env []string
-	// ID names the session in MarkerEnv. Required, unique per session.
+	// ID names the session in errors and logs. Required, unique per
+	// session. It never reaches the command.
 	ID string
 	// Stdout and Stderr receive the command's output (and its
 	// descendants'). An *os.File is handed to the command directly; any
@@ -146,14 +149,17 @@ func Supervise(ctx context.Context, spec Spec, conns Conns) (*capture.Run, error
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		return nil, fmt.Errorf("become child subreaper: %w", err)
 	}
-	marker := MarkerEnv + "=" + spec.ID
-	env := make([]string, 0, len(spec.Env)+1)
-	for _, kv := range spec.Env {
-		if !strings.HasPrefix(kv, MarkerEnv+"=") {
-			env = append(env, kv)
+	env := slices.Clone(spec.Env)
+	markerEnv := ""
+	if spec.Launcher == nil {
+		m, err := newMarker()
+		if err != nil {
+			return nil, err
 		}
+		markerEnv = m.String()
+		env = slices.DeleteFunc(env, func(kv string) bool { return strings.HasPrefix(kv, m.name+"=") })
+		env = append(env, markerEnv)
 	}
-	env = append(env, marker)
 	path, err := LookPath(spec.Argv[0], spec.Dir, env)
 	if err != nil {
 		return nil, err
@@ -195,7 +201,7 @@ func Supervise(ctx context.Context, spec Spec, conns Conns) (*capture.Run, error
 	stdout.started()
 	stderr.started()
 
-	t, err := newTracker("/proc", marker, pid)
+	t, err := newTracker("/proc", markerEnv, pid)
 	if err != nil {
 		_ = unix.Kill(pid, unix.SIGKILL)
 		launch.Wait()

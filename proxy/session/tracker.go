@@ -16,8 +16,9 @@ import (
 // A process belongs to the session when any of these holds (checked on every
 // scan, until nothing new turns up):
 //   - it is the command itself, or was seen before (same pid and start time);
-//   - its environment holds the session marker (MarkerEnv=id), which every
-//     descendant inherits unless it clears its environment;
+//   - its environment holds the session marker (see marker; runs that are
+//     not sealed only), which every descendant inherits unless it clears
+//     its environment;
 //   - it is in a process group or session created by a member (the command's
 //     own group, or one made by setsid/setpgid in a daemonising child);
 //   - its parent is a member.
@@ -181,7 +182,8 @@ func (t *tracker) belongs(s procStat, in map[int]bool) bool {
 	if s.sid != t.self.sid && t.sids[s.sid] {
 		return true
 	}
-	if s.zombie() {
+	if s.zombie() || t.marker == "" {
+		// No marker: a sealed run, whose namespace names its members.
 		return false
 	}
 	found, unknown := hasEnv(t.proc, s.pid, t.marker)

@@ -14,39 +14,134 @@ type Canary struct {
 	Value string `json:"value"`
 }
 
-// Prefix starts every generated value, so a stray canary is recognisable in
-// any log.
-const Prefix = "cnry"
+// Kind is the shape of a generated value: what an ordinary value of the
+// place it is planted in looks like. A tool that has read the harness's
+// source must not be able to tell a planted value from a real one, so no
+// kind carries a fixed marker; each is unique through its random content
+// alone (at least 12 random letters, about 37 bits, often more).
+type Kind string
 
-const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+// Kinds of generated values.
+const (
+	// KindWord is a lower-case word and two digits, "kaveromilasu42": a
+	// user name, a command-line value, a DNS label.
+	KindWord Kind = "word"
+	// KindUser is a user name, the shape of KindWord.
+	KindUser Kind = "user"
+	// KindHost is a host name, "kavero-milasu-07".
+	KindHost Kind = "host"
+	// KindName is a package, task, goal, organisation or folder name,
+	// "kavero-milasu" (valid for npm: lower-case, hyphens).
+	KindName Kind = "name"
+	// KindSnake is a name without hyphens, "kavero_milasu" (a Python
+	// target or identifier).
+	KindSnake Kind = "snake"
+	// KindEnvName is a variable name, "KAVERO_MILASU".
+	KindEnvName Kind = "env-name"
+	// KindToken is a secret, 32 letters and digits of either case.
+	KindToken Kind = "token"
+	// KindProper is a capitalised word, "Kaveromilasu", that starts an
+	// error or commit message as a product or component name would.
+	KindProper Kind = "proper"
+)
 
-// Generate makes a fresh canary for role: Prefix, up to four letters or
-// digits of the role, and 10 random characters from crypto/rand, all
-// lower-case, so the value is a valid Unix user name, host name label,
-// folder name and goal name.
-func Generate(role string) Canary {
-	var tag strings.Builder
-	for _, r := range strings.ToLower(role) {
-		if tag.Len() == 4 {
-			break
+// KindOf picks the kind for a role from its name, so that policies need
+// not say it: user, home and author are user names, host a host name,
+// token, secret and env roles are tokens, messages start with a proper
+// name, targets are snake case, keys are variable names, goals, tasks,
+// packages, organisations, folders and config values are names, anything
+// else a word.
+func KindOf(role string) Kind {
+	r := strings.ToLower(role)
+	has := func(words ...string) bool {
+		for _, w := range words {
+			if strings.Contains(r, w) {
+				return true
+			}
 		}
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			tag.WriteRune(r)
-		}
+		return false
 	}
-	// Rejection sampling keeps the 36 characters equally likely.
-	const limit = 256 - 256%len(alphabet)
-	out := make([]byte, 0, 10)
+	switch {
+	case has("token", "secret", "password") || r == "env-value" || strings.HasSuffix(r, "-env"):
+		return KindToken
+	case has("user", "home", "author"):
+		return KindUser
+	case has("host"):
+		return KindHost
+	case has("message", "error"):
+		return KindProper
+	case has("target"):
+		return KindSnake
+	case has("key"):
+		return KindEnvName
+	case has("goal", "task", "package", "name", "dep", "org", "path", "dir", "folder", "value"):
+		return KindName
+	}
+	return KindWord
+}
+
+// Generate makes a fresh canary for role, of the kind KindOf(role) names.
+func Generate(role string) Canary { return GenerateKind(role, KindOf(role)) }
+
+// GenerateKind makes a fresh canary of kind k for role. Values come from
+// crypto/rand: pronounceable syllables (consonant and vowel, 70 of them,
+// about 6.1 bits each) so that they read as names, or letters and digits
+// for tokens. An unknown kind is treated as KindWord.
+func GenerateKind(role string, k Kind) Canary {
+	var v string
+	switch k {
+	case KindHost:
+		v = word(3) + "-" + word(3) + "-" + digits(2)
+	case KindName:
+		v = word(3) + "-" + word(3)
+	case KindSnake:
+		v = word(3) + "_" + word(3)
+	case KindEnvName:
+		v = strings.ToUpper(word(3) + "_" + word(3))
+	case KindToken:
+		v = pick(tokenAlphabet, 32)
+	case KindProper:
+		w := word(6)
+		v = strings.ToUpper(w[:1]) + w[1:]
+	default:
+		v = word(6) + digits(2)
+	}
+	return Canary{Role: role, Value: v}
+}
+
+const (
+	consonants    = "bdfgklmnprstvz"
+	vowels        = "aeiou"
+	tokenAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+)
+
+// word is n random consonant-vowel syllables.
+func word(n int) string {
+	c, v := pick(consonants, n), pick(vowels, n)
+	b := make([]byte, 0, 2*n)
+	for i := range n {
+		b = append(b, c[i], v[i])
+	}
+	return string(b)
+}
+
+func digits(n int) string { return pick("0123456789", n) }
+
+// pick draws n characters of alphabet, each equally likely (rejection
+// sampling over crypto/rand bytes).
+func pick(alphabet string, n int) string {
+	limit := 256 - 256%len(alphabet)
+	out := make([]byte, 0, n)
 	var buf [32]byte
-	for len(out) < 10 {
+	for len(out) < n {
 		_, _ = rand.Read(buf[:]) // never fails since Go 1.24
 		for _, b := range buf {
-			if int(b) < limit && len(out) < 10 {
+			if int(b) < limit && len(out) < n {
 				out = append(out, alphabet[int(b)%len(alphabet)])
 			}
 		}
 	}
-	return Canary{Role: role, Value: Prefix + tag.String() + string(out)}
+	return string(out)
 }
 
 // ReadFile reads canaries.json: [{"role": "user", "value": "..."}].
@@ -59,7 +154,7 @@ func ReadFile(path string) ([]Canary, error) {
 	dec.DisallowUnknownFields()
 	var cs []Canary
 	if err := dec.Decode(&cs); err != nil {
-		return nil, fmt.Errorf("read canaries %s: %w (want [{\"role\": \"user\", \"value\": \"cnryuser0k3j9x8ab2\"}])", path, err)
+		return nil, fmt.Errorf("read canaries %s: %w (want [{\"role\": \"user\", \"value\": \"kaveromilasu42\"}])", path, err)
 	}
 	for i, c := range cs {
 		if c.Role == "" || c.Value == "" {
@@ -70,7 +165,9 @@ func ReadFile(path string) ([]Canary, error) {
 }
 
 // WriteFile writes canaries.json, readable by the owner only: canaries stand
-// in for personal data.
+// in for personal data. The runner writes it only once the tool's last
+// process is gone (a tool that could read it could swap a value for a
+// decoy).
 func WriteFile(path string, cs []Canary) error {
 	if cs == nil {
 		cs = []Canary{}

@@ -3,10 +3,12 @@
 //
 // A canary is a value the harness makes up and plants where personal or
 // private data would come from (the user name, the host name, a folder name,
-// a goal name, a config value). Generate makes values that survive as a
-// Unix user name, a host name, a folder name and a goal name: lower-case
-// letters and digits, starting with a letter, "cnry" + a tag from the role +
-// 10 random characters, e.g. "cnryuser0k3j9x8ab2".
+// a goal name, a config value). Generate makes a value that looks like an
+// ordinary one of its kind (a user name "kaveromilasu42", a host name
+// "kavero-milasu-07", a package name "kavero-milasu", a token of 32
+// letters and digits), with no marker a tool could look for: it is unique
+// through at least 12 random characters, which the search needs no prefix
+// to find.
 //
 // A Searcher is built once for a run's canaries and looks, in one pass over
 // each text that finds all overlapping occurrences, for each canary spelled

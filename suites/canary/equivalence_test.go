@@ -30,7 +30,7 @@ import (
 // fuzz failure replays.
 func equivalenceCanaries() []canary.Canary {
 	return []canary.Canary{
-		{Role: "user", Value: "cnryuser0k3j9x8ab2"},
+		{Role: "user", Value: "kaveromilasulano42"},
 		{Role: "node", Value: "02fc00000001"},
 		{Role: "node", Value: "02:fc:00:00:00:01"},
 		{Role: "node", Value: "02FC00000001"},
@@ -40,13 +40,13 @@ func equivalenceCanaries() []canary.Canary {
 		{Role: "short", Value: "Zq9x_"},
 		{Role: "short", Value: "0123456"},
 		{Role: "config-value", Value: "Zabcdefgh"}, // its anchor ends after the one of "abcd"
-		{Role: "config-value", Value: "cnry~~~~~~~~?>?>"},
-		{Role: "config-value", Value: `cnry"quo\te</x>&`},
+		{Role: "config-value", Value: "kavo~~~~~~~~?>?>"},
+		{Role: "config-value", Value: `kavo"quo\te</x>&`},
 		{Role: "home", Value: "/home/Jürgen Ödön"},
-		{Role: "env-value", Value: "cnry 😀 emoji"},
-		{Role: "host", Value: "cnryhostq0w8e7r6t5"},
-		{Role: "custom-goal", Value: "cnrycust1z2x3c4v5b"},
-		{Role: "cmdline-arg", Value: "cnrycmdlm9n8b7v6c5"},
+		{Role: "env-value", Value: "kavo 😀 emoji"},
+		{Role: "host", Value: "sutebi-ravokela-61"},
+		{Role: "custom-goal", Value: "gavibo-tunesolanor"},
+		{Role: "cmdline-arg", Value: "nasodelivulanore83"},
 	}
 }
 

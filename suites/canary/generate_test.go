@@ -4,34 +4,122 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
 	"github.com/telemetry-harness/telemetry-harness/suites/canary"
+	"github.com/telemetry-harness/telemetry-harness/suites/observe"
 )
 
 var _ = Describe("Generate", func() {
-	// Unix user names (useradd's default NAME_REGEX), host name labels and
-	// Pants goal names all accept this.
-	valid := regexp.MustCompile(`^[a-z][a-z0-9]{0,31}$`)
+	// Each kind's shape: valid where it is planted (Unix user names and
+	// DNS labels, npm package names, Python identifiers, variable names)
+	// and with at least 12 characters of random content.
+	shapes := map[canary.Kind]*regexp.Regexp{
+		canary.KindWord:    regexp.MustCompile(`^([bdfgklmnprstvz][aeiou]){6}[0-9]{2}$`),
+		canary.KindUser:    regexp.MustCompile(`^([bdfgklmnprstvz][aeiou]){6}[0-9]{2}$`),
+		canary.KindHost:    regexp.MustCompile(`^([bdfgklmnprstvz][aeiou]){3}-([bdfgklmnprstvz][aeiou]){3}-[0-9]{2}$`),
+		canary.KindName:    regexp.MustCompile(`^([bdfgklmnprstvz][aeiou]){3}-([bdfgklmnprstvz][aeiou]){3}$`),
+		canary.KindSnake:   regexp.MustCompile(`^([bdfgklmnprstvz][aeiou]){3}_([bdfgklmnprstvz][aeiou]){3}$`),
+		canary.KindEnvName: regexp.MustCompile(`^([BDFGKLMNPRSTVZ][AEIOU]){3}_([BDFGKLMNPRSTVZ][AEIOU]){3}$`),
+		canary.KindToken:   regexp.MustCompile(`^[A-Za-z0-9]{32}$`),
+		canary.KindProper:  regexp.MustCompile(`^[BDFGKLMNPRSTVZ][aeiou]([bdfgklmnprstvz][aeiou]){5}$`),
+	}
 
-	It("makes unique values that are valid user, host, folder and goal names", func() {
-		seen := map[string]bool{}
-		for range 1000 {
-			c := canary.Generate("custom-goal")
-			Expect(c.Role).To(Equal("custom-goal"))
-			Expect(c.Value).To(MatchRegexp(`^cnrycust[a-z0-9]{10}$`))
-			Expect(valid.MatchString(c.Value)).To(BeTrue(), c.Value)
-			Expect(seen).NotTo(HaveKey(c.Value))
-			seen[c.Value] = true
+	It("makes unique values of each kind's shape, none with a marker a tool could look for", func() {
+		for kind, shape := range shapes {
+			seen := map[string]bool{}
+			for range 2000 {
+				c := canary.GenerateKind("r", kind)
+				Expect(c.Role).To(Equal("r"))
+				Expect(c.Value).To(MatchRegexp(shape.String()), string(kind))
+				Expect(len(c.Value)).To(BeNumerically(">=", 12))
+				Expect(seen).NotTo(HaveKey(c.Value))
+				seen[c.Value] = true
+			}
+			// No fixed prefix: the first four characters vary.
+			prefixes := map[string]bool{}
+			for v := range seen {
+				prefixes[strings.ToLower(v[:4])] = true
+			}
+			Expect(len(prefixes)).To(BeNumerically(">", 100), string(kind))
 		}
 	})
 
-	It("keeps only letters and digits of the role", func() {
-		Expect(canary.Generate("repo-id").Value).To(MatchRegexp(`^cnryrepo[a-z0-9]{10}$`))
-		Expect(canary.Generate("X").Value).To(MatchRegexp(`^cnryx[a-z0-9]{10}$`))
-		Expect(canary.Generate("").Value).To(MatchRegexp(`^cnry[a-z0-9]{10}$`))
+	DescribeTable("picks the kind from the role's name",
+		func(role string, want canary.Kind) {
+			Expect(canary.KindOf(role)).To(Equal(want))
+			Expect(canary.Generate(role).Value).To(MatchRegexp(shapes[want].String()))
+		},
+		Entry(nil, "user", canary.KindUser),
+		Entry(nil, "git-author", canary.KindUser),
+		Entry(nil, "home", canary.KindUser),
+		Entry(nil, "host", canary.KindHost),
+		Entry(nil, "env-value", canary.KindToken),
+		Entry(nil, "git-token", canary.KindToken),
+		Entry(nil, "turbo-env", canary.KindToken),
+		Entry(nil, "error-message", canary.KindProper),
+		Entry(nil, "commit-message", canary.KindProper),
+		Entry(nil, "failing-target", canary.KindSnake),
+		Entry(nil, "config-key", canary.KindEnvName),
+		Entry(nil, "custom-goal", canary.KindName),
+		Entry(nil, "custom-task", canary.KindName),
+		Entry(nil, "package-name", canary.KindName),
+		Entry(nil, "dep-name", canary.KindName),
+		Entry(nil, "git-org", canary.KindName),
+		Entry(nil, "repo-path", canary.KindName),
+		Entry(nil, "config-value", canary.KindName),
+		Entry(nil, "cmdline-arg", canary.KindWord),
+		Entry(nil, "", canary.KindWord),
+	)
+
+	// The false-hit rate of the new shapes: thousands of fresh values of
+	// every kind, searched in every capture the repository holds (hand-made
+	// captures, the proxy's and the reports' test data), must find nothing.
+	It("finds no generated value in any capture of the repository", func() {
+		var files []string
+		root := filepath.Join("..", "..")
+		for _, dir := range []string{"fixtures", "proxy", "reports", "suites", "cmd"} {
+			Expect(filepath.WalkDir(filepath.Join(root, dir), func(p string, d os.DirEntry, err error) error {
+				if err != nil {
+					return err
+				}
+				if !d.IsDir() && (strings.HasSuffix(p, ".jsonl") || strings.HasSuffix(p, ".har")) {
+					files = append(files, p)
+				}
+				return nil
+			})).To(Succeed())
+		}
+		Expect(len(files)).To(BeNumerically(">", 20))
+		var cs []canary.Canary
+		for range 300 {
+			for kind := range shapes {
+				cs = append(cs, canary.GenerateKind(string(kind), kind))
+			}
+		}
+		s, err := canary.NewSearcher(cs)
+		Expect(err).NotTo(HaveOccurred())
+		exchanges := 0
+		for _, f := range files {
+			// Some test data is broken on purpose: what reads is searched.
+			_ = capture.ScanFile(f, func(ex *capture.Exchange) error {
+				exchanges++
+				o, err := observe.Observe(ex, pantsOpts)
+				if err != nil {
+					return nil
+				}
+				Expect(s.Search(o)).To(BeEmpty(), f)
+				return nil
+			})
+			raw, err := os.ReadFile(f)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(s.SearchBytes(raw, 0, f)).To(BeEmpty(), f)
+		}
+		Expect(exchanges).To(BeNumerically(">", 20))
+		GinkgoWriter.Printf("%d values, %d files, %d exchanges: 0 hits\n", len(cs), len(files), exchanges)
 	})
 })
 
@@ -58,7 +146,7 @@ var _ = Describe("canaries.json", func() {
 			_, err := canary.ReadFile(path)
 			Expect(err).To(MatchError(And(ContainSubstring(path), ContainSubstring(want))))
 		},
-		Entry("unknown field", `[{"role":"user","value":"cnryuser0123456789","x":1}]`, "unknown field"),
+		Entry("unknown field", `[{"role":"user","value":"kaveromilasu42","x":1}]`, "unknown field"),
 		Entry("missing value", `[{"role":"user"}]`, "role and value must both be set"),
 		Entry("not a list", `{"role":"user"}`, "want [{"),
 	)

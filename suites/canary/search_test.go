@@ -61,7 +61,7 @@ var _ = Describe("Searcher", func() {
 	}
 
 	BeforeEach(func() {
-		user = canary.Canary{Role: "user", Value: "cnryuser0k3j9x8ab2"}
+		user = canary.Canary{Role: "user", Value: "kaveromilasulano42"}
 		goal = canary.Generate("custom-goal")
 		var err error
 		s, err = canary.NewSearcher([]canary.Canary{user, goal, canary.Generate("host")})
@@ -81,7 +81,7 @@ var _ = Describe("Searcher", func() {
 			Entry("raw", canary.FormRaw, func(v string) string { return v }),
 			Entry("upper", canary.FormUpper, strings.ToUpper),
 			Entry("title", canary.FormTitle, func(v string) string { return strings.ToUpper(v[:1]) + v[1:] }),
-			Entry("mixed case", canary.FormCaseFolded, func(v string) string { return "Cnry" + strings.ToUpper(v[4:8]) + v[8:] }),
+			Entry("mixed case", canary.FormCaseFolded, func(v string) string { return strings.ToUpper(v[:1]) + v[1:4] + strings.ToUpper(v[4:8]) + v[8:] }),
 			Entry("percent-encoded", canary.FormURL, func(v string) string {
 				var b strings.Builder
 				for i := 0; i < len(v); i++ {
@@ -112,7 +112,7 @@ var _ = Describe("Searcher", func() {
 		)
 
 		It("tells the URL alphabet from the standard one", func() {
-			odd := canary.Canary{Role: "config-value", Value: "cnry~~~~~~~~?>?>"}
+			odd := canary.Canary{Role: "config-value", Value: "kavo~~~~~~~~?>?>"}
 			var err error
 			s, err = canary.NewSearcher([]canary.Canary{odd})
 			Expect(err).NotTo(HaveOccurred())
@@ -136,11 +136,11 @@ var _ = Describe("Searcher", func() {
 		})
 
 		It("finds url-encoded query values with + for space", func() {
-			spaced := canary.Canary{Role: "cmdline-arg", Value: "cnry arg 0k3j9x"}
+			spaced := canary.Canary{Role: "cmdline-arg", Value: "kavo arg 0k3j9x"}
 			var err error
 			s, err = canary.NewSearcher([]canary.Canary{spaced})
 			Expect(err).NotTo(HaveOccurred())
-			hits := search(exchange("https://telemetry.example/r?a=cnry+arg+0k3j9x&b=cnry%20arg%200k3j9x", ""))
+			hits := search(exchange("https://telemetry.example/r?a=kavo+arg+0k3j9x&b=kavo%20arg%200k3j9x", ""))
 			Expect(hits).To(ContainElements(
 				HaveField("Form", canary.FormURL),
 				hit("cmdline-arg", canary.FormRaw, "query:a"),

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
 	"github.com/telemetry-harness/telemetry-harness/suites/envsweep"
 	"github.com/telemetry-harness/telemetry-harness/suites/judge"
 	"github.com/telemetry-harness/telemetry-harness/suites/policy"
@@ -24,6 +25,16 @@ func ScenarioDirs(sc *policy.Scenario, out string) []string {
 // them). A missing or unreadable folder is an error: a run that left
 // nothing behind cannot be judged compliant.
 func JudgeDirs(p *policy.Policy, sc *policy.Scenario, dirs []string) (*judge.Result, error) {
+	return JudgeRuns(p, sc, dirs, nil)
+}
+
+// JudgeRuns is JudgeDirs with what the runner of a live run holds in memory:
+// held maps a run folder to its planted values and integrity chain, which
+// replace the folder's canaries.json and integrity.json (files on disk are
+// evidence a tool might have reached, and are written only once every tool
+// is gone; the values in this process are not). Folders missing from held
+// use their files.
+func JudgeRuns(p *policy.Policy, sc *policy.Scenario, dirs []string, held map[string]scenario.Held) (*judge.Result, error) {
 	runs := sc.RunsOf()
 	if len(dirs) == 0 || len(dirs)%len(runs) != 0 {
 		return nil, fmt.Errorf("judge scenario %s: %d run folders for %d runs", sc.Name, len(dirs), len(runs))
@@ -37,6 +48,15 @@ func JudgeDirs(p *policy.Policy, sc *policy.Scenario, dirs []string) (*judge.Res
 		r, err := judge.OpenRun(d)
 		if err != nil {
 			return nil, fmt.Errorf("judge scenario %s: %w", sc.Name, err)
+		}
+		if h, ok := held[d]; ok {
+			r.Canaries = h.Canaries
+			if h.Integrity != nil && r.Capture != "" {
+				if err := capture.VerifyWith(r.Capture, h.Integrity); err != nil {
+					return nil, fmt.Errorf("judge scenario %s: %w", sc.Name, err)
+				}
+				r.Unverified = ""
+			}
 		}
 		if len(sc.Runs) > 0 {
 			r.Name, r.Set = runs[i%len(runs)].Name, runs[i%len(runs)].Set

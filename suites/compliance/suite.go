@@ -224,8 +224,8 @@ func (s *Suite) execute(ctx context.Context) {
 	}
 	opts := s.cfg.Runner
 	opts.Policy = s.cfg.Policy
-	opts.Enough = func(sc *policy.Scenario, dirs []string) (string, error) {
-		res, err := JudgeDirs(s.cfg.Policy, sc, dirs)
+	opts.Enough = func(sc *policy.Scenario, dirs []string, held map[string]scenario.Held) (string, error) {
+		res, err := JudgeRuns(s.cfg.Policy, sc, dirs, held)
 		if err != nil {
 			return "", err
 		}
@@ -242,17 +242,21 @@ func (s *Suite) execute(ctx context.Context) {
 	}
 	for i, sc := range needed {
 		o := &Outcome{Scenario: sc.Name}
+		var held map[string]scenario.Held
 		if i < len(results) && results[i] != nil {
 			o.Run = results[i]
 			for _, r := range results[i].Runs {
 				o.Dirs = append(o.Dirs, r.Dir)
 			}
+			held = results[i].Held()
 			o.Err = results[i].Err
 		} else {
 			o.Err = fmt.Errorf("scenario %s: no result", sc.Name)
 		}
 		if o.Err == nil {
-			o.Judged, o.Err = JudgeDirs(s.cfg.Policy, sc, ScenarioDirs(sc, opts.Out))
+			// The values and chains the runner kept in memory, not the
+			// files written from them.
+			o.Judged, o.Err = JudgeRuns(s.cfg.Policy, sc, ScenarioDirs(sc, opts.Out), held)
 		}
 		if o.Judged != nil && o.Run != nil {
 			o.Judged.Retries = o.Run.Retries

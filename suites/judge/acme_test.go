@@ -22,10 +22,10 @@ import (
 // judges it, with no acme-specific code.
 var _ = Describe("a second tool's policy (fixtures/policies/acme.yaml)", func() {
 	const (
-		user    = "cnryacmeuser4k8p"
-		project = "cnryproject7q2w9e"
-		script  = "cnryscript3x5v8n"
-		token   = "cnrytoken6b1m4z"
+		user    = "pumavilogorela27"
+		project = "ragefo-sinubolano"
+		script  = "lubero-zakimelan"
+		token   = "Xb4kP9sLm2Qw7Rt"
 	)
 	canaries := []canary.Canary{{Role: "user", Value: user}, {Role: "project-id", Value: project},
 		{Role: "script", Value: script}, {Role: "token", Value: token}}

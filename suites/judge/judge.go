@@ -170,6 +170,11 @@ type Run struct {
 	// State holds the tool's state files after the run, by the policy's
 	// state names (the run folder's state/<name>); nil when none was kept.
 	State map[string][]byte
+	// Unverified says why Capture could not be proved to be the
+	// recorder's (no integrity chain); empty when it was, or when the
+	// exchanges are held in memory. A clause that would pass on such a
+	// run is unobservable instead: the tool could have changed it.
+	Unverified string
 }
 
 // Input is what Judge judges.
@@ -387,6 +392,13 @@ func Judge(in Input) (*Result, error) {
 			k.final()
 		}
 	}
+	var unverified string
+	for _, r := range in.Runs {
+		if r.Unverified != "" {
+			unverified = r.Unverified
+			break
+		}
+	}
 	res := &Result{Scenario: sc.Name, Findings: []Finding{}, Diagnostic: diag}
 	// A clause whose evidence never arrived has not passed: its checks
 	// had nothing to look at (a violation found anyway still stands).
@@ -449,6 +461,9 @@ func Judge(in Input) (*Result, error) {
 				for id, n := range cr.Interpretations {
 					cr.Reason = joinUnique([]string{cr.Reason, fmt.Sprintf("passed under interpretation %s (%d value(s) accepted)", id, n)})
 				}
+			}
+			if cr.Verdict == Passed && unverified != "" {
+				cr.Verdict, cr.Reason = Unobservable, unverified
 			}
 			res.Findings = append(res.Findings, all.findings...)
 		}

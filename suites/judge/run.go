@@ -47,6 +47,15 @@ func OpenRun(path string) (Run, error) {
 		return r, fmt.Errorf("load run %s: %w", path, err)
 	}
 	r.Capture = c
+	// The capture must be the recorder's, line for line: a broken chain is
+	// a harness error; no chain at all (an older capture) is judged, but
+	// never passes.
+	switch err := capture.Verify(c); {
+	case errors.Is(err, capture.ErrNoIntegrity):
+		r.Unverified = err.Error()
+	case err != nil:
+		return r, fmt.Errorf("load run %s: %w", path, err)
+	}
 	st, err := os.Stat(path)
 	if err != nil || !st.IsDir() {
 		return r, nil

@@ -22,9 +22,9 @@ var _ = Describe("a tool whose salt lives in its state file (policies/turborepo.
 	const (
 		salt    = "58902f59-fe9e-46f4-9c67-f3d6ad0a993d"
 		tid     = "a8fdf0c122ff80cda5022df5134e7432e8a799b0ba9c02d1b3ec2153162b1d87"
-		workdir = "/tmp/x/cnryrepoq3lrvm003d/turborepo"
-		pkg     = "cnrypack7q2w9e1x2c"
-		task    = "cnrycust3x5v8n0p1q"
+		workdir = "/tmp/x/pomiva-desutolanor/turborepo"
+		pkg     = "dokime-varuselanor"
+		task    = "fenomu-kalivelanor"
 	)
 	hash := func(s string) string { h := sha256.Sum256([]byte(s)); return hex.EncodeToString(h[:]) }
 	canaries := []canary.Canary{{Role: "workdir", Value: workdir}, {Role: "package-name", Value: pkg}, {Role: "custom-task", Value: task}}

@@ -123,12 +123,20 @@ var _ = Describe("streamed judging", func() {
 		}
 	})
 
-	It("makes a capture cut mid-line a harness error, found while streaming", func() {
-		path := filepath.Join(GinkgoT().TempDir(), "capture.jsonl")
+	It("makes a capture cut mid-line a harness error: at open when it is chained, else found while streaming", func() {
+		dir := GinkgoT().TempDir()
+		path := filepath.Join(dir, "capture.jsonl")
 		writeCapture(path, "elsewhere.example", 3, func(i int) int { return i + 1 })
 		b, err := os.ReadFile(path)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(os.WriteFile(path, append(b, []byte(`{"type":"exchange","exchange":{"seq":4,"ki`)...), 0o600)).To(Succeed())
+		_, err = judge.OpenRun(path)
+		Expect(err).To(And(MatchError(capture.ErrTruncated), MatchError(capture.ErrIntegrity)))
+		Expect(err.Error()).To(ContainSubstring(path + " line 7"))
+
+		// An older capture without its chain is opened, and streaming
+		// finds the cut line.
+		Expect(os.Remove(filepath.Join(dir, capture.IntegrityName))).To(Succeed())
 		_, err = judgeOpened("opt-out", path)
 		Expect(err).To(MatchError(capture.ErrTruncated))
 		Expect(err.Error()).To(ContainSubstring(path))

@@ -29,8 +29,13 @@ type mutant struct {
 	Scenarios []string `yaml:"scenarios"`
 	// Finding, when set, is a substring some finding's message of the
 	// mutant's clauses must hold: the canary search's chain.
-	Finding     string `yaml:"finding"`
-	Description string `yaml:"description"`
+	Finding string `yaml:"finding"`
+	// HarnessError marks a mutant that attacks the evidence: where it
+	// reaches it, the run must end in a harness error holding this text
+	// (exit 1); where it cannot (a sealed run hides the output), its leak
+	// must violate its clauses.
+	HarnessError string `yaml:"harness_error"`
+	Description  string `yaml:"description"`
 }
 
 // loadManifest reads the manifest strictly (unknown keys are errors) and

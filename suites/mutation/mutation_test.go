@@ -75,6 +75,9 @@ type subject struct {
 	// some finding of the expected clauses must hold (manifest).
 	Scenarios []string
 	Finding   string
+	// HarnessError: the mutant must end in harness errors holding this
+	// text (see mutant.HarnessError).
+	HarnessError string
 }
 
 // outcome is what running one subject gave.
@@ -145,7 +148,7 @@ func newBench(cfg benchConfig) (*bench, error) {
 			words[0] = python
 		}
 		b.subjects = append(b.subjects, subject{Name: m.Name, Kind: "mutant", Words: scenario.ResolveTool(words, cfg.Root), Expect: m.Clauses, SealedOnly: m.Sealed,
-			Scenarios: m.Scenarios, Finding: m.Finding})
+			Scenarios: m.Scenarios, Finding: m.Finding, HarnessError: m.HarnessError})
 	}
 	ref := []string{python, filepath.Join(cfg.Root, "fixtures", "reference", "pants.py")}
 	b.subjects = append(b.subjects,
@@ -347,6 +350,19 @@ func (b *bench) check(i int) {
 	o := b.results[i]
 	Expect(o).NotTo(BeNil(), "%s %s was not run (harness defect: its entry is selected but BeforeSuite skipped it)", s.Kind, s.Name)
 	Expect(o.Err).NotTo(HaveOccurred(), "running %s %s", s.Kind, s.Name)
+	if s.HarnessError != "" {
+		// Changed evidence is refused, never judged: a harness error
+		// where the mutant reached the evidence (runs that are not
+		// sealed), its leak violated where it could not (a sealed run
+		// hides the output folder), never a clean pass.
+		errs := o.harnessErrors()
+		for _, e := range errs {
+			Expect(e).To(ContainSubstring(s.HarnessError), "%s %s", s.Kind, s.Name)
+		}
+		Expect(s.Expect).To(ContainElements(o.violated()), func() string { return explain(s, o) })
+		Expect(len(errs)+len(o.violated())).To(BeNumerically(">", 0), "%s %s survives: no harness error, no violation\n%s", s.Kind, s.Name, explain(s, o))
+		return
+	}
 	Expect(o.harnessErrors()).To(BeEmpty(), "%s %s: every scenario must run and be judged", s.Kind, s.Name)
 	if s.SealedOnly && o.Sealed < o.Runs {
 		Skip(fmt.Sprintf("mutant %s misbehaves only in sealed runs, and %d of %d runs were not sealed: %s",
@@ -465,6 +481,18 @@ func (b *bench) score() string {
 // judgeOutcome says whether o is exactly what s expects, and whether a
 // mutant survived (a listed clause not violated, or no clean run).
 func judgeOutcome(s subject, o *outcome) (ok, survived bool) {
+	if s.HarnessError != "" && o.Err == nil {
+		// Killed when the harness refused the changed evidence, or caught
+		// the leak where the evidence was out of reach.
+		errs := o.harnessErrors()
+		for _, e := range errs {
+			if !strings.Contains(e, s.HarnessError) {
+				return false, true
+			}
+		}
+		caught := len(errs) + len(o.violated())
+		return caught > 0, caught == 0
+	}
 	if o.Err != nil || len(o.harnessErrors()) > 0 {
 		return false, true
 	}

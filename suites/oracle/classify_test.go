@@ -39,7 +39,7 @@ var _ = Describe("Classify", func() {
 			Values: map[string][]string{
 				"user": {"alice"},
 				"node": {"123456789012", "00:1c:be:99:1a:14"},
-				"host": {"cnryhostk3j9x0ab2c"},
+				"host": {"kavero-milasula-07"},
 			},
 		}
 	})
@@ -72,7 +72,7 @@ var _ = Describe("Classify", func() {
 		Entry("md5 of the user", "md5(v)", "user", "alice", func(s string) string { h := md5.Sum([]byte(s)); return hex.EncodeToString(h[:]) }),
 		Entry("sha1 of the node", "sha1(v)", "node", "123456789012", func(s string) string { h := sha1.Sum([]byte(s)); return hex.EncodeToString(h[:]) }),
 		Entry("sha256 of the user", "sha256(v)", "user", "alice", func(s string) string { h := sha256.Sum256([]byte(s)); return hex.EncodeToString(h[:]) }),
-		Entry("sha512 of the host, upper-case", "sha512(v)", "host", "cnryhostk3j9x0ab2c", func(s string) string {
+		Entry("sha512 of the host, upper-case", "sha512(v)", "host", "kavero-milasula-07", func(s string) string {
 			h := sha512.Sum512([]byte(s))
 			return strings.ToUpper(hex.EncodeToString(h[:]))
 		}),

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -66,7 +67,11 @@ func newSets(p *policy.Policy, sc *policy.Scenario) (*sets, error) {
 				return nil, fmt.Errorf("canary role %s: %w", role, err)
 			}
 		case policy.PlantHostname:
-			s.hostname = canary.Generate(role).Value
+			v, err := generate(plan)
+			if err != nil {
+				return nil, err
+			}
+			s.hostname = v
 		case policy.PlantWorkdir, policy.PlantCommand:
 			// Recorded per run once the repo copy exists (recorded).
 		default:
@@ -136,12 +141,33 @@ func (s *sets) values(set string) (*values, error) {
 
 // generate draws a fresh value for a role: a repo id is a random UUID (36
 // characters, which Pants' repo id check accepts, as `uuidgen` would make
-// one), anything else comes from the canary package.
+// one), a host name has the host shape, anything else the shape the canary
+// package picks for the role's name. A value must match the plan's pattern
+// (what the tool accepts there): when the role's shape does not, a plain
+// word is drawn, and when that does not either, the plan is at fault.
 func generate(plan *policy.CanaryPlan) (string, error) {
 	if plan.Plant == policy.PlantRepoID {
 		return newUUID()
 	}
-	return canary.Generate(plan.Role).Value, nil
+	kind := canary.KindOf(plan.Role)
+	if plan.Plant == policy.PlantHostname {
+		kind = canary.KindHost
+	}
+	v := canary.GenerateKind(plan.Role, kind).Value
+	if plan.Pattern == "" {
+		return v, nil
+	}
+	re, err := regexp.Compile(plan.Pattern)
+	if err != nil {
+		return "", fmt.Errorf("canary role %s: pattern %q: %w", plan.Role, plan.Pattern, err)
+	}
+	if re.MatchString(v) {
+		return v, nil
+	}
+	if v = canary.GenerateKind(plan.Role, canary.KindWord).Value; re.MatchString(v) {
+		return v, nil
+	}
+	return "", fmt.Errorf("canary role %s: pattern %q admits no generated value (e.g. %q, 12 lower-case letters and 2 digits); widen the pattern in the policy's canaries", plan.Role, plan.Pattern, v)
 }
 
 // newUUID returns a random version 4 UUID.
@@ -392,7 +418,7 @@ func copyState(p *policy.Policy, sb *sandbox, dir string) error {
 		if err != nil {
 			return fmt.Errorf("read state file %s: %w", s.Name, err)
 		}
-		if err := os.MkdirAll(filepath.Join(dir, StateDir), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Join(dir, StateDir), 0o700); err != nil {
 			return fmt.Errorf("copy state file %s: %w", s.Name, err)
 		}
 		if err := os.WriteFile(filepath.Join(dir, StateDir, s.Name), b, 0o600); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -71,9 +72,31 @@ type Options struct {
 	NoKeyLog bool
 	// Enough decides, after each attempt of a best-effort scenario
 	// (policy.Delivery), whether the evidence its clauses need arrived in
-	// the run folders so far (ScenarioDirs order); it returns what is
-	// missing, or "" to stop. Nil runs every scenario once.
-	Enough func(sc *policy.Scenario, dirs []string) (missing string, err error)
+	// the run folders so far (ScenarioDirs order), with what the runner
+	// still holds in memory for them (held; see writeEvidence); it returns
+	// what is missing, or "" to stop. Nil runs every scenario once.
+	Enough func(sc *policy.Scenario, dirs []string, held map[string]Held) (missing string, err error)
+}
+
+// Held is what the runner keeps in memory for a run folder until every tool
+// of the invocation is gone (writeEvidence then writes it): the planted
+// values and the capture's integrity chain.
+type Held struct {
+	Canaries  []canary.Canary
+	Integrity *capture.Integrity
+}
+
+// Held maps each run folder of the result to what the runner holds for it.
+func (r *Result) Held() map[string]Held {
+	out := make(map[string]Held, len(r.Runs))
+	for _, rr := range r.Runs {
+		h := Held{Canaries: rr.Canaries}
+		if rr.Run != nil {
+			h.Integrity = rr.Run.Integrity
+		}
+		out[rr.Dir] = h
+	}
+	return out
 }
 
 // AttemptPrefix names the folders of a best-effort scenario's later
@@ -154,6 +177,44 @@ type RunResult struct {
 	Env []string
 	// Err is set when the run could not be made or recorded.
 	Err error
+	// evidence is set once the run folder exists: writeEvidence then
+	// writes its canaries.json and integrity.json.
+	evidence bool
+}
+
+// writeEvidence writes what a tool must not reach while any tool of the
+// invocation runs (scenarios run in parallel and in sequence, and every
+// tool runs as the harness's user, so a later or concurrent tool could
+// reach an earlier run's folder): each run's canaries.json, and its
+// capture's integrity chain, whose key would let a tool rewrite the capture
+// unnoticed. Call it once every run is over.
+func writeEvidence(results []*Result) {
+	for _, res := range results {
+		if res == nil {
+			continue
+		}
+		var errs []error
+		for i := range res.Runs {
+			rr := &res.Runs[i]
+			if !rr.evidence {
+				continue
+			}
+			var err error
+			if werr := canary.WriteFile(filepath.Join(rr.Dir, CanariesName), rr.Canaries); werr != nil {
+				err = fmt.Errorf("write %s: %w", CanariesName, werr)
+			}
+			if rr.Run != nil && rr.Run.Integrity != nil {
+				if werr := capture.WriteIntegrity(rr.Dir, rr.Run.Integrity); werr != nil {
+					err = errors.Join(err, werr)
+				}
+			}
+			if err != nil {
+				rr.Err = errors.Join(rr.Err, err)
+				errs = append(errs, fmt.Errorf("scenario %s: %w", res.Scenario, err))
+			}
+		}
+		res.Err = errors.Join(append([]error{res.Err}, errs...)...)
+	}
 }
 
 // Rerun returns a shell line that runs the tool again by hand, in its kept
@@ -273,6 +334,7 @@ func RunAll(ctx context.Context, opts Options, names []string) ([]*Result, error
 		}()
 	}
 	wg.Wait()
+	writeEvidence(results)
 	return results, nil
 }
 
@@ -286,6 +348,7 @@ func Run(ctx context.Context, opts Options, sc *policy.Scenario) (*Result, error
 		return nil, errors.New("run scenario: no scenario given")
 	}
 	res := run(ctx, opts, sc, &logger{w: opts.Log})
+	writeEvidence([]*Result{res})
 	return res, res.Err
 }
 
@@ -341,7 +404,7 @@ func run(ctx context.Context, opts Options, sc *policy.Scenario, log *logger) *R
 			res.Err = err
 			return res
 		}
-		missing, err := opts.Enough(sc, AttemptDirs(sc, opts.Out))
+		missing, err := opts.Enough(sc, AttemptDirs(sc, opts.Out), res.Held())
 		if err != nil {
 			res.Err = fmt.Errorf("scenario %s: judge attempt %d: %w", sc.Name, attempt, err)
 			return res
@@ -431,7 +494,7 @@ func runOne(ctx context.Context, opts Options, sc *policy.Scenario, r policy.Run
 	}
 	rr.Canaries, rr.Notes = vals.canaries, vals.notes
 
-	tmp, err := os.MkdirTemp("", "telemetry-harness-"+sc.Name+"-")
+	tmp, err := os.MkdirTemp("", "work-")
 	if err != nil {
 		rr.Err = fmt.Errorf("make temporary folder: %w", err)
 		return rr
@@ -452,14 +515,20 @@ func runOne(ctx context.Context, opts Options, sc *policy.Scenario, r policy.Run
 		rr.Err = err
 		return rr
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		rr.Err = fmt.Errorf("create run folder: %w", err)
 		return rr
 	}
-	if err := canary.WriteFile(filepath.Join(dir, CanariesName), rr.Canaries); err != nil {
-		rr.Err = fmt.Errorf("write %s: %w", CanariesName, err)
+	// The planted values stay in this process while any tool can run: a
+	// tool that could read canaries.json could swap a value for a decoy and
+	// then send the real one. writeEvidence writes the file once every run
+	// of the invocation is over; a stale one from a reused folder goes
+	// first.
+	if err := os.Remove(filepath.Join(dir, CanariesName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		rr.Err = fmt.Errorf("clear %s: %w", CanariesName, err)
 		return rr
 	}
+	rr.evidence = true
 	// Clear what an earlier run left in a reused run folder: a stale state
 	// file would hand the oracle another run's salt.
 	if err := os.RemoveAll(filepath.Join(dir, StateDir)); err != nil {
@@ -472,6 +541,7 @@ func runOne(ctx context.Context, opts Options, sc *policy.Scenario, r policy.Run
 		Settle:  opts.Settle, Timeout: opts.Timeout, IdleStop: opts.IdleStop,
 		Seal: opts.Seal, NoKeyLog: opts.NoKeyLog, Hostname: sets.hostname, MAC: sets.mac,
 		Host: HostFacts(sc),
+		Hide: hideable(opts, sb),
 	}
 	for i, argv := range sb.prepare {
 		so.Argv, so.Out = argv, filepath.Join(dir, "prepare", fmt.Sprint(i+1))
@@ -486,7 +556,7 @@ func runOne(ctx context.Context, opts Options, sc *policy.Scenario, r policy.Run
 		}
 	}
 	// Values read off the prepared repo copy join the planted ones before
-	// the tool runs, so canaries.json is complete even if the run fails.
+	// the tool runs, so the list is complete even if the run fails.
 	more, err := recorded(ctx, opts.Policy, sc, sb)
 	if err != nil {
 		rr.Err = err
@@ -494,12 +564,9 @@ func runOne(ctx context.Context, opts Options, sc *policy.Scenario, r policy.Run
 	}
 	if len(more) > 0 {
 		rr.Canaries = append(slices.Clone(rr.Canaries), more...)
-		if err := canary.WriteFile(filepath.Join(dir, CanariesName), rr.Canaries); err != nil {
-			rr.Err = fmt.Errorf("write %s: %w", CanariesName, err)
-			return rr
-		}
 	}
 	so.Argv, so.Out = rr.Argv, dir
+	so.HoldEvidence = true // see writeEvidence
 	rr.Run, rr.Err = session.Record(ctx, so)
 	if rr.Err != nil {
 		rr.Err = fmt.Errorf("tool %s: %w", strings.Join(opts.Tool, " "), rr.Err)
@@ -511,6 +578,20 @@ func runOne(ctx context.Context, opts Options, sc *policy.Scenario, r policy.Run
 		rr.Err = errors.Join(rr.Err, err)
 	}
 	return rr
+}
+
+// hideable is the output folder when a sealed run may cover it from the
+// tool (session.Options.Hide): not when the tool's own files live under it
+// (its repo copy, HOME, the temporary folder with the CA bundle, a tool word
+// that is a path), which the cover would hide too.
+func hideable(opts Options, sb *sandbox) []string {
+	needed := []string{sb.workdir, sb.home}
+	for _, w := range opts.Tool {
+		if filepath.IsAbs(w) {
+			needed = append(needed, w)
+		}
+	}
+	return session.HideOutput(opts.Out, needed...)
 }
 
 // checkTool reports a tool word that is an absolute path to nothing, such as

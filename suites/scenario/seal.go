@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -46,7 +45,8 @@ func nodeCanaries(role string, mac net.HardwareAddr) []canary.Canary {
 
 // unsealed fixes a run's canaries once it is known whether the run was
 // sealed (egress.json): without a namespace the host name was not set, so
-// the host canary was not planted and is dropped, with a note. The canary
+// the host canary was not planted and is dropped, with a note (runOne then
+// writes canaries.json). The canary
 // MAC forms stay: they are harmless where the tool never saw them.
 func unsealed(p *policy.Policy, rr *RunResult) error {
 	e, err := capture.ReadEgress(rr.Dir)
@@ -76,8 +76,5 @@ func unsealed(p *policy.Policy, rr *RunResult) error {
 	}
 	slices.Sort(rr.Notes)
 	rr.Canaries = kept
-	if err := canary.WriteFile(filepath.Join(rr.Dir, CanariesName), kept); err != nil {
-		return fmt.Errorf("write %s: %w", CanariesName, err)
-	}
 	return nil
 }
