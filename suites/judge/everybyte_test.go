@@ -1,7 +1,11 @@
 package judge_test
 
 import (
+	"encoding/base64"
+	"encoding/json"
+	"os"
 	"path/filepath"
+	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -30,5 +34,37 @@ var _ = Describe("every byte judged", func() {
 			ContainSubstring("URL spire.bugout.dev:443"),
 			ContainSubstring("each must be spire.bugout.dev:443"),
 		)))
+	})
+
+	It("makes a body cut at the size limit unobservable for content clauses, with no finding about the cut", func() {
+		p := loadPolicy("policy.yaml")
+		res := judgeFolders(p, "opt-in-custom-goals", filepath.Join(root, "fixtures/captures/body-over-limit"))
+		Expect(res.Findings).To(BeEmpty(), "the cut is the harness's, not the tool's")
+		for _, id := range []string{"fields.documented-only", "fields.all-documented-present"} {
+			cr, ok := res.Clause(id)
+			Expect(ok).To(BeTrue())
+			Expect(cr.Verdict).To(Equal(judge.Unobservable), id)
+			Expect(cr.Reason).To(ContainSubstring("exchange #1's body was cut at the recording limit (68157440 bytes sent, the first 300 kept)"), id)
+		}
+		By("a planted value in the kept bytes is still a finding")
+		dir := GinkgoT().TempDir()
+		Expect(os.CopyFS(dir, os.DirFS(filepath.Join(root, "fixtures/captures/body-over-limit")))).To(Succeed())
+		b, err := os.ReadFile(filepath.Join(dir, "capture.jsonl"))
+		Expect(err).NotTo(HaveOccurred())
+		// The cut body's prefix with the user canary at its start.
+		lines := strings.SplitN(string(b), "\n", 2)
+		var rec map[string]any
+		Expect(json.Unmarshal([]byte(lines[0]), &rec)).To(Succeed())
+		ex := rec["exchange"].(map[string]any)
+		body := ex["body"].(map[string]any)
+		body["raw"] = base64.StdEncoding.EncodeToString([]byte(`{"title": "cnryuser8k2m4x7p`))
+		first, err := json.Marshal(rec)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(os.WriteFile(filepath.Join(dir, "capture.jsonl"), []byte(string(first)+"\n"+lines[1]), 0o600)).To(Succeed())
+		res = judgeFolders(p, "opt-in-custom-goals", dir)
+		cr, ok := res.Clause("anonymity.no-personal-values")
+		Expect(ok).To(BeTrue())
+		Expect(cr.Verdict).To(Equal(judge.Violated))
+		Expect(violatedClauses(res)).To(Equal([]string{"anonymity.no-personal-values"}))
 	})
 })

@@ -359,7 +359,7 @@ func Judge(in Input) (*Result, error) {
 			pc.cr.Verdict, pc.cr.Reason = NotExercised, "scenario "+sc.Name+" does not exercise this clause"
 		default:
 			for _, ch := range c.Checks {
-				k := j.checker(c.ID, ch)
+				k := skipCut(ch.Kind, j.checker(c.ID, ch))
 				pc.ks = append(pc.ks, k)
 				all = append(all, k)
 			}
@@ -499,6 +499,10 @@ func (j *judgement) stream(rv *runView, ks []*checker) error {
 			rv.blind = append(rv.blind, blindExchange{Seq: x.ex.Seq, Kind: x.ex.Kind, Host: x.ex.Host})
 		default:
 			rv.observed++
+			// A cut body is seen only in part: the run is blind to the rest.
+			if r := cutReason(x.ex); r != "" {
+				rv.blind = append(rv.blind, blindExchange{Seq: x.ex.Seq, Kind: x.ex.Kind, Host: x.ex.Host, Why: r})
+			}
 		}
 		for _, k := range ks {
 			if k.each != nil {
@@ -655,6 +659,9 @@ type blindExchange struct {
 	Seq  int64
 	Kind capture.Kind
 	Host string
+	// Why replaces the "could not see inside" wording: a body cut at the
+	// size limit (cutReason).
+	Why string
 }
 
 // runView is one run with what its stream has shown so far.
@@ -747,17 +754,31 @@ func blindReason(rv *runView) string {
 	if len(rv.blind) == 0 {
 		return ""
 	}
-	var parts []string
+	var parts, cut []string
 	for _, ex := range rv.blind {
+		if ex.Why != "" {
+			cut = append(cut, ex.Why)
+			continue
+		}
 		parts = append(parts, fmt.Sprintf("exchange #%d is %s to %s", ex.Seq, ex.Kind, ex.Host))
 	}
-	sort.Strings(parts)
-	more := ""
-	if len(parts) > maxBlindListed {
-		more = fmt.Sprintf(" and %d more", len(parts)-maxBlindListed)
-		parts = parts[:maxBlindListed]
+	var out []string
+	for _, l := range []struct {
+		head  string
+		items []string
+	}{{"the harness could not see inside: ", parts}, {"the harness saw only part of: ", cut}} {
+		if len(l.items) == 0 {
+			continue
+		}
+		sort.Strings(l.items)
+		more := ""
+		if len(l.items) > maxBlindListed {
+			more = fmt.Sprintf(" and %d more", len(l.items)-maxBlindListed)
+			l.items = l.items[:maxBlindListed]
+		}
+		out = append(out, l.head+strings.Join(l.items, ", ")+more)
 	}
-	return "the harness could not see inside: " + strings.Join(parts, ", ") + more
+	return strings.Join(out, "; ")
 }
 
 // blindEnd is a checker's end step that reports a run's blind exchanges as
