@@ -147,7 +147,10 @@ func (j *judgement) canaryAbsent(clause string, c policy.Check) *checker {
 	if len(planted) == 0 {
 		return k
 	}
-	k.start = func(*runView) { out.exercised = true }
+	k.start = func(rv *runView) {
+		out.exercised = true
+		j.dnsCanaries(clause, c, rv, planted, out)
+	}
 	k.end = blindEnd(k)
 	k.each = func(rv *runView, x *item) {
 		for _, h := range x.hitsOf(planted) {

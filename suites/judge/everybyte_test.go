@@ -67,4 +67,17 @@ var _ = Describe("every byte judged", func() {
 		Expect(cr.Verdict).To(Equal(judge.Violated))
 		Expect(violatedClauses(res)).To(Equal([]string{"anonymity.no-personal-values"}))
 	})
+
+	It("finds a planted value in a DNS question name, as a label and split over labels", func() {
+		p := loadPolicy("policy.yaml")
+		for dir, path := range map[string]string{"dns-label-user": "dns.jsonl:1", "dns-label-split-hex": "dns.jsonl:1"} {
+			res := judgeFolders(p, "opt-in-custom-goals", filepath.Join(root, "fixtures/captures", dir))
+			Expect(res.Findings).To(ContainElement(SatisfyAll(
+				HaveField("Clause", "anonymity.no-personal-values"),
+				HaveField("Path", path),
+				HaveField("Message", ContainSubstring("the user canary is sent in a DNS question")),
+			)), dir)
+		}
+	})
 })
+
