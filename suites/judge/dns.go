@@ -69,7 +69,7 @@ func (j *judgement) dnsHits(rv *runView) []hit {
 					continue
 				}
 				seen[key] = true
-				out = append(out, hit{Role: h.Canary.Role, Form: h.Form, Path: q.where, Length: len(h.Canary.Value)})
+				out = append(out, hit{Role: h.Canary.Role, Form: h.Form, Path: q.where, Length: len(h.Canary.Value), From: j.search.origin[h.Canary.Value]})
 			}
 		}
 	}
@@ -89,7 +89,7 @@ func (j *judgement) dnsCanaries(clause string, c policy.Check, rv *runView, role
 			continue
 		}
 		out.add(j.finding(clause, c.Kind, rv, 0, h.Path,
-			fmt.Sprintf("the %s canary is sent in a DNS question (%s)", h.Role, h.Form),
+			fmt.Sprintf("the %s canary%s is sent in a DNS question (%s)", h.Role, plantedIn(h), h.Form),
 			fmt.Sprintf("role %s, form %s, value of %d chars", h.Role, h.Form, h.Length)))
 	}
 }

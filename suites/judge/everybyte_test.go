@@ -10,6 +10,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/telemetry-harness/telemetry-harness/suites/canary"
 	"github.com/telemetry-harness/telemetry-harness/suites/judge"
 )
 
@@ -79,5 +80,69 @@ var _ = Describe("every byte judged", func() {
 			)), dir)
 		}
 	})
-})
 
+	It("judges every clause that holds everywhere in every run of every scenario, listed or not", func() {
+		p := loadPolicy("policy.yaml")
+		c := func(name string) string { return filepath.Join(root, "fixtures/captures", name) }
+		By("a leak in the second run of repeated-runs, which does not list anonymity")
+		sc, err := p.Scenario("repeated-runs")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(sc.Exercises("anonymity.no-personal-values")).To(BeFalse())
+		res := judgeFolders(p, "repeated-runs", c("compliant"), c("user-raw"), c("compliant"))
+		cr, ok := res.Clause("anonymity.no-personal-values")
+		Expect(ok).To(BeTrue())
+		Expect(cr.Verdict).To(Equal(judge.Violated))
+		Expect(res.Findings).To(ContainElement(SatisfyAll(
+			HaveField("Clause", "anonymity.no-personal-values"), HaveField("Run", "run-2"))))
+		By("a clean run: the unlisted clause passes and says how it was judged")
+		res = judgeFolders(p, "repeated-runs", c("compliant"), c("compliant"), c("compliant"))
+		cr, _ = res.Clause("anonymity.no-personal-values")
+		Expect(cr.Verdict).To(Equal(judge.Passed))
+		Expect(cr.Reason).To(ContainSubstring("not listed by scenario repeated-runs"))
+		By("consent and counts stay where the scenario lists them: sending is expected here")
+		for _, id := range []string{"consent.nothing-until-opt-in", "fields.all-documented-present", "ids.salted-with-repo-id"} {
+			cr, _ = res.Clause(id)
+			Expect(cr.Verdict).To(Equal(judge.NotExercised), id)
+		}
+		By("what an unlisting scenario cannot see is not-exercised, not unobservable")
+		res = judgeFolders(p, "slow-endpoint", c("opt-out-tunnel-rejected"))
+		cr, _ = res.Clause("anonymity.no-personal-values")
+		Expect(cr.Verdict).To(Equal(judge.NotExercised))
+		Expect(cr.Reason).To(ContainSubstring("not fully observable"))
+	})
+
+	It("finds a value another scenario planted and names that scenario", func() {
+		p := loadPolicy("policy.yaml")
+		run, err := judge.LoadRun(filepath.Join(root, "fixtures/captures/user-raw"))
+		Expect(err).NotTo(HaveOccurred())
+		// This scenario's user is another value; the one in the capture was
+		// planted by two-repos.
+		var sent string
+		for i, c := range run.Canaries {
+			if c.Role == "user" {
+				sent = c.Value
+				run.Canaries[i].Value = "cnryuser0othr9x2"
+			}
+		}
+		Expect(sent).NotTo(BeEmpty())
+		in := judge.Input{Policy: p, Scenario: "opt-in-custom-goals", Runs: []judge.Run{run}}
+		res, err := judge.Judge(in)
+		Expect(err).NotTo(HaveOccurred())
+		cr, _ := res.Clause("anonymity.no-personal-values")
+		Expect(cr.Verdict).To(Equal(judge.Passed), "without the other scenarios' values the leak is not seen")
+
+		in.Elsewhere = []judge.Planted{
+			{Scenario: "opt-in-custom-goals", Canaries: []canary.Canary{{Role: "user", Value: "cnryuser0othr9x2"}}},
+			{Scenario: "two-repos", Canaries: []canary.Canary{{Role: "user", Value: sent}}},
+		}
+		res, err = judge.Judge(in)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(res.Findings).To(ContainElement(SatisfyAll(
+			HaveField("Clause", "anonymity.no-personal-values"),
+			HaveField("Message", ContainSubstring("the user canary planted in scenario two-repos is sent")),
+		)))
+		for _, f := range res.Findings {
+			Expect(strings.ToLower(f.String())).NotTo(ContainSubstring(sent), "a value from elsewhere is redacted too")
+		}
+	})
+})

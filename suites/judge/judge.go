@@ -186,6 +186,16 @@ type Input struct {
 	// Baseline are the facts of a fast-endpoint run of the same tool, for
 	// the background check; nil to judge from the run alone.
 	Baseline *capture.Run
+	// Elsewhere are the values planted in the other scenarios of the same
+	// invocation (or the other run folders given to replay): searched in
+	// this scenario's traffic too, a hit naming where it was planted.
+	Elsewhere []Planted
+}
+
+// Planted are the values one scenario planted.
+type Planted struct {
+	Scenario string
+	Canaries []canary.Canary
 }
 
 // ErrNoRuns is returned when Input has no run.
@@ -347,6 +357,9 @@ func Judge(in Input) (*Result, error) {
 	type pending struct {
 		cr ClauseResult
 		ks []*checker
+		// unlisted: the scenario does not list the clause; only its
+		// checks judged everywhere run (policy.Everywhere).
+		unlisted bool
 	}
 	var clauses []*pending
 	var all []*checker
@@ -355,10 +368,14 @@ func Judge(in Input) (*Result, error) {
 		switch {
 		case c.Testable == policy.TestableServerSide:
 			pc.cr.Verdict, pc.cr.Reason = NotTestable, "a server-side promise: not testable from the client"
-		case !sc.Exercises(c.ID):
+		case !sc.Exercises(c.ID) && !c.JudgedEverywhere():
 			pc.cr.Verdict, pc.cr.Reason = NotExercised, "scenario "+sc.Name+" does not exercise this clause"
 		default:
+			pc.unlisted = !sc.Exercises(c.ID)
 			for _, ch := range c.Checks {
+				if pc.unlisted && !policy.Everywhere(ch.Kind) {
+					continue
+				}
 				k := skipCut(ch.Kind, j.checker(c.ID, ch))
 				pc.ks = append(pc.ks, k)
 				all = append(all, k)
@@ -461,6 +478,9 @@ func Judge(in Input) (*Result, error) {
 				for id, n := range cr.Interpretations {
 					cr.Reason = joinUnique([]string{cr.Reason, fmt.Sprintf("passed under interpretation %s (%d value(s) accepted)", id, n)})
 				}
+			}
+			if pc.unlisted {
+				cr = unlistedVerdict(sc.Name, cr)
 			}
 			if cr.Verdict == Passed && unverified != "" {
 				cr.Verdict, cr.Reason = Unobservable, unverified
@@ -624,8 +644,12 @@ func (j *judgement) redactor() func(string) string {
 	}
 	var reps []rep
 	seen := map[string]bool{}
+	lists := [][]canary.Canary{j.elsewhere}
 	for _, rv := range j.runs {
-		for _, c := range rv.Canaries {
+		lists = append(lists, rv.Canaries)
+	}
+	for _, cs := range lists {
+		for _, c := range cs {
 			if c.Value == "" || seen[strings.ToLower(c.Value)] {
 				continue
 			}
@@ -693,6 +717,9 @@ type judgement struct {
 	regexes   map[string]*textmatch.Regexp
 	// used counts the values each interpretation accepted, by its id.
 	used map[string]int
+	// elsewhere are the values other scenarios planted (Input.Elsewhere),
+	// less this scenario's own.
+	elsewhere []canary.Canary
 }
 
 func newJudgement(in Input, sc *policy.Scenario) (*judgement, error) {
@@ -721,10 +748,27 @@ func newJudgement(in Input, sc *policy.Scenario) (*judgement, error) {
 		}
 		j.runs = append(j.runs, rv)
 	}
-	s, err := newSearcher(all, in.Policy)
+	own := map[string]bool{}
+	for _, c := range all {
+		own[c.Value] = true
+	}
+	origin := map[string]string{}
+	for _, pl := range in.Elsewhere {
+		for _, c := range pl.Canaries {
+			// A value this scenario planted too (the host's real MAC is
+			// every scenario's node canary) is its own.
+			if own[c.Value] || origin[c.Value] != "" {
+				continue
+			}
+			origin[c.Value] = pl.Scenario
+			j.elsewhere = append(j.elsewhere, c)
+		}
+	}
+	s, err := newSearcher(append(append([]canary.Canary(nil), all...), j.elsewhere...), in.Policy)
 	if err != nil {
 		return nil, fmt.Errorf("judge scenario %s: %w", sc.Name, err)
 	}
+	s.origin = origin
 	j.search = s
 	return j, nil
 }

@@ -24,11 +24,16 @@ type hit struct {
 	SaltAfter bool
 	// Matched is how many leading characters a truncated value kept.
 	Matched int
+	// From names the scenario that planted the value when another one
+	// did (Input.Elsewhere); empty for this scenario's own.
+	From string
 }
 
 // searcher adapts canary.Searcher to the roles a check asks for.
 type searcher struct {
 	s *canary.Searcher
+	// origin maps a value planted elsewhere to its scenario.
+	origin map[string]string
 }
 
 func newSearcher(cs []canary.Canary, p *policy.Policy) (*searcher, error) {
@@ -51,7 +56,7 @@ func (s *searcher) find(o *observe.Observation) []hit {
 	var out []hit
 	for _, h := range s.s.Search(o) {
 		out = append(out, hit{Role: h.Canary.Role, Form: h.Form, Exchange: h.Exchange, Path: h.Location, Length: len(h.Canary.Value),
-			Chain: h.Chain(), Salt: h.Salt, Sep: h.Sep, SaltAfter: h.SaltAfter, Matched: h.Matched})
+			Chain: h.Chain(), Salt: h.Salt, Sep: h.Sep, SaltAfter: h.SaltAfter, Matched: h.Matched, From: s.origin[h.Canary.Value]})
 	}
 	return out
 }
