@@ -355,6 +355,11 @@ func (t *tunnel) serveRequest(br *bufio.Reader, conn net.Conn, scheme string, tl
 		t.drainOpaque(br, conn, tlsInfo, "unparseable HTTP/1.x request: "+err.Error())
 		return false
 	}
+	if isChunked(req) {
+		// Read the framing ourselves to keep chunk extensions and
+		// trailers; net/http's reader (left unread) drops extensions.
+		req.Body = newChunkBody(br)
+	}
 	if tlsInfo == nil {
 		t.retarget(req.Host, "80")
 	}

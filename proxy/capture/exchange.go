@@ -137,6 +137,14 @@ type Exchange struct {
 	Proto   string   `json:"proto,omitempty"`
 	Headers []Header `json:"headers,omitempty"`
 	Body    Body     `json:"body"`
+	// Trailers are a chunked body's trailer fields (wire order inside a
+	// tunnel; sorted by name on the plain proxy path, where net/http
+	// reads the body); judged like headers.
+	Trailers []Header `json:"trailers,omitempty"`
+	// ChunkExtensions are the text after ';' on the chunk-size lines of a
+	// chunked body, in order (inside a tunnel only: on the plain proxy
+	// path net/http drops them unseen); judged like body text.
+	ChunkExtensions []string `json:"chunk_extensions,omitempty"`
 
 	// Response is nil until a response is known.
 	Response *Response `json:"response,omitempty"`

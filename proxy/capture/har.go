@@ -101,6 +101,9 @@ type harRequest struct {
 	HeadersSize int64        `json:"headersSize"`
 	BodySize    int64        `json:"bodySize"`
 	Synthetic   bool         `json:"_synthetic,omitempty"`
+	// Trailers and ChunkExtensions are Exchange's, beyond HAR.
+	Trailers        []harNV  `json:"_trailers,omitempty"`
+	ChunkExtensions []string `json:"_chunk_extensions,omitempty"`
 }
 
 // harBodyExtra is what both postData and content carry beyond HAR.
@@ -221,6 +224,12 @@ func toHAREntry(ex *Exchange, redact bool) *harEntry {
 		QueryString: queryString(ex.URL),
 		HeadersSize: -1,
 		BodySize:    ex.Body.Size,
+		// Trailers are redacted like headers: a tool may move a credential there.
+		Trailers:        harHeaders(ex.Trailers, redact),
+		ChunkExtensions: ex.ChunkExtensions,
+	}
+	if len(ex.Trailers) == 0 {
+		e.Request.Trailers = nil
 	}
 	if ex.Method == "" && ex.URL == "" {
 		// HAR needs a request; a tunnel record has none of its own.
@@ -385,6 +394,8 @@ func fromHAREntry(e *harEntry) (*Exchange, error) {
 		URL:             e.Request.URL,
 		Proto:           e.Request.HTTPVersion,
 		Headers:         fromHARHeaders(e.Request.Headers),
+		Trailers:        fromHARHeaders(e.Request.Trailers),
+		ChunkExtensions: e.Request.ChunkExtensions,
 		Note:            e.Note,
 		BytesFromClient: e.BytesFromClient,
 		BytesToClient:   e.BytesToClient,

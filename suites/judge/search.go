@@ -1,6 +1,7 @@
 package judge
 
 import (
+	"fmt"
 	"slices"
 
 	"github.com/telemetry-harness/telemetry-harness/suites/canary"
@@ -54,9 +55,21 @@ func (s *searcher) find(o *observe.Observation) []hit {
 		return nil
 	}
 	var out []hit
-	for _, h := range s.s.Search(o) {
-		out = append(out, hit{Role: h.Canary.Role, Form: h.Form, Exchange: h.Exchange, Path: h.Location, Length: len(h.Canary.Value),
-			Chain: h.Chain(), Salt: h.Salt, Sep: h.Sep, SaltAfter: h.SaltAfter, Matched: h.Matched, From: s.origin[h.Canary.Value]})
+	add := func(hs []canary.Hit) {
+		for _, h := range hs {
+			out = append(out, hit{Role: h.Canary.Role, Form: h.Form, Exchange: h.Exchange, Path: h.Location, Length: len(h.Canary.Value),
+				Chain: h.Chain(), Salt: h.Salt, Sep: h.Sep, SaltAfter: h.SaltAfter, Matched: h.Matched, From: s.origin[h.Canary.Value]})
+		}
+	}
+	add(s.s.Search(o))
+	// Trailers and chunk extensions of a chunked body, which the
+	// exchange search does not read.
+	ex := o.Exchange
+	for _, t := range ex.Trailers {
+		add(s.s.SearchBytes([]byte(t.Name+": "+t.Value), ex.Seq, "trailer:"+t.Name))
+	}
+	for i, e := range ex.ChunkExtensions {
+		add(s.s.SearchBytes([]byte(e), ex.Seq, fmt.Sprintf("chunk-ext[%d]", i)))
 	}
 	return out
 }
