@@ -145,4 +145,18 @@ var _ = Describe("every byte judged", func() {
 			Expect(strings.ToLower(f.String())).NotTo(ContainSubstring(sent), "a value from elsewhere is redacted too")
 		}
 	})
+
+	It("finds a run_id whose promised-random uuid part is not random", func() {
+		p := loadPolicy("policy.yaml")
+		res := judgeFolders(p, "opt-in-custom-goals", filepath.Join(root, "fixtures/captures/run-id-not-random"))
+		Expect(res.Findings).To(ContainElement(SatisfyAll(
+			HaveField("Clause", "run-id.unique-timestamped"),
+			HaveField("Check", "random"),
+			HaveField("Message", "run_id's random part is not random: byte 0x00 occurs 14 times in 16 bytes"),
+		)))
+		By("the research note's real run_id passes")
+		res = judgeFolders(p, "opt-in-custom-goals", filepath.Join(root, "fixtures/captures/compliant"))
+		cr, _ := res.Clause("run-id.unique-timestamped")
+		Expect(cr.Verdict).To(Equal(judge.Passed))
+	})
 })

@@ -883,6 +883,8 @@ func (j *judgement) checker(clause string, c policy.Check) *checker {
 		return j.failureHarmless(clause, c)
 	case policy.KindEgress:
 		return j.egress(clause, c)
+	case policy.KindRandom:
+		return j.random(clause, c)
 	}
 	// The loader rejects unknown kinds; a policy built in code may not.
 	return unobservableChecker("check kind %q is not implemented", c.Kind)
