@@ -141,7 +141,15 @@ func (j *judgement) canaryAbsent(clause string, c policy.Check) *checker {
 			missing = append(missing, r)
 		}
 	}
-	if len(missing) > 0 {
+	known := len(j.elsewhere) > 0
+	for _, rv := range j.runs {
+		known = known || len(rv.Canaries) > 0
+	}
+	switch {
+	case !known:
+		// Not "not planted": nothing says what was planted at all.
+		out.note("no planted value is known: the run folder has no %s (check: give --canaries)", CanariesName)
+	case len(missing) > 0:
 		out.note("not planted: %s", strings.Join(missing, ", "))
 	}
 	// Values of the roles that other scenarios planted are searched too,
