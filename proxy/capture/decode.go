@@ -296,6 +296,10 @@ func (d *fastDecoder) exchange(e *Exchange) bool {
 			return 1 << 17, d.headers(&e.Trailers)
 		case "chunk_extensions":
 			return 1 << 18, d.strs(&e.ChunkExtensions)
+		case "parent":
+			return 1 << 19, d.int(&e.Parent)
+		case "from_server":
+			return 1 << 20, d.bool(&e.FromServer)
 		}
 		return 0, false
 	})

@@ -22,6 +22,10 @@ const (
 	// KindWebSocket is an HTTP Upgrade to WebSocket; the upgrade request is
 	// recorded like any request.
 	KindWebSocket Kind = "websocket"
+	// KindWebSocketMessage is one message (fragments joined, unmasked)
+	// sent over an upgraded WebSocket connection: Parent is the upgrade's
+	// Seq, Body the payload, FromServer set for what the server sent.
+	KindWebSocketMessage Kind = "websocket-message"
 )
 
 // Path says how a request reached the harness.
@@ -148,6 +152,13 @@ type Exchange struct {
 
 	// Response is nil until a response is known.
 	Response *Response `json:"response,omitempty"`
+
+	// Parent is the Seq of the WebSocket upgrade a message travelled on
+	// (KindWebSocketMessage).
+	Parent int64 `json:"parent,omitempty"`
+	// FromServer marks a WebSocket message the server sent (forward mode):
+	// not the tool's, so not judged as what it sent.
+	FromServer bool `json:"from_server,omitempty"`
 
 	// BytesFromClient and BytesToClient count tunnel bytes for opaque
 	// tunnels.

@@ -159,4 +159,24 @@ var _ = Describe("every byte judged", func() {
 		cr, _ := res.Clause("run-id.unique-timestamped")
 		Expect(cr.Verdict).To(Equal(judge.Passed))
 	})
+
+	It("judges a WebSocket client message like a body, and not what the server said", func() {
+		p := loadPolicy("policy.yaml")
+		res := judgeFolders(p, "opt-in-custom-goals", filepath.Join(root, "fixtures/captures/websocket-frame-user"))
+		Expect(res.Findings).To(ContainElement(SatisfyAll(
+			HaveField("Clause", "anonymity.no-personal-values"),
+			HaveField("Exchange", BeEquivalentTo(3)),
+			HaveField("Message", ContainSubstring("the user canary is sent")),
+		)))
+		for _, f := range res.Findings {
+			Expect(f.Exchange).NotTo(BeEquivalentTo(4), "the server's message is not the tool's: %s", f)
+		}
+		var dest []string
+		for _, f := range res.Findings {
+			if f.Clause == "destination.processor-only" {
+				dest = append(dest, f.String())
+			}
+		}
+		Expect(dest).To(HaveLen(1), "the upgrade is the destination finding; its messages add none")
+	})
 })

@@ -509,7 +509,16 @@ func (j *judgement) stream(rv *runView, ks []*checker) error {
 		marks[i] = len(k.out.findings)
 	}
 	err := j.eachPrepared(rv, func(x *item) {
-		rv.exchanges++
+		switch {
+		case x.ex.FromServer:
+			// What the server said (forward mode) is not the tool's.
+			return
+		case x.ex.Kind == capture.KindWebSocketMessage:
+			// A message on an upgrade is judged like a body, but it is
+			// no request of its own (failure-harmless counts requests).
+		default:
+			rv.exchanges++
+		}
 		rv.lastSeq = max(rv.lastSeq, x.ex.Seq)
 		switch {
 		case x.o == nil && x.ex.Empty():

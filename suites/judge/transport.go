@@ -161,6 +161,9 @@ func (j *judgement) destination(clause string, c policy.Check) *checker {
 	out := &k.out
 	k.start = func(*runView) { out.exercised = true }
 	k.each = func(rv *runView, x *item) {
+		if x.ex.Kind == capture.KindWebSocketMessage {
+			return // its upgrade request is judged
+		}
 		if x.o != nil {
 			if t := x.attributed(); t != nil {
 				out.note("exchange #%d is attributed to %s (%s)", x.ex.Seq, t.Name, t.Reason)
