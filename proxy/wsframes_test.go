@@ -2,9 +2,14 @@ package proxy_test
 
 import (
 	"bufio"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -68,5 +73,68 @@ var _ = Describe("WebSocket messages in sink mode", func() {
 		Expect(exs[2].Body.Raw).To(Equal(long))
 		Expect(exs[2].Body.Size).To(BeEquivalentTo(300))
 		Expect(exs[2].FromServer).To(BeFalse())
+	})
+})
+
+var _ = Describe("WebSocket messages in forward mode", func() {
+	It("relays both directions and records each message, the server's marked as such", func() {
+		origin := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			conn, brw, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				return
+			}
+			defer conn.Close()
+			_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: x\r\n\r\n")
+			_ = brw.Flush()
+			// One masked client frame of at most 125 bytes, echoed unmasked.
+			var h [6]byte
+			if _, err := io.ReadFull(brw, h[:]); err != nil {
+				return
+			}
+			p := make([]byte, h[1]&0x7f)
+			if _, err := io.ReadFull(brw, p); err != nil {
+				return
+			}
+			for i := range p {
+				p[i] ^= h[2+i%4]
+			}
+			reply := append([]byte("echo:"), p...)
+			_, _ = conn.Write(append([]byte{0x81, byte(len(reply))}, reply...))
+			_, _ = io.Copy(io.Discard, brw) // until the client closes
+		}))
+		origin.StartTLS()
+		DeferCleanup(origin.Close)
+		pool := x509.NewCertPool()
+		pool.AddCert(origin.Certificate())
+		s := startProxy(proxy.Options{Forward: true, UpstreamTLS: &tls.Config{RootCAs: pool}})
+		target := strings.TrimPrefix(origin.URL, "https://")
+		raw := s.connect(target)
+		c := tls.Client(raw, &tls.Config{RootCAs: s.caPool(), ServerName: "127.0.0.1"})
+		Expect(c.Handshake()).To(Succeed())
+		_, err := fmt.Fprintf(c, "GET /ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==\r\nSec-WebSocket-Version: 13\r\n\r\n", target)
+		Expect(err).NotTo(HaveOccurred())
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(resp.StatusCode).To(Equal(http.StatusSwitchingProtocols))
+		_, err = c.Write(wsFrame(true, 0x1, []byte("hi alice")))
+		Expect(err).NotTo(HaveOccurred())
+		var h [2]byte
+		_, err = io.ReadFull(br, h[:])
+		Expect(err).NotTo(HaveOccurred())
+		echo := make([]byte, h[1])
+		_, err = io.ReadFull(br, echo)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(echo)).To(Equal("echo:hi alice"), "relayed both ways, unchanged")
+
+		Eventually(s.p.Exchanges).Should(BeEquivalentTo(3))
+		c.Close()
+		var msgs []string
+		for _, ex := range s.exchanges() {
+			if ex.Kind == capture.KindWebSocketMessage {
+				msgs = append(msgs, fmt.Sprintf("%v %s", ex.FromServer, ex.Body.Raw))
+			}
+		}
+		Expect(msgs).To(ConsistOf("false hi alice", "true echo:hi alice"))
 	})
 })
