@@ -58,10 +58,13 @@ var _ = Describe("every byte judged", func() {
 		Expect(json.Unmarshal([]byte(lines[0]), &rec)).To(Succeed())
 		ex := rec["exchange"].(map[string]any)
 		body := ex["body"].(map[string]any)
-		body["raw"] = base64.StdEncoding.EncodeToString([]byte(`{"title": "cnryuser8k2m4x7p`))
+		body["raw"] = base64.StdEncoding.EncodeToString([]byte(`{"title": "malidosekuvala52`))
 		first, err := json.Marshal(rec)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(os.WriteFile(filepath.Join(dir, "capture.jsonl"), []byte(string(first)+"\n"+lines[1]), 0o600)).To(Succeed())
+		// The edited capture no longer matches its chain; without one it is
+		// still judged, and its violations still reported.
+		Expect(os.Remove(filepath.Join(dir, "integrity.json"))).To(Succeed())
 		res = judgeFolders(p, "opt-in-custom-goals", dir)
 		cr, ok := res.Clause("anonymity.no-personal-values")
 		Expect(ok).To(BeTrue())
@@ -121,7 +124,7 @@ var _ = Describe("every byte judged", func() {
 		for i, c := range run.Canaries {
 			if c.Role == "user" {
 				sent = c.Value
-				run.Canaries[i].Value = "cnryuser0othr9x2"
+				run.Canaries[i].Value = "kodalimerusapa71"
 			}
 		}
 		Expect(sent).NotTo(BeEmpty())
@@ -132,7 +135,7 @@ var _ = Describe("every byte judged", func() {
 		Expect(cr.Verdict).To(Equal(judge.Passed), "without the other scenarios' values the leak is not seen")
 
 		in.Elsewhere = []judge.Planted{
-			{Scenario: "opt-in-custom-goals", Canaries: []canary.Canary{{Role: "user", Value: "cnryuser0othr9x2"}}},
+			{Scenario: "opt-in-custom-goals", Canaries: []canary.Canary{{Role: "user", Value: "kodalimerusapa71"}}},
 			{Scenario: "two-repos", Canaries: []canary.Canary{{Role: "user", Value: sent}}},
 		}
 		res, err = judge.Judge(in)
