@@ -43,18 +43,13 @@ func JudgeRuns(p *policy.Policy, sc *policy.Scenario, dirs []string, held map[st
 
 // JudgeRunsWith is JudgeRuns that also searches the scenario's traffic for
 // the values the other scenarios planted (judge.Input.Elsewhere).
-func JudgeRunsWith(p *policy.Policy, sc *policy.Scenario, dirs []string, held map[string]scenario.Held, elsewhere []judge.Planted) (*judge.Result, error) {
+func JudgeRunsWith(p *policy.Policy, sc *policy.Scenario, dirs []string, held map[string]scenario.Held, elsewhere *judge.Elsewhere) (*judge.Result, error) {
 	runs := sc.RunsOf()
 	if len(dirs) == 0 || len(dirs)%len(runs) != 0 {
 		return nil, fmt.Errorf("judge scenario %s: %d run folders for %d runs", sc.Name, len(dirs), len(runs))
 	}
 	attempts := len(dirs) / len(runs)
-	in := judge.Input{Policy: p, Scenario: sc.Name}
-	for _, pl := range elsewhere {
-		if pl.Scenario != sc.Name {
-			in.Elsewhere = append(in.Elsewhere, pl)
-		}
-	}
+	in := judge.Input{Policy: p, Scenario: sc.Name, Elsewhere: elsewhere}
 	for i, d := range dirs {
 		if _, err := os.Stat(d); err != nil {
 			return nil, fmt.Errorf("judge scenario %s: %w", sc.Name, err)

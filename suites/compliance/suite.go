@@ -215,7 +215,7 @@ func (s *Suite) execute(ctx context.Context) {
 		for _, sc := range needed {
 			dirs[sc.Name] = ScenarioDirs(sc, s.cfg.Replay)
 		}
-		elsewhere, err := plantedAll(needed, dirs, nil)
+		elsewhere, err := plantedAll(s.cfg.Policy, needed, dirs, nil)
 		for _, sc := range needed {
 			o := &Outcome{Scenario: sc.Name, Dirs: dirs[sc.Name], Err: err}
 			if err == nil {
@@ -260,7 +260,7 @@ func (s *Suite) execute(ctx context.Context) {
 			}
 		}
 	}
-	elsewhere, plantedErr := plantedAll(needed, dirs, allHeld)
+	elsewhere, plantedErr := plantedAll(s.cfg.Policy, needed, dirs, allHeld)
 	for i, sc := range needed {
 		o := &Outcome{Scenario: sc.Name}
 		var held map[string]scenario.Held
@@ -344,16 +344,16 @@ func lowerFirst(s string) string {
 	return strings.ToLower(s[:1]) + s[1:]
 }
 
-// plantedAll reads what every scenario planted (PlantedIn), for each
-// scenario's judge.Input.Elsewhere.
-func plantedAll(scs []*policy.Scenario, dirs map[string][]string, held map[string]scenario.Held) ([]judge.Planted, error) {
-	var out []judge.Planted
+// plantedAll indexes what every scenario planted (PlantedIn), once, for
+// each scenario's judge.Input.Elsewhere.
+func plantedAll(p *policy.Policy, scs []*policy.Scenario, dirs map[string][]string, held map[string]scenario.Held) (*judge.Elsewhere, error) {
+	var all []judge.Planted
 	for _, sc := range scs {
 		pl, err := PlantedIn(sc.Name, dirs[sc.Name], held)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, pl)
+		all = append(all, pl)
 	}
-	return out, nil
+	return judge.NewElsewhere(p, all)
 }

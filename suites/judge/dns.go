@@ -56,20 +56,22 @@ func dnsTexts(name string) []string {
 // any run the judge was given: a value sent as a DNS label (a user name
 // under the endpoint's host) leaves the machine as surely as a body does.
 func (j *judgement) dnsHits(rv *runView) []hit {
-	if j.search.s == nil {
-		return nil
-	}
 	var out []hit
 	seen := map[string]bool{}
 	for _, q := range dnsQuestions(rv) {
 		for _, t := range dnsTexts(q.name) {
-			for _, h := range j.search.s.SearchBytes([]byte(t), 0, "dns") {
-				key := q.where + "\x00" + h.Canary.Role + "\x00" + h.Form
-				if seen[key] {
-					continue
+			for _, cs := range j.search.all() {
+				for _, h := range cs.SearchBytes([]byte(t), 0, "dns") {
+					if !j.search.keep(cs, h) {
+						continue
+					}
+					key := q.where + "\x00" + h.Canary.Role + "\x00" + h.Form + "\x00" + h.Canary.Value
+					if seen[key] {
+						continue
+					}
+					seen[key] = true
+					out = append(out, hit{Role: h.Canary.Role, Form: h.Form, Path: q.where, Length: len(h.Canary.Value), From: j.search.origin[h.Canary.Value]})
 				}
-				seen[key] = true
-				out = append(out, hit{Role: h.Canary.Role, Form: h.Form, Path: q.where, Length: len(h.Canary.Value), From: j.search.origin[h.Canary.Value]})
 			}
 		}
 	}

@@ -134,10 +134,11 @@ var _ = Describe("every byte judged", func() {
 		cr, _ := res.Clause("anonymity.no-personal-values")
 		Expect(cr.Verdict).To(Equal(judge.Passed), "without the other scenarios' values the leak is not seen")
 
-		in.Elsewhere = []judge.Planted{
+		in.Elsewhere, err = judge.NewElsewhere(p, []judge.Planted{
 			{Scenario: "opt-in-custom-goals", Canaries: []canary.Canary{{Role: "user", Value: "kodalimerusapa71"}}},
 			{Scenario: "two-repos", Canaries: []canary.Canary{{Role: "user", Value: sent}}},
-		}
+		})
+		Expect(err).NotTo(HaveOccurred())
 		res, err = judge.Judge(in)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(res.Findings).To(ContainElement(SatisfyAll(

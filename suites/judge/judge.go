@@ -186,16 +186,11 @@ type Input struct {
 	// Baseline are the facts of a fast-endpoint run of the same tool, for
 	// the background check; nil to judge from the run alone.
 	Baseline *capture.Run
-	// Elsewhere are the values planted in the other scenarios of the same
-	// invocation (or the other run folders given to replay): searched in
-	// this scenario's traffic too, a hit naming where it was planted.
-	Elsewhere []Planted
-}
-
-// Planted are the values one scenario planted.
-type Planted struct {
-	Scenario string
-	Canaries []canary.Canary
+	// Elsewhere are the values planted in the scenarios of the same
+	// invocation (or the other run folders given to replay), indexed once
+	// (NewElsewhere): searched in this scenario's traffic too, a hit
+	// naming where it was planted; nil for none.
+	Elsewhere *Elsewhere
 }
 
 // ErrNoRuns is returned when Input has no run.
@@ -761,23 +756,13 @@ func newJudgement(in Input, sc *policy.Scenario) (*judgement, error) {
 	for _, c := range all {
 		own[c.Value] = true
 	}
-	origin := map[string]string{}
-	for _, pl := range in.Elsewhere {
-		for _, c := range pl.Canaries {
-			// A value this scenario planted too (the host's real MAC is
-			// every scenario's node canary) is its own.
-			if own[c.Value] || origin[c.Value] != "" {
-				continue
-			}
-			origin[c.Value] = pl.Scenario
-			j.elsewhere = append(j.elsewhere, c)
-		}
-	}
-	s, err := newSearcher(append(append([]canary.Canary(nil), all...), j.elsewhere...), in.Policy)
+	others, vals, origin := in.Elsewhere.others(sc.Name, own)
+	j.elsewhere = vals
+	s, err := newSearcher(all, in.Policy)
 	if err != nil {
 		return nil, fmt.Errorf("judge scenario %s: %w", sc.Name, err)
 	}
-	s.origin = origin
+	s.others, s.origin = others, origin
 	j.search = s
 	return j, nil
 }

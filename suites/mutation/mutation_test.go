@@ -280,7 +280,7 @@ func (b *bench) runOne(ctx context.Context, s subject) *outcome {
 			}
 		}
 	}
-	var elsewhere []judge.Planted
+	var planted []judge.Planted
 	for i := range p.Scenarios {
 		sc := &p.Scenarios[i]
 		pl, err := compliance.PlantedIn(sc.Name, compliance.ScenarioDirs(sc, out), held)
@@ -288,7 +288,12 @@ func (b *bench) runOne(ctx context.Context, s subject) *outcome {
 			o.Err = fmt.Errorf("%s %s: %w", s.Kind, s.Name, err)
 			return o
 		}
-		elsewhere = append(elsewhere, pl)
+		planted = append(planted, pl)
+	}
+	elsewhere, err := judge.NewElsewhere(p, planted)
+	if err != nil {
+		o.Err = fmt.Errorf("%s %s: %w", s.Kind, s.Name, err)
+		return o
 	}
 	outs := make([]reports.Outcome, 0, len(p.Scenarios))
 	for i := range p.Scenarios {
