@@ -263,6 +263,11 @@ func (p *Proxy) readRequest(r *http.Request, tc *trackedConn, head []byte, tlsIn
 	}
 	var exact bool
 	ex.Headers, exact = wireHeaders(head, r)
+	if cb, ok := r.Body.(*chunkBody); ok {
+		ex.Trailers, ex.ChunkExtensions = cb.trailers, cb.exts
+	} else if len(r.Trailer) > 0 {
+		ex.Trailers = trailersOf(r.Trailer)
+	}
 	var notes []string
 	if !exact {
 		notes = append(notes, "header wire order unknown: headers listed Host first, then by name")

@@ -355,6 +355,11 @@ func (t *tunnel) serveRequest(br *bufio.Reader, conn net.Conn, scheme string, tl
 		t.drainOpaque(br, conn, tlsInfo, "unparseable HTTP/1.x request: "+err.Error())
 		return false
 	}
+	if isChunked(req) {
+		// Read the framing ourselves to keep chunk extensions and
+		// trailers; net/http's reader (left unread) drops extensions.
+		req.Body = newChunkBody(br)
+	}
 	if tlsInfo == nil {
 		t.retarget(req.Host, "80")
 	}
@@ -377,9 +382,9 @@ func (t *tunnel) serveRequest(br *bufio.Reader, conn net.Conn, scheme string, tl
 	}
 	if ex.Kind == capture.KindWebSocket {
 		if t.p.opts.Forward {
-			t.forwardWebSocket(req, br, conn, scheme, ex.Seq)
+			t.forwardWebSocket(req, br, conn, scheme, ex)
 		} else {
-			t.sinkWebSocket(req, br, conn, ex.Seq)
+			t.sinkWebSocket(req, br, conn, ex)
 		}
 		return false
 	}
@@ -541,8 +546,9 @@ func (t *tunnel) forward(req *http.Request, raw []byte, rawTrunc bool, conn net.
 }
 
 // sinkWebSocket accepts an upgrade itself and then reads the client's
-// frames until it closes (they are not recorded: only the upgrade is).
-func (t *tunnel) sinkWebSocket(req *http.Request, br *bufio.Reader, conn net.Conn, seq int64) {
+// frames until it closes, recording each message (wsRecorder).
+func (t *tunnel) sinkWebSocket(req *http.Request, br *bufio.Reader, conn net.Conn, up *capture.Exchange) {
+	seq := up.Seq
 	sum := sha1.Sum([]byte(req.Header.Get("Sec-WebSocket-Key") + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
 	accept := base64.StdEncoding.EncodeToString(sum[:])
 	resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + accept + "\r\n\r\n"
@@ -553,12 +559,20 @@ func (t *tunnel) sinkWebSocket(req *http.Request, br *bufio.Reader, conn net.Con
 	t.p.recordResponse(seq, &capture.Response{Status: http.StatusSwitchingProtocols, Headers: []capture.Header{
 		{Name: "Upgrade", Value: "websocket"}, {Name: "Connection", Value: "Upgrade"}, {Name: "Sec-WebSocket-Accept", Value: accept},
 	}})
-	_, _ = io.Copy(io.Discard, br)
+	wr := &wsRecorder{p: t.p, up: up}
+	if err := wr.read(br, nil); err != nil && !errors.Is(err, io.EOF) {
+		// What was gathered of an unfinished message was still sent.
+		if wr.size > 0 {
+			wr.flush(false)
+		}
+		_, _ = io.Copy(io.Discard, br)
+	}
 }
 
 // forwardWebSocket relays an upgrade to the real host and then the raw
 // stream both ways until either side ends.
-func (t *tunnel) forwardWebSocket(req *http.Request, br *bufio.Reader, conn net.Conn, scheme string, seq int64) {
+func (t *tunnel) forwardWebSocket(req *http.Request, br *bufio.Reader, conn net.Conn, scheme string, ex *capture.Exchange) {
+	seq := ex.Seq
 	out, err := t.upstreamRequest(req, nil, scheme, true)
 	if err != nil {
 		t.badGateway(conn, seq, err.Error())
@@ -585,14 +599,25 @@ func (t *tunnel) forwardWebSocket(req *http.Request, br *bufio.Reader, conn net.
 	resp.Body = body
 	var wg sync.WaitGroup
 	wg.Add(2)
+	// Both directions are parsed as they are relayed, so every message is
+	// recorded; a stream that is not valid framing is relayed raw.
+	relay := func(dst io.Writer, src *bufio.Reader, fromServer bool) {
+		wr := &wsRecorder{p: t.p, up: ex, fromServer: fromServer}
+		if err := wr.read(src, dst); err != nil && !errors.Is(err, io.EOF) {
+			if wr.size > 0 {
+				wr.flush(false)
+			}
+		}
+		_, _ = io.Copy(dst, src)
+	}
 	go func() {
 		defer wg.Done()
-		_, _ = io.Copy(up, br)
+		relay(up, br, false)
 		_ = body.Close()
 	}()
 	go func() {
 		defer wg.Done()
-		_, _ = io.Copy(conn, up)
+		relay(conn, bufio.NewReader(up), true)
 		_ = conn.Close()
 	}()
 	wg.Wait()

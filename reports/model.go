@@ -220,7 +220,7 @@ func Build(p *policy.Policy, outcomes []Outcome) *Report {
 			}
 		}
 		r.Scenarios = append(r.Scenarios, s)
-		for _, id := range sc.Clauses {
+		for _, id := range p.JudgedClauses(sc) {
 			cl, ok := byClause[id]
 			if !ok || cl.Testable == policy.TestableServerSide {
 				continue
@@ -231,7 +231,9 @@ func Build(p *policy.Policy, outcomes []Outcome) *Report {
 				sv.Verdict, sv.Reason = Error, o.Err.Error()
 			case o.Judged != nil:
 				cr, ok := o.Judged.Clause(id)
-				if !ok {
+				// A clause the scenario does not list, judged only because it
+				// holds everywhere, is listed where it found something to judge.
+				if !ok || (!sc.Exercises(id) && cr.Verdict == NotExercised) {
 					continue
 				}
 				sv.Verdict, sv.Reason, sv.Omitted = cr.Verdict, cr.Reason, cr.Omitted

@@ -120,10 +120,15 @@ func runCheck(_ context.Context, opts checkOptions, stdout, stderr io.Writer) in
 		return harnessError(stderr, err)
 	}
 	printResult(stdout, res)
-	var unobservable []string
+	var unobservable, unexercised []string
 	for _, c := range res.Clauses {
-		if c.Verdict == judge.Unobservable {
+		switch {
+		case c.Verdict == judge.Unobservable:
 			unobservable = append(unobservable, c.Clause)
+		case c.Verdict == judge.NotExercised && sc.Exercises(c.Clause):
+			// The scenario sets out to show it, and this input did not:
+			// facts it needs are missing (canaries.json, say).
+			unexercised = append(unexercised, c.Clause)
 		}
 	}
 	switch {
@@ -131,6 +136,8 @@ func runCheck(_ context.Context, opts checkOptions, stdout, stderr io.Writer) in
 		return exitViolations
 	case len(unobservable) > 0:
 		return harnessError(stderr, fmt.Errorf("could not observe what clauses %s need (see their reasons): not compliant, not violated", strings.Join(unobservable, ", ")))
+	case len(unexercised) > 0:
+		return harnessError(stderr, fmt.Errorf("incomplete: scenario %s lists clauses %s but this input did not exercise them (see their reasons): not compliant, not violated", sc.Name, strings.Join(unexercised, ", ")))
 	}
 	return exitOK
 }

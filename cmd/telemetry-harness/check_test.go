@@ -52,6 +52,17 @@ var _ = Describe("check", func() {
 		Expect(stdout.String()).To(ContainSubstring("  unobservable   run-id.unique-timestamped: run.json is missing"))
 	})
 
+	It("exits 1 when the input lacks the facts a listed clause needs (no canaries.json), naming them", func() {
+		dir := GinkgoT().TempDir()
+		Expect(os.CopyFS(dir, os.DirFS(capturePath("user-raw")))).To(Succeed())
+		Expect(os.Remove(filepath.Join(dir, "canaries.json"))).To(Succeed())
+		opts.Scenario = "invalid-repo-id" // lists only clauses this folder could show, given the canaries
+		opts.Captures = []string{dir}
+		Expect(runCheck(context.Background(), opts, stdout, stderr)).To(Equal(exitHarness), "the user name it leaks is unknown: never compliant")
+		Expect(stdout.String()).To(ContainSubstring("  not-exercised  anonymity.no-personal-values: no planted value is known: the run folder has no canaries.json (check: give --canaries)\n"))
+		Expect(stderr.String()).To(Equal("telemetry-harness: incomplete: scenario invalid-repo-id lists clauses anonymity.no-personal-values, files.no-names, config-env.not-sent but this input did not exercise them (see their reasons): not compliant, not violated\n"))
+	})
+
 	It("exits 1 when a clause could not be observed, even without findings", func() {
 		opts.Scenario = "opt-out"
 		opts.Captures = []string{capturePath("opt-out-tunnel-rejected")}

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -45,7 +44,7 @@ func reportCommand() command {
 
 // runReport merges shards into opts.Out and writes every report there.
 // Exit codes as run: 0 compliant, 3 violations, 1 incomplete or error.
-func runReport(_ context.Context, opts reportOptions, stdout, stderr io.Writer) int {
+func runReport(ctx context.Context, opts reportOptions, stdout, stderr io.Writer) int {
 	started := time.Now()
 	ao, err := filepath.Abs(opts.Out)
 	if err != nil {
@@ -67,11 +66,13 @@ func runReport(_ context.Context, opts reportOptions, stdout, stderr io.Writer) 
 	if err != nil {
 		return harnessError(stderr, err)
 	}
-	rep.Command = append([]string{toolName}, os.Args[1:]...)
+	// Each shard searched its traffic only for the values it planted
+	// itself; the merged folder holds every run folder, so it is judged
+	// again as replay judges it: every scenario's traffic searched for
+	// every scenario's values (judge.Input.Elsewhere).
 	if err := reports.WriteAll(opts.Out, rep); err != nil {
 		return harnessError(stderr, err)
 	}
-	printVerdicts(stdout, rep)
-	fmt.Fprintf(stderr, "%s: merged %d folder(s) into %s (%s)\n", toolName, len(opts.Merge), opts.Out, time.Since(started).Round(time.Millisecond))
-	return verdictExit(stderr, rep.Verdict)
+	fmt.Fprintf(stderr, "%s: merged %d folder(s) into %s (%s); judging it again with every scenario's planted values\n", toolName, len(opts.Merge), opts.Out, time.Since(started).Round(time.Millisecond))
+	return runRun(ctx, runOptions{Replay: opts.Out}, stdout, stderr)
 }

@@ -292,6 +292,14 @@ func (d *fastDecoder) exchange(e *Exchange) bool {
 			return 1 << 15, d.int(&e.BytesToClient)
 		case "note":
 			return 1 << 16, d.str(&e.Note)
+		case "trailers":
+			return 1 << 17, d.headers(&e.Trailers)
+		case "chunk_extensions":
+			return 1 << 18, d.strs(&e.ChunkExtensions)
+		case "parent":
+			return 1 << 19, d.int(&e.Parent)
+		case "from_server":
+			return 1 << 20, d.bool(&e.FromServer)
 		}
 		return 0, false
 	})
@@ -417,4 +425,31 @@ func (in *interner) str(b []byte) string {
 		in.m[s] = s
 	}
 	return s
+}
+
+// strs reads an array of strings; "[]" gives an empty, non-nil slice, as
+// encoding/json does.
+func (d *fastDecoder) strs(dst *[]string) bool {
+	if !d.eat('[') {
+		return false
+	}
+	out := []string{}
+	if !d.eat(']') {
+		for {
+			var v string
+			if !d.str(&v) {
+				return false
+			}
+			out = append(out, v)
+			if d.eat(',') {
+				continue
+			}
+			if !d.eat(']') {
+				return false
+			}
+			break
+		}
+	}
+	*dst = out
+	return true
 }

@@ -22,6 +22,10 @@ const (
 	// KindWebSocket is an HTTP Upgrade to WebSocket; the upgrade request is
 	// recorded like any request.
 	KindWebSocket Kind = "websocket"
+	// KindWebSocketMessage is one message (fragments joined, unmasked)
+	// sent over an upgraded WebSocket connection: Parent is the upgrade's
+	// Seq, Body the payload, FromServer set for what the server sent.
+	KindWebSocketMessage Kind = "websocket-message"
 )
 
 // Path says how a request reached the harness.
@@ -137,9 +141,24 @@ type Exchange struct {
 	Proto   string   `json:"proto,omitempty"`
 	Headers []Header `json:"headers,omitempty"`
 	Body    Body     `json:"body"`
+	// Trailers are a chunked body's trailer fields (wire order inside a
+	// tunnel; sorted by name on the plain proxy path, where net/http
+	// reads the body); judged like headers.
+	Trailers []Header `json:"trailers,omitempty"`
+	// ChunkExtensions are the text after ';' on the chunk-size lines of a
+	// chunked body, in order (inside a tunnel only: on the plain proxy
+	// path net/http drops them unseen); judged like body text.
+	ChunkExtensions []string `json:"chunk_extensions,omitempty"`
 
 	// Response is nil until a response is known.
 	Response *Response `json:"response,omitempty"`
+
+	// Parent is the Seq of the WebSocket upgrade a message travelled on
+	// (KindWebSocketMessage).
+	Parent int64 `json:"parent,omitempty"`
+	// FromServer marks a WebSocket message the server sent (forward mode):
+	// not the tool's, so not judged as what it sent.
+	FromServer bool `json:"from_server,omitempty"`
 
 	// BytesFromClient and BytesToClient count tunnel bytes for opaque
 	// tunnels.

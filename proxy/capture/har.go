@@ -77,6 +77,21 @@ type harEntry struct {
 	BytesFromClient int64  `json:"_bytes_from_client,omitempty"`
 	BytesToClient   int64  `json:"_bytes_to_client,omitempty"`
 	Redacted        bool   `json:"_redacted,omitempty"`
+	// Parent and FromServer are a WebSocket message's (its own entry, so
+	// that the HAR reads back exactly); WebSocketMessages lists them on
+	// the upgrade's entry as Chrome's HAR does, for HAR viewers: derived,
+	// not read back.
+	Parent            int64          `json:"_parent,omitempty"`
+	FromServer        bool           `json:"_from_server,omitempty"`
+	WebSocketMessages []harWSMessage `json:"_webSocketMessages,omitempty"`
+}
+
+// harWSMessage is one entry of Chrome's _webSocketMessages.
+type harWSMessage struct {
+	Type   string  `json:"type"` // send or receive
+	Time   float64 `json:"time"` // unix seconds
+	Opcode int     `json:"opcode"`
+	Data   string  `json:"data"`
 }
 
 type harTimings struct {
@@ -101,6 +116,9 @@ type harRequest struct {
 	HeadersSize int64        `json:"headersSize"`
 	BodySize    int64        `json:"bodySize"`
 	Synthetic   bool         `json:"_synthetic,omitempty"`
+	// Trailers and ChunkExtensions are Exchange's, beyond HAR.
+	Trailers        []harNV  `json:"_trailers,omitempty"`
+	ChunkExtensions []string `json:"_chunk_extensions,omitempty"`
 }
 
 // harBodyExtra is what both postData and content carry beyond HAR.
@@ -182,8 +200,18 @@ func decodeBlob(text, encoding string) ([]byte, error) {
 // cookies parsed from Cookie) are replaced by RedactedValue.
 func WriteHAR(w io.Writer, exs []*Exchange, redact bool) error {
 	f := harFile{Log: harLog{Version: "1.2", Creator: harCreator{Name: HARCreator, Version: "1"}, Entries: []*harEntry{}}}
+	upgrades := map[int64]*harEntry{}
 	for _, ex := range exs {
-		f.Log.Entries = append(f.Log.Entries, toHAREntry(ex, redact))
+		e := toHAREntry(ex, redact)
+		f.Log.Entries = append(f.Log.Entries, e)
+		switch ex.Kind {
+		case KindWebSocket:
+			upgrades[ex.Seq] = e
+		case KindWebSocketMessage:
+			if up := upgrades[ex.Parent]; up != nil {
+				up.WebSocketMessages = append(up.WebSocketMessages, wsMessage(ex))
+			}
+		}
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -208,6 +236,8 @@ func toHAREntry(ex *Exchange, redact bool) *harEntry {
 		BytesFromClient: ex.BytesFromClient,
 		BytesToClient:   ex.BytesToClient,
 		Redacted:        redact,
+		Parent:          ex.Parent,
+		FromServer:      ex.FromServer,
 	}
 	if ex.Conn != 0 {
 		e.Connection = strconv.FormatInt(ex.Conn, 10)
@@ -221,6 +251,12 @@ func toHAREntry(ex *Exchange, redact bool) *harEntry {
 		QueryString: queryString(ex.URL),
 		HeadersSize: -1,
 		BodySize:    ex.Body.Size,
+		// Trailers are redacted like headers: a tool may move a credential there.
+		Trailers:        harHeaders(ex.Trailers, redact),
+		ChunkExtensions: ex.ChunkExtensions,
+	}
+	if len(ex.Trailers) == 0 {
+		e.Request.Trailers = nil
 	}
 	if ex.Method == "" && ex.URL == "" {
 		// HAR needs a request; a tunnel record has none of its own.
@@ -385,9 +421,13 @@ func fromHAREntry(e *harEntry) (*Exchange, error) {
 		URL:             e.Request.URL,
 		Proto:           e.Request.HTTPVersion,
 		Headers:         fromHARHeaders(e.Request.Headers),
+		Trailers:        fromHARHeaders(e.Request.Trailers),
+		ChunkExtensions: e.Request.ChunkExtensions,
 		Note:            e.Note,
 		BytesFromClient: e.BytesFromClient,
 		BytesToClient:   e.BytesToClient,
+		Parent:          e.Parent,
+		FromServer:      e.FromServer,
 	}
 	if ex.Kind == "" {
 		ex.Kind = KindHTTP
@@ -464,4 +504,17 @@ func fromHARHeaders(nvs []harNV) []Header {
 		out = append(out, Header(nv))
 	}
 	return out
+}
+
+// wsMessage is a WebSocket message as Chrome's _webSocketMessages lists
+// it: binary data base64, as Chrome writes it.
+func wsMessage(ex *Exchange) harWSMessage {
+	m := harWSMessage{Type: "send", Time: float64(ex.Time.UnixNano()) / 1e9, Opcode: 1, Data: string(ex.Body.Raw)}
+	if ex.FromServer {
+		m.Type = "receive"
+	}
+	if !utf8.Valid(ex.Body.Raw) {
+		m.Opcode, m.Data = 2, base64.StdEncoding.EncodeToString(ex.Body.Raw)
+	}
+	return m
 }

@@ -284,6 +284,13 @@ func (w *Writer) Close() error {
 	if !w.hold {
 		ierr = WriteIntegrity(filepath.Dir(w.path), w.integrity)
 	}
+	// A write that failed earlier (disk full) was only returned to its
+	// caller, which may have logged it and gone on: Close reports it
+	// again, so that the recording ends in an error, never a capture
+	// that silently lacks records.
+	if w.err != nil {
+		return errors.Join(w.err, ierr)
+	}
 	if ferr != nil {
 		return errors.Join(ferr, ierr)
 	}

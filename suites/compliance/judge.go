@@ -1,12 +1,15 @@
 package compliance
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
+	"github.com/telemetry-harness/telemetry-harness/suites/canary"
 	"github.com/telemetry-harness/telemetry-harness/suites/envsweep"
 	"github.com/telemetry-harness/telemetry-harness/suites/judge"
 	"github.com/telemetry-harness/telemetry-harness/suites/policy"
@@ -25,7 +28,7 @@ func ScenarioDirs(sc *policy.Scenario, out string) []string {
 // them). A missing or unreadable folder is an error: a run that left
 // nothing behind cannot be judged compliant.
 func JudgeDirs(p *policy.Policy, sc *policy.Scenario, dirs []string) (*judge.Result, error) {
-	return JudgeRuns(p, sc, dirs, nil)
+	return JudgeRunsWith(p, sc, dirs, nil, nil)
 }
 
 // JudgeRuns is JudgeDirs with what the runner of a live run holds in memory:
@@ -35,12 +38,18 @@ func JudgeDirs(p *policy.Policy, sc *policy.Scenario, dirs []string) (*judge.Res
 // is gone; the values in this process are not). Folders missing from held
 // use their files.
 func JudgeRuns(p *policy.Policy, sc *policy.Scenario, dirs []string, held map[string]scenario.Held) (*judge.Result, error) {
+	return JudgeRunsWith(p, sc, dirs, held, nil)
+}
+
+// JudgeRunsWith is JudgeRuns that also searches the scenario's traffic for
+// the values the other scenarios planted (judge.Input.Elsewhere).
+func JudgeRunsWith(p *policy.Policy, sc *policy.Scenario, dirs []string, held map[string]scenario.Held, elsewhere *judge.Elsewhere) (*judge.Result, error) {
 	runs := sc.RunsOf()
 	if len(dirs) == 0 || len(dirs)%len(runs) != 0 {
 		return nil, fmt.Errorf("judge scenario %s: %d run folders for %d runs", sc.Name, len(dirs), len(runs))
 	}
 	attempts := len(dirs) / len(runs)
-	in := judge.Input{Policy: p, Scenario: sc.Name}
+	in := judge.Input{Policy: p, Scenario: sc.Name, Elsewhere: elsewhere}
 	for i, d := range dirs {
 		if _, err := os.Stat(d); err != nil {
 			return nil, fmt.Errorf("judge scenario %s: %w", sc.Name, err)
@@ -85,4 +94,27 @@ func JudgeRuns(p *policy.Policy, sc *policy.Scenario, dirs []string, held map[st
 		return nil, fmt.Errorf("judge scenario %s: its environment sweep left no %s in %s; run the scenario again", sc.Name, envsweep.RecordName, base)
 	}
 	return res, nil
+}
+
+// PlantedIn gathers the values a scenario planted: those the runner holds
+// for a run folder (held, live runs), else the folder's canaries.json; a
+// folder with neither contributes nothing (the scenario's own judging
+// reports it).
+func PlantedIn(name string, dirs []string, held map[string]scenario.Held) (judge.Planted, error) {
+	pl := judge.Planted{Scenario: name}
+	for _, d := range dirs {
+		if h, ok := held[d]; ok {
+			pl.Canaries = append(pl.Canaries, h.Canaries...)
+			continue
+		}
+		cs, err := canary.ReadFile(filepath.Join(d, judge.CanariesName))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			continue
+		case err != nil:
+			return pl, fmt.Errorf("values planted in scenario %s: %w", name, err)
+		}
+		pl.Canaries = append(pl.Canaries, cs...)
+	}
+	return pl, nil
 }

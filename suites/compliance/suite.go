@@ -132,7 +132,8 @@ func (s *Suite) Define() {
 	for _, sc := range s.selected {
 		sc := sc
 		ginkgo.Describe("scenario "+sc.Name, ginkgo.Label(LabelScenario+sc.Name), func() {
-			for _, id := range sc.Clauses {
+			// Listed clauses, then those judged everywhere (policy.Everywhere).
+			for _, id := range s.cfg.Policy.JudgedClauses(sc) {
 				cl, err := s.cfg.Policy.Clause(id)
 				if err != nil || cl.Testable == policy.TestableServerSide {
 					continue // the loader rejects unknown ids; server-side clauses are never specs
@@ -210,10 +211,16 @@ func (s *Suite) execute(ctx context.Context) {
 		return
 	}
 	if s.cfg.Replay != "" {
+		dirs := map[string][]string{}
 		for _, sc := range needed {
-			dirs := ScenarioDirs(sc, s.cfg.Replay)
-			o := &Outcome{Scenario: sc.Name, Dirs: dirs}
-			o.Judged, o.Err = JudgeDirs(s.cfg.Policy, sc, dirs)
+			dirs[sc.Name] = ScenarioDirs(sc, s.cfg.Replay)
+		}
+		elsewhere, err := plantedAll(s.cfg.Policy, needed, dirs, nil)
+		for _, sc := range needed {
+			o := &Outcome{Scenario: sc.Name, Dirs: dirs[sc.Name], Err: err}
+			if err == nil {
+				o.Judged, o.Err = JudgeRunsWith(s.cfg.Policy, sc, dirs[sc.Name], nil, elsewhere)
+			}
 			s.record(o)
 		}
 		return
@@ -240,6 +247,20 @@ func (s *Suite) execute(ctx context.Context) {
 		ginkgo.Fail(fmt.Sprintf("running scenarios: %v", err))
 		return
 	}
+	// Every scenario's traffic is searched for the values any scenario of
+	// this invocation planted (as the runner holds them), gathered once
+	// every run is done.
+	dirs := map[string][]string{}
+	allHeld := map[string]scenario.Held{}
+	for i, sc := range needed {
+		dirs[sc.Name] = ScenarioDirs(sc, opts.Out)
+		if i < len(results) && results[i] != nil {
+			for d, h := range results[i].Held() {
+				allHeld[d] = h
+			}
+		}
+	}
+	elsewhere, plantedErr := plantedAll(s.cfg.Policy, needed, dirs, allHeld)
 	for i, sc := range needed {
 		o := &Outcome{Scenario: sc.Name}
 		var held map[string]scenario.Held
@@ -254,9 +275,12 @@ func (s *Suite) execute(ctx context.Context) {
 			o.Err = fmt.Errorf("scenario %s: no result", sc.Name)
 		}
 		if o.Err == nil {
+			o.Err = plantedErr
+		}
+		if o.Err == nil {
 			// The values and chains the runner kept in memory, not the
 			// files written from them.
-			o.Judged, o.Err = JudgeRuns(s.cfg.Policy, sc, ScenarioDirs(sc, opts.Out), held)
+			o.Judged, o.Err = JudgeRunsWith(s.cfg.Policy, sc, ScenarioDirs(sc, opts.Out), held, elsewhere)
 		}
 		if o.Judged != nil && o.Run != nil {
 			o.Judged.Retries = o.Run.Retries
@@ -303,7 +327,7 @@ func (s *Suite) needed() ([]*policy.Scenario, error) {
 	}
 	var out []*policy.Scenario
 	for _, sc := range s.selected {
-		for _, id := range sc.Clauses {
+		for _, id := range s.cfg.Policy.JudgedClauses(sc) {
 			if filter([]string{LabelCompliance, LabelScenario + sc.Name, LabelClause + id}) {
 				out = append(out, sc)
 				break
@@ -318,4 +342,18 @@ func lowerFirst(s string) string {
 		return s
 	}
 	return strings.ToLower(s[:1]) + s[1:]
+}
+
+// plantedAll indexes what every scenario planted (PlantedIn), once, for
+// each scenario's judge.Input.Elsewhere.
+func plantedAll(p *policy.Policy, scs []*policy.Scenario, dirs map[string][]string, held map[string]scenario.Held) (*judge.Elsewhere, error) {
+	var all []judge.Planted
+	for _, sc := range scs {
+		pl, err := PlantedIn(sc.Name, dirs[sc.Name], held)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, pl)
+	}
+	return judge.NewElsewhere(p, all)
 }

@@ -184,6 +184,9 @@ var _ = Describe("hand-written captures", func() {
 		Expect(lines).To(ConsistOf(
 			"run-id.unique-timestamped [run run-2 exchange #1] $.content.run_id: run_id repeats the one of run run-1",
 			"run-id.unique-timestamped [run run-2 exchange #1] $.content.run_id: run_id time stamp 2023-06-13T23:46:40Z lies outside the run (2023-06-13T23:46:50Z to 2023-06-13T23:46:52Z)",
+			// The random check (policy: run_id's uuid part is a random uuid4).
+			"run-id.unique-timestamped [run run-2 exchange #1] $.content.run_id: run_id's random part repeats the one of run run-1: not different in every run",
+			"run-id.unique-timestamped [run run-3 exchange #1] $.content.run_id: run_id's random part is a version-12 UUID, not a random (version-4) one (32 chars)",
 		))
 		cr, _ := res.Clause("reports.one-per-run")
 		Expect(cr.Verdict).To(Equal(judge.Passed))

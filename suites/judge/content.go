@@ -141,20 +141,38 @@ func (j *judgement) canaryAbsent(clause string, c policy.Check) *checker {
 			missing = append(missing, r)
 		}
 	}
-	if len(missing) > 0 {
+	known := len(j.elsewhere) > 0
+	for _, rv := range j.runs {
+		known = known || len(rv.Canaries) > 0
+	}
+	switch {
+	case !known:
+		// Not "not planted": nothing says what was planted at all.
+		out.note("no planted value is known: the run folder has no %s (check: give --canaries)", CanariesName)
+	case len(missing) > 0:
 		out.note("not planted: %s", strings.Join(missing, ", "))
+	}
+	// Values of the roles that other scenarios planted are searched too,
+	// whether or not this one planted the role.
+	for _, c := range j.elsewhere {
+		if roles[c.Role] {
+			planted[c.Role] = true
+		}
 	}
 	if len(planted) == 0 {
 		return k
 	}
-	k.start = func(*runView) { out.exercised = true }
+	k.start = func(rv *runView) {
+		out.exercised = true
+		j.dnsCanaries(clause, c, rv, planted, out)
+	}
 	k.end = blindEnd(k)
 	k.each = func(rv *runView, x *item) {
 		for _, h := range x.hitsOf(planted) {
 			if slices.Contains(c.IgnoreForms, h.Form) || declaredID(j.p, h) {
 				continue
 			}
-			msg := fmt.Sprintf("the %s canary is sent (%s)", h.Role, h.Form)
+			msg := fmt.Sprintf("the %s canary%s is sent (%s)", h.Role, plantedIn(h), h.Form)
 			// The chain says more than the form when it nests, salts
 			// or truncates: "base64(gzip(user))".
 			if h.Chain != h.Role && h.Chain != h.Form+"("+h.Role+")" {
@@ -216,4 +234,13 @@ func countEvidence(s string) string {
 		return "sent " + strconv.Itoa(n)
 	}
 	return fmt.Sprintf("not a count, %d chars, redacted", len(s))
+}
+
+// plantedIn names, for a message, the other scenario that planted a hit's
+// value; empty for this scenario's own.
+func plantedIn(h hit) string {
+	if h.From == "" {
+		return ""
+	}
+	return " planted in scenario " + h.From
 }

@@ -244,6 +244,18 @@ func (j *judgement) allowedHeaders(clause string, c policy.Check) *checker {
 			out.add(j.finding(clause, c.Kind, rv, o.Exchange.Seq, "header:"+h.Name,
 				fmt.Sprintf("header %q is not among the allowed headers", h.Name), fmt.Sprintf("%d chars, value redacted", len(h.Value))))
 		}
+		// A trailer is a header sent after the body: the same list rules it.
+		for _, h := range o.Exchange.Trailers {
+			if slices.ContainsFunc(j.p.Endpoint.Headers.Allowed, func(a string) bool { return strings.EqualFold(a, h.Name) }) {
+				continue
+			}
+			out.add(j.finding(clause, c.Kind, rv, o.Exchange.Seq, "trailer:"+h.Name,
+				fmt.Sprintf("trailer %q is not among the allowed headers", h.Name), fmt.Sprintf("%d chars, value redacted", len(h.Value))))
+		}
+		if n := len(o.Exchange.ChunkExtensions); n > 0 {
+			out.add(j.finding(clause, c.Kind, rv, o.Exchange.Seq, "chunk-ext",
+				fmt.Sprintf("the chunked body carries %d chunk extension(s): data beside the documented payload", n), ""))
+		}
 	}
 	return k
 }

@@ -186,6 +186,11 @@ type Input struct {
 	// Baseline are the facts of a fast-endpoint run of the same tool, for
 	// the background check; nil to judge from the run alone.
 	Baseline *capture.Run
+	// Elsewhere are the values planted in the scenarios of the same
+	// invocation (or the other run folders given to replay), indexed once
+	// (NewElsewhere): searched in this scenario's traffic too, a hit
+	// naming where it was planted; nil for none.
+	Elsewhere *Elsewhere
 }
 
 // ErrNoRuns is returned when Input has no run.
@@ -347,6 +352,9 @@ func Judge(in Input) (*Result, error) {
 	type pending struct {
 		cr ClauseResult
 		ks []*checker
+		// unlisted: the scenario does not list the clause; only its
+		// checks judged everywhere run (policy.Everywhere).
+		unlisted bool
 	}
 	var clauses []*pending
 	var all []*checker
@@ -355,11 +363,15 @@ func Judge(in Input) (*Result, error) {
 		switch {
 		case c.Testable == policy.TestableServerSide:
 			pc.cr.Verdict, pc.cr.Reason = NotTestable, "a server-side promise: not testable from the client"
-		case !sc.Exercises(c.ID):
+		case !sc.Exercises(c.ID) && !c.JudgedEverywhere():
 			pc.cr.Verdict, pc.cr.Reason = NotExercised, "scenario "+sc.Name+" does not exercise this clause"
 		default:
+			pc.unlisted = !sc.Exercises(c.ID)
 			for _, ch := range c.Checks {
-				k := j.checker(c.ID, ch)
+				if pc.unlisted && !policy.Everywhere(ch.Kind) {
+					continue
+				}
+				k := skipCut(ch.Kind, j.checker(c.ID, ch))
 				pc.ks = append(pc.ks, k)
 				all = append(all, k)
 			}
@@ -462,6 +474,9 @@ func Judge(in Input) (*Result, error) {
 					cr.Reason = joinUnique([]string{cr.Reason, fmt.Sprintf("passed under interpretation %s (%d value(s) accepted)", id, n)})
 				}
 			}
+			if pc.unlisted {
+				cr = unlistedVerdict(sc.Name, cr)
+			}
 			if cr.Verdict == Passed && unverified != "" {
 				cr.Verdict, cr.Reason = Unobservable, unverified
 			}
@@ -489,7 +504,16 @@ func (j *judgement) stream(rv *runView, ks []*checker) error {
 		marks[i] = len(k.out.findings)
 	}
 	err := j.eachPrepared(rv, func(x *item) {
-		rv.exchanges++
+		switch {
+		case x.ex.FromServer:
+			// What the server said (forward mode) is not the tool's.
+			return
+		case x.ex.Kind == capture.KindWebSocketMessage:
+			// A message on an upgrade is judged like a body, but it is
+			// no request of its own (failure-harmless counts requests).
+		default:
+			rv.exchanges++
+		}
 		rv.lastSeq = max(rv.lastSeq, x.ex.Seq)
 		switch {
 		case x.o == nil && x.ex.Empty():
@@ -499,6 +523,10 @@ func (j *judgement) stream(rv *runView, ks []*checker) error {
 			rv.blind = append(rv.blind, blindExchange{Seq: x.ex.Seq, Kind: x.ex.Kind, Host: x.ex.Host})
 		default:
 			rv.observed++
+			// A cut body is seen only in part: the run is blind to the rest.
+			if r := cutReason(x.ex); r != "" {
+				rv.blind = append(rv.blind, blindExchange{Seq: x.ex.Seq, Kind: x.ex.Kind, Host: x.ex.Host, Why: r})
+			}
 		}
 		for _, k := range ks {
 			if k.each != nil {
@@ -620,8 +648,12 @@ func (j *judgement) redactor() func(string) string {
 	}
 	var reps []rep
 	seen := map[string]bool{}
+	lists := [][]canary.Canary{j.elsewhere}
 	for _, rv := range j.runs {
-		for _, c := range rv.Canaries {
+		lists = append(lists, rv.Canaries)
+	}
+	for _, cs := range lists {
+		for _, c := range cs {
 			if c.Value == "" || seen[strings.ToLower(c.Value)] {
 				continue
 			}
@@ -655,6 +687,9 @@ type blindExchange struct {
 	Seq  int64
 	Kind capture.Kind
 	Host string
+	// Why replaces the "could not see inside" wording: a body cut at the
+	// size limit (cutReason).
+	Why string
 }
 
 // runView is one run with what its stream has shown so far.
@@ -686,6 +721,9 @@ type judgement struct {
 	regexes   map[string]*textmatch.Regexp
 	// used counts the values each interpretation accepted, by its id.
 	used map[string]int
+	// elsewhere are the values other scenarios planted (Input.Elsewhere),
+	// less this scenario's own.
+	elsewhere []canary.Canary
 }
 
 func newJudgement(in Input, sc *policy.Scenario) (*judgement, error) {
@@ -714,10 +752,17 @@ func newJudgement(in Input, sc *policy.Scenario) (*judgement, error) {
 		}
 		j.runs = append(j.runs, rv)
 	}
+	own := map[string]bool{}
+	for _, c := range all {
+		own[c.Value] = true
+	}
+	others, vals, origin := in.Elsewhere.others(sc.Name, own)
+	j.elsewhere = vals
 	s, err := newSearcher(all, in.Policy)
 	if err != nil {
 		return nil, fmt.Errorf("judge scenario %s: %w", sc.Name, err)
 	}
+	s.others, s.origin = others, origin
 	j.search = s
 	return j, nil
 }
@@ -747,17 +792,31 @@ func blindReason(rv *runView) string {
 	if len(rv.blind) == 0 {
 		return ""
 	}
-	var parts []string
+	var parts, cut []string
 	for _, ex := range rv.blind {
+		if ex.Why != "" {
+			cut = append(cut, ex.Why)
+			continue
+		}
 		parts = append(parts, fmt.Sprintf("exchange #%d is %s to %s", ex.Seq, ex.Kind, ex.Host))
 	}
-	sort.Strings(parts)
-	more := ""
-	if len(parts) > maxBlindListed {
-		more = fmt.Sprintf(" and %d more", len(parts)-maxBlindListed)
-		parts = parts[:maxBlindListed]
+	var out []string
+	for _, l := range []struct {
+		head  string
+		items []string
+	}{{"the harness could not see inside: ", parts}, {"the harness saw only part of: ", cut}} {
+		if len(l.items) == 0 {
+			continue
+		}
+		sort.Strings(l.items)
+		more := ""
+		if len(l.items) > maxBlindListed {
+			more = fmt.Sprintf(" and %d more", len(l.items)-maxBlindListed)
+			l.items = l.items[:maxBlindListed]
+		}
+		out = append(out, l.head+strings.Join(l.items, ", ")+more)
 	}
-	return "the harness could not see inside: " + strings.Join(parts, ", ") + more
+	return strings.Join(out, "; ")
 }
 
 // blindEnd is a checker's end step that reports a run's blind exchanges as
@@ -818,6 +877,8 @@ func (j *judgement) checker(clause string, c policy.Check) *checker {
 		return j.failureHarmless(clause, c)
 	case policy.KindEgress:
 		return j.egress(clause, c)
+	case policy.KindRandom:
+		return j.random(clause, c)
 	}
 	// The loader rejects unknown kinds; a policy built in code may not.
 	return unobservableChecker("check kind %q is not implemented", c.Kind)

@@ -1,6 +1,7 @@
 package judge
 
 import (
+	"fmt"
 	"slices"
 
 	"github.com/telemetry-harness/telemetry-harness/suites/canary"
@@ -24,11 +25,19 @@ type hit struct {
 	SaltAfter bool
 	// Matched is how many leading characters a truncated value kept.
 	Matched int
+	// From names the scenario that planted the value when another one
+	// did (Input.Elsewhere); empty for this scenario's own.
+	From string
 }
 
 // searcher adapts canary.Searcher to the roles a check asks for.
 type searcher struct {
 	s *canary.Searcher
+	// others search for the values other scenarios planted (Elsewhere);
+	// origin maps such a value to its scenario, and a hit of a value
+	// missing from it (this scenario's own) is left to s.
+	others []*canary.Searcher
+	origin map[string]string
 }
 
 func newSearcher(cs []canary.Canary, p *policy.Policy) (*searcher, error) {
@@ -45,13 +54,48 @@ func newSearcher(cs []canary.Canary, p *policy.Policy) (*searcher, error) {
 // find returns the hits of every planted role in everything o's exchange
 // sent: one search per exchange, which the checks then filter by role.
 func (s *searcher) find(o *observe.Observation) []hit {
-	if s.s == nil {
-		return nil
-	}
 	var out []hit
-	for _, h := range s.s.Search(o) {
-		out = append(out, hit{Role: h.Canary.Role, Form: h.Form, Exchange: h.Exchange, Path: h.Location, Length: len(h.Canary.Value),
-			Chain: h.Chain(), Salt: h.Salt, Sep: h.Sep, SaltAfter: h.SaltAfter, Matched: h.Matched})
+	for _, cs := range s.all() {
+		out = append(out, s.findWith(cs, o)...)
+	}
+	return out
+}
+
+// all are the searchers to run: this scenario's first, then the others'.
+func (s *searcher) all() []*canary.Searcher {
+	var out []*canary.Searcher
+	if s.s != nil {
+		out = append(out, s.s)
+	}
+	return append(out, s.others...)
+}
+
+// keep reports whether a hit of cs belongs to the judgement: every hit of
+// this scenario's searcher, and hits of values only others planted.
+func (s *searcher) keep(cs *canary.Searcher, h canary.Hit) bool {
+	return cs == s.s || s.origin[h.Canary.Value] != ""
+}
+
+func (s *searcher) findWith(cs *canary.Searcher, o *observe.Observation) []hit {
+	var out []hit
+	add := func(hs []canary.Hit) {
+		for _, h := range hs {
+			if !s.keep(cs, h) {
+				continue
+			}
+			out = append(out, hit{Role: h.Canary.Role, Form: h.Form, Exchange: h.Exchange, Path: h.Location, Length: len(h.Canary.Value),
+				Chain: h.Chain(), Salt: h.Salt, Sep: h.Sep, SaltAfter: h.SaltAfter, Matched: h.Matched, From: s.origin[h.Canary.Value]})
+		}
+	}
+	add(cs.Search(o))
+	// Trailers and chunk extensions of a chunked body, which the
+	// exchange search does not read.
+	ex := o.Exchange
+	for _, t := range ex.Trailers {
+		add(cs.SearchBytes([]byte(t.Name+": "+t.Value), ex.Seq, "trailer:"+t.Name))
+	}
+	for i, e := range ex.ChunkExtensions {
+		add(cs.SearchBytes([]byte(e), ex.Seq, fmt.Sprintf("chunk-ext[%d]", i)))
 	}
 	return out
 }

@@ -42,7 +42,8 @@ func EndpointPort(ep policy.Endpoint) string {
 // the words findings and matchers share; show renders a host for a message,
 // so that a caller can hide one that carries a canary. A CONNECT (a tunnel
 // the harness refused or never saw inside) is judged by its authority only:
-// going there is what the endpoint allows.
+// going there is what the endpoint allows. Every name a request gives its
+// destination (CONNECT target, SNI, Host header, URL) must be the endpoint.
 func DestinationProblems(ep policy.Endpoint, o *observe.Observation, show func(host string) string) []string {
 	var out []string
 	port := EndpointPort(ep)
@@ -73,6 +74,9 @@ func DestinationProblems(ep policy.Endpoint, o *observe.Observation, show func(h
 	}
 	if o.Method != ep.Method {
 		out = append(out, "method "+o.Method+" is not "+ep.Method)
+	}
+	if d := disagreement(ep, o, show); d != "" {
+		out = append(out, d)
 	}
 	return out
 }
@@ -157,6 +161,9 @@ func (j *judgement) destination(clause string, c policy.Check) *checker {
 	out := &k.out
 	k.start = func(*runView) { out.exercised = true }
 	k.each = func(rv *runView, x *item) {
+		if x.ex.Kind == capture.KindWebSocketMessage {
+			return // its upgrade request is judged
+		}
 		if x.o != nil {
 			if t := x.attributed(); t != nil {
 				out.note("exchange #%d is attributed to %s (%s)", x.ex.Seq, t.Name, t.Reason)

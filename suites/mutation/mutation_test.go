@@ -270,6 +270,31 @@ func (b *bench) runOne(ctx context.Context, s subject) *outcome {
 		o.Err = fmt.Errorf("%s %s: %w", s.Kind, s.Name, err)
 		return o
 	}
+	// As run does: every scenario is searched for what any scenario planted
+	// (as the runner holds it).
+	held := map[string]scenario.Held{}
+	for _, r := range results {
+		if r != nil {
+			for d, h := range r.Held() {
+				held[d] = h
+			}
+		}
+	}
+	var planted []judge.Planted
+	for i := range p.Scenarios {
+		sc := &p.Scenarios[i]
+		pl, err := compliance.PlantedIn(sc.Name, compliance.ScenarioDirs(sc, out), held)
+		if err != nil {
+			o.Err = fmt.Errorf("%s %s: %w", s.Kind, s.Name, err)
+			return o
+		}
+		planted = append(planted, pl)
+	}
+	elsewhere, err := judge.NewElsewhere(p, planted)
+	if err != nil {
+		o.Err = fmt.Errorf("%s %s: %w", s.Kind, s.Name, err)
+		return o
+	}
 	outs := make([]reports.Outcome, 0, len(p.Scenarios))
 	for i := range p.Scenarios {
 		sc := &p.Scenarios[i]
@@ -281,7 +306,7 @@ func (b *bench) runOne(ctx context.Context, s subject) *outcome {
 			ro.Err = results[i].Err
 		default:
 			ro.Dirs = compliance.ScenarioDirs(sc, out)
-			ro.Judged, ro.Err = compliance.JudgeDirs(p, sc, ro.Dirs)
+			ro.Judged, ro.Err = compliance.JudgeRunsWith(p, sc, ro.Dirs, held, elsewhere)
 			o.countSealed(ro.Dirs)
 		}
 		outs = append(outs, ro)

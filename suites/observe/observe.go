@@ -192,6 +192,14 @@ func (o *Observation) headers(ex *capture.Exchange) {
 	for _, h := range ex.Headers {
 		o.Values = append(o.Values, Value{Path: "header:" + h.Name, Text: h.Value, Kind: KindHeader, Start: -1, End: -1})
 	}
+	// A chunked body's trailers are headers sent late, and its chunk
+	// extensions text beside the body: both are judged like what they mimic.
+	for _, h := range ex.Trailers {
+		o.Values = append(o.Values, Value{Path: "trailer:" + h.Name, Text: h.Value, Kind: KindHeader, Start: -1, End: -1})
+	}
+	for i, e := range ex.ChunkExtensions {
+		o.Values = append(o.Values, Value{Path: fmt.Sprintf("chunk-ext[%d]", i), Text: e, Kind: KindString, Start: -1, End: -1})
+	}
 	if ct, ok := ex.Header("Content-Type"); ok {
 		if mt, _, err := mime.ParseMediaType(ct); err == nil {
 			o.ContentType = mt

@@ -8,7 +8,7 @@ import "strings"
 
 // checkParams are every parameter a check may carry, in the order error
 // messages list them.
-var checkParams = []string{"fields", "field", "tag", "vocabulary", "roles", "ignore_forms", "patterns", "tolerance", "max_requests", "time_pattern", "time_layout", "time_zone", "timestamp_field", "slack"}
+var checkParams = []string{"fields", "field", "tag", "vocabulary", "roles", "ignore_forms", "patterns", "tolerance", "max_requests", "time_pattern", "time_layout", "time_zone", "timestamp_field", "slack", "random", "random_bytes", "random_pattern"}
 
 // KindSpec says which parameters a check kind reads.
 type KindSpec struct {
@@ -40,6 +40,7 @@ func Kinds() []KindSpec {
 		{Kind: KindRunID, Required: []string{"field", "time_pattern", "time_layout"}, Optional: []string{"time_zone", "timestamp_field", "slack"}, Doc: "the run id is unique per run and its time stamp lies in the run"},
 		{Kind: KindBackground, Required: []string{"tolerance"}, Doc: "the run does not wait for the endpoint longer than the tolerance"},
 		{Kind: KindFailureHarmless, Required: []string{"max_requests"}, Doc: "an endpoint failure leaves the exit as expected and causes no retries"},
+		{Kind: KindRandom, Required: []string{"field", "random"}, Optional: []string{"random_bytes", "random_pattern"}, Doc: "the field (or its random_pattern group) is random: a well-formed version-4 UUID or N bytes, different in every run, with no byte value repeated as a random source would not"},
 		{Kind: KindEgress, Doc: "in a sealed run nothing left but through the proxy: no escape flow, no request that bypassed it (egress.json; unobservable when not sealed)"},
 	}
 }

@@ -391,6 +391,7 @@ const (
 	KindBackground       = "background"
 	KindFailureHarmless  = "failure-harmless"
 	KindEgress           = "egress"
+	KindRandom           = "random"
 )
 
 // Check is one data-driven check; which parameters apply depends on Kind
@@ -433,7 +434,22 @@ type Check struct {
 	// Slack widens the run window on both sides (run-id), for clock
 	// granularity.
 	Slack Duration `yaml:"slack,omitempty" example:"1s"`
+	// Random is what the field's random part is (random): uuid4 (a
+	// version-4 UUID, 32 hex digits with or without dashes) or bytes
+	// (RandomBytes bytes, as hex or base64).
+	Random string `yaml:"random,omitempty" example:"uuid4"`
+	// RandomBytes is how many random bytes the part holds (random: bytes).
+	RandomBytes int `yaml:"random_bytes,omitempty" example:"16"`
+	// RandomPattern's first group is the field's random part (random);
+	// empty when the whole value is random.
+	RandomPattern string `yaml:"random_pattern,omitempty" example:"'_([0-9a-f]{32})$'"`
 }
+
+// Random kinds (Check.Random).
+const (
+	RandomUUID4 = "uuid4"
+	RandomBytes = "bytes"
+)
 
 // Scenario is one way of running the tool, as data for a generic runner.
 type Scenario struct {

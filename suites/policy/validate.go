@@ -515,6 +515,22 @@ func (v *validator) check(at string, c *Check) {
 			v.at(at+".time_pattern", "time_pattern needs a group around the time stamp", "a regular expression with one (group)", `time_pattern: '^pants_run_([0-9_]{19})_'`)
 		}
 	}
+	if c.Random != "" {
+		v.oneOf(at+".random", c.Random, []string{RandomUUID4, RandomBytes}, "random: uuid4")
+	}
+	switch {
+	case c.Random == RandomBytes && c.RandomBytes < 8:
+		v.at(at+".random_bytes", "random: bytes needs random_bytes of at least 8 (fewer repeat by chance across runs)", "an integer >= 8", "random_bytes: 16")
+	case c.Random != RandomBytes && c.RandomBytes != 0:
+		v.at(at+".random_bytes", "random_bytes is read only with random: bytes", "random: bytes", "random: bytes")
+	}
+	if c.RandomPattern != "" {
+		if re, err := regexp.Compile(c.RandomPattern); err != nil {
+			v.regex(at+".random_pattern", c.RandomPattern)
+		} else if re.NumSubexp() < 1 {
+			v.at(at+".random_pattern", "random_pattern needs a group around the random part", "a regular expression with one (group)", `random_pattern: '_([0-9a-f]{32})$'`)
+		}
+	}
 	if c.TimeZone != "" {
 		if _, err := time.LoadLocation(c.TimeZone); err != nil {
 			v.at(at+".time_zone", fmt.Sprintf("unknown time zone %q", c.TimeZone), "an IANA zone name", "time_zone: UTC")
