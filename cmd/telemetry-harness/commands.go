@@ -52,6 +52,9 @@ func commands() []command {
 		checkCommand(),
 		replayCommand(),
 		reportCommand(),
+		diffCommand(),
+		matrixCommand(),
+		bisectCommand(),
 		{name: "version", usage: "version", short: "print the version", run: func(_ context.Context, _ []string, stdout, _ io.Writer) int {
 			fmt.Fprintf(stdout, "%s %s\n", toolName, version)
 			return exitOK
