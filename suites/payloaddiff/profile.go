@@ -334,4 +334,3 @@ func isIdent(key string) bool {
 	}
 	return true
 }
-

@@ -38,7 +38,7 @@ type Bisection struct {
 	// skip), so FirstBad is then the first bad version that ran.
 	Untested []string `json:"untested,omitempty"`
 	// Evidence are the findings that make FirstBad bad.
-	Evidence []judge.Finding  `json:"evidence"`
+	Evidence []judge.Finding   `json:"evidence"`
 	Diff     *payloaddiff.Diff `json:"diff,omitempty"`
 	Steps    []Step            `json:"steps"`
 	Wall     time.Duration     `json:"wall_ns"`
