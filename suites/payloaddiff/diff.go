@@ -126,8 +126,9 @@ func compareProfiles(name string, a, b *Profile) ScenarioDiff {
 			sd.TypesChanged = append(sd.TypesChanged, TypeChange{Field: k, A: ta, B: tb})
 		}
 		// A random id or a duration takes one new value per run: only a
-		// change in how many values a field takes says something.
-		if x.Distinct() != y.Distinct() {
+		// change in how many values a field takes says something. A field
+		// that became an object has no values: its type change says it.
+		if x.Distinct() != y.Distinct() && x.Distinct() > 0 && y.Distinct() > 0 {
 			sd.Values = append(sd.Values, ValueChange{Field: k, A: x.Distinct(), B: y.Distinct()})
 		}
 	}

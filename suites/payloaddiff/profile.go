@@ -154,7 +154,7 @@ func tagLists(dir string) []observe.TagList {
 // searcher builds the redaction for the run folder rd: its canaries.json,
 // else the nearest one up to the scenario folder. No canaries file means
 // nothing was planted, so nothing needs redacting.
-func searcher(rd, scDir string) (*canary.Searcher, error) {
+func searcher(rd, scDir string) (redactor, error) {
 	for d := rd; ; d = filepath.Dir(d) {
 		path := filepath.Join(d, "canaries.json")
 		if _, err := os.Stat(path); err == nil {
@@ -162,14 +162,17 @@ func searcher(rd, scDir string) (*canary.Searcher, error) {
 			if err != nil {
 				return nil, fmt.Errorf("diff: %s: %w", path, err)
 			}
+			if len(cs) == 0 {
+				return noRedact, nil
+			}
 			s, err := canary.NewSearcher(cs)
 			if err != nil {
 				return nil, fmt.Errorf("diff: %s: %w", path, err)
 			}
-			return s, nil
+			return s.Redact, nil
 		}
 		if d == scDir || d == filepath.Dir(d) {
-			return canary.NewSearcher(nil)
+			return noRedact, nil
 		}
 	}
 }
@@ -189,7 +192,12 @@ func (p *Profile) addDir(rd, scDir string, lists []observe.TagList) error {
 	return nil
 }
 
-func (p *Profile) add(ex *capture.Exchange, s *canary.Searcher, lists []observe.TagList) error {
+// redactor replaces planted values in a text with «role».
+type redactor func(string) string
+
+func noRedact(s string) string { return s }
+
+func (p *Profile) add(ex *capture.Exchange, redact redactor, lists []observe.TagList) error {
 	p.Requests++
 	o, err := observe.Observe(ex, observe.Options{TagLists: lists})
 	if err != nil {
@@ -199,9 +207,9 @@ func (p *Profile) add(ex *capture.Exchange, s *canary.Searcher, lists []observe.
 	if host == "" {
 		host = ex.Host
 	}
-	p.Destinations[s.Redact(host)] = true
+	p.Destinations[redact(host)] = true
 	if ex.Kind == capture.KindHTTP || ex.Kind == capture.KindWebSocket {
-		p.Endpoints[s.Redact(fmt.Sprintf("%s %s://%s%s", o.Method, o.Scheme, o.Host, o.Path))] = true
+		p.Endpoints[redact(fmt.Sprintf("%s %s://%s%s", o.Method, o.Scheme, o.Host, o.Path))] = true
 	}
 	for _, v := range o.Values {
 		switch v.Kind {
@@ -211,7 +219,7 @@ func (p *Profile) add(ex *capture.Exchange, s *canary.Searcher, lists []observe.
 			if v.Kind == observe.KindHeader {
 				name = strings.ToLower(name)
 			}
-			p.field(s.Redact(name), v.Kind, v.Text)
+			p.field(redact(name), v.Kind, v.Text)
 		}
 	}
 	if o.IsJSON {
@@ -219,7 +227,7 @@ func (p *Profile) add(ex *capture.Exchange, s *canary.Searcher, lists []observe.
 		for _, e := range o.Embedded {
 			embedded[e] = true
 		}
-		w := walker{p: p, s: s, embedded: embedded}
+		w := walker{p: p, redact: redact, embedded: embedded}
 		w.walk(o.JSON, "$", "$")
 	}
 	return nil
@@ -240,7 +248,7 @@ func (p *Profile) field(path, typ, value string) *Field {
 
 type walker struct {
 	p        *Profile
-	s        *canary.Searcher
+	redact   redactor
 	embedded map[string]bool
 }
 
@@ -261,9 +269,9 @@ func (w walker) walk(node any, path, norm string) {
 		sort.Strings(keys)
 		for _, k := range keys {
 			if str, ok := n[k].(string); ok && isEventField(k) {
-				w.p.Events[childKey(norm, w.s.Redact(k))+" = "+w.s.Redact(str)] = true
+				w.p.Events[childKey(norm, w.redact(k))+" = "+w.redact(str)] = true
 			}
-			w.walk(n[k], childKey(path, k), childKey(norm, w.s.Redact(k)))
+			w.walk(n[k], childKey(path, k), childKey(norm, w.redact(k)))
 		}
 	case []any:
 		for i, e := range n {
