@@ -70,6 +70,7 @@ var _ = Describe("matrix", Ordered, Label("integration"), func() {
 		}))
 		Expect(m.Versions[1].Skipped).To(ContainSubstring("install failed (exit status 1): pants 1.2.0: needs the Rust toolchain"))
 		Expect(m.Versions[1].Verdict).To(BeEmpty(), "never a verdict")
+		Expect(m.Versions[0].Note).To(ContainSubstring(`outside the policy's tool.versions ">=2.13 <2.17"`), "the fixture releases are not Pants 2.13-2.16")
 		Expect(m.Versions[2].Skipped).To(ContainSubstring("the tool exited 127 in scenario opt-in (expected success): pants: error while loading shared libraries"))
 		Expect(m.Versions[2].Verdict).To(BeEmpty(), "a tool that cannot start is not a violation")
 		for _, v := range []string{"1.0.0", "1.3.0", "1.4.0", "1.5.0"} {

@@ -62,6 +62,10 @@ type Tool struct {
 	// Config names the tool's config file and the telemetry section in it;
 	// empty when the tool is configured otherwise.
 	Config *ToolConfig `yaml:"config,omitempty"`
+	// Versions is the semver range of the tool's releases the promise text
+	// and wire shape were checked against; empty when unknown. A matrix or
+	// bisect notes every version outside it.
+	Versions string `yaml:"versions,omitempty" example:">=2.13 <2.17"`
 }
 
 // Promise identifies the page that makes the promise.

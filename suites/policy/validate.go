@@ -107,6 +107,7 @@ func (v *validator) validate() {
 			v.at(fmt.Sprintf("payload.closed[%d]", i), fmt.Sprintf("%q is not an object path", c), "$, $.key.key, $[*].key or $[*].*", "$.content")
 		}
 	}
+	v.toolVersions()
 	v.otherTraffic()
 	v.vocabularies()
 	v.fields()

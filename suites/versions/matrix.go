@@ -109,6 +109,9 @@ func (m *Matrix) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "%s: skipped: %s\n", r.Version, r.Skipped)
 		}
 	}
+	if n := m.notes(); n != "" {
+		fmt.Fprintf(&b, "note: %s\n", n)
+	}
 	for _, d := range m.Diffs {
 		if d.Diff.Empty() {
 			fmt.Fprintf(&b, "%s -> %s: no payload change\n", d.A, d.B)
@@ -130,6 +133,22 @@ func (m *Matrix) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "\n%d versions, %d skipped, wall %s\n", len(m.Versions), m.skipped(), m.Wall.Round(time.Second))
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// notes names the versions outside the policy's tool.versions, once.
+func (m *Matrix) notes() string {
+	var vs []string
+	note := ""
+	for _, r := range m.Versions {
+		if r.Note != "" {
+			vs = append(vs, r.Version)
+			note = r.Note
+		}
+	}
+	if len(vs) == 0 {
+		return ""
+	}
+	return strings.Join(vs, ", ") + " " + note
 }
 
 func (m *Matrix) skipped() int {
@@ -178,6 +197,9 @@ func (m *Matrix) WriteMarkdown(w io.Writer) error {
 				fmt.Fprintf(&b, "- %s: %s\n", r.Version, strings.ReplaceAll(r.Skipped, "|", "\\|"))
 			}
 		}
+	}
+	if n := m.notes(); n != "" {
+		fmt.Fprintf(&b, "\nNote: %s.\n", n)
 	}
 	b.WriteString("\n## Payload changes between neighbouring versions\n")
 	for _, d := range m.Diffs {

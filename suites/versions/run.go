@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/Masterminds/semver/v3"
 	"github.com/google/shlex"
 
 	"github.com/telemetry-harness/telemetry-harness/reports"
@@ -88,6 +89,9 @@ type Result struct {
 	// incomplete).
 	Verdict string          `json:"verdict,omitempty"`
 	Clauses []ClauseVerdict `json:"clauses,omitempty"`
+	// Note says when the version lies outside the policy's tool.versions:
+	// its verdicts apply a promise text checked against other releases.
+	Note string `json:"note,omitempty"`
 	// Installed is true when this call installed the version (false: it
 	// was in the cache already, or could not install).
 	Installed bool `json:"installed"`
@@ -203,7 +207,7 @@ func (s *Spec) InstallVersion(ctx context.Context, v string) (dir, skip string, 
 // Out/<v>. The result is skipped (with why) when the version cannot be
 // installed or run here.
 func (s *Spec) Run(ctx context.Context, v string) (*Result, error) {
-	res := &Result{Version: v}
+	res := &Result{Version: v, Note: s.outside(v)}
 	start := time.Now()
 	dir, skip, installed, err := s.InstallVersion(ctx, v)
 	res.InstallTime, res.Installed = time.Since(start), installed
@@ -361,4 +365,20 @@ func (s *Spec) ScenariosFor(clause string) ([]string, error) {
 		return nil, fmt.Errorf("--clause %s: no scenario of %s exercises it, so no run can judge it", clause, s.Policy)
 	}
 	return out, nil
+}
+
+// outside notes a version outside the policy's tool.versions range.
+func (s *Spec) outside(v string) string {
+	if s.policy == nil {
+		return ""
+	}
+	c, err := s.policy.Tool.VersionRange()
+	if err != nil || c == nil {
+		return ""
+	}
+	sv, err := semver.NewVersion(v)
+	if err != nil || c.Check(sv) {
+		return ""
+	}
+	return fmt.Sprintf("outside the policy's tool.versions %q: judged by a promise text checked against other releases", s.policy.Tool.Versions)
 }
