@@ -9,6 +9,9 @@
 //	telemetry-harness replay DIR
 //	telemetry-harness record [--out DIR] [--forward] [--settle DUR] [--timeout DUR] [--idle-stop DUR] [--seal auto|on|off] -- COMMAND [ARGS...]
 //	telemetry-harness check [--policy FILE] --scenario NAME --capture DIR|FILE.har|FILE.jsonl [--canaries FILE]
+//	telemetry-harness diff [--format text|md|json] A B
+//	telemetry-harness matrix --policy FILE --install TEMPLATE --tool TEMPLATE (--versions V1,V2,... | --range RANGE --package PKG)
+//	telemetry-harness bisect --good V1 --bad V2 [--clause ID] --policy FILE --install TEMPLATE --tool TEMPLATE ...
 //	telemetry-harness version
 //
 // Exit codes: 0 compliant (or recording worked), 1 harness error, 2 usage
