@@ -169,7 +169,7 @@ func searcher(rd, scDir string) (redactor, error) {
 			if err != nil {
 				return nil, fmt.Errorf("diff: %s: %w", path, err)
 			}
-			return s.Redact, nil
+			return memo(s.Redact), nil
 		}
 		if d == scDir || d == filepath.Dir(d) {
 			return noRedact, nil
@@ -196,6 +196,20 @@ func (p *Profile) addDir(rd, scDir string, lists []observe.TagList) error {
 type redactor func(string) string
 
 func noRedact(s string) string { return s }
+
+// memo remembers what r made of each text: keys and event kinds repeat in
+// every request, and a canary scan per repeat dominated the diff's time.
+func memo(r redactor) redactor {
+	seen := map[string]string{}
+	return func(s string) string {
+		if v, ok := seen[s]; ok {
+			return v
+		}
+		v := r(s)
+		seen[s] = v
+		return v
+	}
+}
 
 func (p *Profile) add(ex *capture.Exchange, redact redactor, lists []observe.TagList) error {
 	p.Requests++
@@ -315,8 +329,11 @@ func scalarText(v any) string {
 		return string(n)
 	case nil:
 		return "null"
+	case bool:
+		return strconv.FormatBool(n)
 	}
-	return fmt.Sprint(v)
+	// Objects and arrays have no value of their own (field skips them).
+	return ""
 }
 
 // childKey mirrors observe's canonical member path.
