@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -16,23 +17,21 @@ import (
 )
 
 func bisectCommand() command {
+	var f versionFlags
+	var good, bad, clause string
 	return command{name: "bisect", usage: bisectUsage,
 		short: "find the first version between a good and a bad one that breaks a clause (binary search, skipping versions that cannot run); prints the evidence and the payload diff",
-		run: func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-			var f versionFlags
-			var good, bad, clause string
-			fs := newFlagSet("bisect", stderr)
+		flags: func(fs *flag.FlagSet) {
 			f.register(fs, "telemetry-bisect")
 			fs.StringVar(&good, "good", "", "a version that keeps the promise (required)")
 			fs.StringVar(&bad, "bad", "", "a later version that breaks it (required)")
 			fs.StringVar(&clause, "clause", "", "the clause id to bisect on (default: any violated clause)")
-			if code, ok := parseFlags(fs, bisectUsage, args, stderr); !ok {
-				return code
-			}
+		},
+		run: func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			if good == "" || bad == "" {
 				return usageError(stderr, "--good and --bad are required", bisectUsage)
 			}
-			if err := f.finish(fs.Args(), stderr); err != nil {
+			if err := f.finish(args, stderr); err != nil {
 				return usageError(stderr, err.Error(), bisectUsage)
 			}
 			if len(f.spec.Scenarios) == 0 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -16,25 +17,24 @@ const diffUsage = "diff [--format text|md|json] A B"
 // and value counts, with every planted value redacted. Exit 0 either way:
 // a difference is information, not a verdict.
 func diffCommand() command {
+	var format string
 	return command{name: "diff", usage: diffUsage,
 		short: "compare what two runs sent (e.g. a CI artifact and a local run): endpoints, fields, types, event kinds, value counts; planted values redacted",
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&format, "format", "text", "output format: "+strings.Join(payloaddiff.Formats, ", "))
+		},
 		run: func(_ context.Context, args []string, stdout, stderr io.Writer) int {
-			fs := newFlagSet("diff", stderr)
-			format := fs.String("format", "text", "output format: "+strings.Join(payloaddiff.Formats, ", "))
-			if code, ok := parseFlags(fs, diffUsage, args, stderr); !ok {
-				return code
+			if len(args) != 2 {
+				return usageError(stderr, fmt.Sprintf("diff takes two folders (got %d): the --out folders of two runs", len(args)), diffUsage)
 			}
-			if fs.NArg() != 2 {
-				return usageError(stderr, fmt.Sprintf("diff takes two folders (got %d): the --out folders of two runs", fs.NArg()), diffUsage)
+			if !validFormat(format) {
+				return usageError(stderr, fmt.Sprintf("--format %q: want one of %s", format, strings.Join(payloaddiff.Formats, ", ")), diffUsage)
 			}
-			if !validFormat(*format) {
-				return usageError(stderr, fmt.Sprintf("--format %q: want one of %s", *format, strings.Join(payloaddiff.Formats, ", ")), diffUsage)
-			}
-			d, err := payloaddiff.Dirs(fs.Arg(0), fs.Arg(1))
+			d, err := payloaddiff.Dirs(args[0], args[1])
 			if err != nil {
 				return harnessError(stderr, err)
 			}
-			if err := payloaddiff.Write(stdout, d, *format); err != nil {
+			if err := payloaddiff.Write(stdout, d, format); err != nil {
 				return harnessError(stderr, err)
 			}
 			return exitOK

@@ -98,16 +98,12 @@ func (f *versionFlags) resolve(ctx context.Context) ([]string, error) {
 }
 
 func matrixCommand() command {
+	var f versionFlags
 	return command{name: "matrix", usage: matrixUsage,
 		short: "run the policy once per version of the tool (installed once into a cache); writes a clause x version table and the payload diff of neighbouring versions",
+		flags: func(fs *flag.FlagSet) { f.register(fs, "telemetry-matrix") },
 		run: func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-			var f versionFlags
-			fs := newFlagSet("matrix", stderr)
-			f.register(fs, "telemetry-matrix")
-			if code, ok := parseFlags(fs, matrixUsage, args, stderr); !ok {
-				return code
-			}
-			if err := f.finish(fs.Args(), stderr); err != nil {
+			if err := f.finish(args, stderr); err != nil {
 				return usageError(stderr, err.Error(), matrixUsage)
 			}
 			vs, err := f.resolve(ctx)

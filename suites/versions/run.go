@@ -269,7 +269,7 @@ func (s *Spec) Run(ctx context.Context, v string) (*Result, error) {
 		s.logf("%s: skipped: %s", v, res.Skipped)
 		return res, nil
 	}
-	res.Verdict = rep.Verdict
+	res.Verdict = string(rep.Verdict)
 	for _, c := range rep.Clauses {
 		res.Clauses = append(res.Clauses, ClauseVerdict{ID: c.ID, Verdict: c.Verdict, Findings: c.Findings})
 	}
