@@ -29,7 +29,9 @@ type Matrix struct {
 type PairDiff struct {
 	A    string            `json:"a"`
 	B    string            `json:"b"`
-	Diff *payloaddiff.Diff `json:"diff"`
+	Diff *payloaddiff.Diff `json:"diff,omitempty"`
+	// Error says why there is no diff.
+	Error string `json:"error,omitempty"`
 }
 
 // RunMatrix runs every version in order (one at a time: a tool under
@@ -42,9 +44,30 @@ func (s *Spec) RunMatrix(ctx context.Context, vs []string) (*Matrix, error) {
 			m.Clauses = append(m.Clauses, c.ID)
 		}
 	}
+	// Installs run ahead, one at a time, while earlier versions run: an
+	// install waits on the network, a run on the CPU.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ahead := make(chan installed, len(vs))
+	go func() {
+		defer close(ahead)
+		for _, v := range vs {
+			in := s.install(ctx, v)
+			ahead <- in
+			if in.err != nil {
+				return
+			}
+		}
+	}()
+	defer func() {
+		cancel()
+		for range ahead { // let the installer finish before returning
+		}
+	}()
 	var prev *Result
-	for _, v := range vs {
-		r, err := s.Run(ctx, v)
+	for in := range ahead {
+		v := in.v
+		r, err := s.runInstalled(ctx, in)
 		if err != nil {
 			return nil, fmt.Errorf("version %s: %w", v, err)
 		}
@@ -53,11 +76,15 @@ func (s *Spec) RunMatrix(ctx context.Context, vs []string) (*Matrix, error) {
 			continue
 		}
 		if prev != nil {
-			d, err := payloaddiff.Dirs(prev.Out, r.Out)
-			if err != nil {
-				return nil, fmt.Errorf("diff %s..%s: %w", prev.Version, v, err)
+			// A pair that cannot be diffed (a folder without captures)
+			// says why; the matrix still stands.
+			pd := PairDiff{A: prev.Version, B: v}
+			if d, err := payloaddiff.Dirs(prev.Out, r.Out); err != nil {
+				pd.Error = err.Error()
+			} else {
+				pd.Diff = d
 			}
-			m.Diffs = append(m.Diffs, PairDiff{A: prev.Version, B: v, Diff: d})
+			m.Diffs = append(m.Diffs, pd)
 		}
 		prev = r
 	}
@@ -113,6 +140,10 @@ func (m *Matrix) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "note: %s\n", n)
 	}
 	for _, d := range m.Diffs {
+		if d.Error != "" {
+			fmt.Fprintf(&b, "%s -> %s: no diff: %s\n", d.A, d.B, d.Error)
+			continue
+		}
 		if d.Diff.Empty() {
 			fmt.Fprintf(&b, "%s -> %s: no payload change\n", d.A, d.B)
 			continue
@@ -204,6 +235,10 @@ func (m *Matrix) WriteMarkdown(w io.Writer) error {
 	b.WriteString("\n## Payload changes between neighbouring versions\n")
 	for _, d := range m.Diffs {
 		fmt.Fprintf(&b, "\n### %s → %s\n\n", d.A, d.B)
+		if d.Error != "" {
+			fmt.Fprintf(&b, "No diff: %s\n", d.Error)
+			continue
+		}
 		if d.Diff.Empty() {
 			b.WriteString("No payload change.\n")
 			continue
@@ -261,6 +296,10 @@ func (m *Matrix) WriteHTML(w io.Writer) error {
 		Wall    string
 	}{M: m, Skipped: m.skipped() > 0, Wall: m.Wall.Round(time.Second).String()}
 	for _, d := range m.Diffs {
+		if d.Error != "" {
+			data.Diffs = append(data.Diffs, diff{A: d.A, B: d.B, Text: "no diff: " + d.Error})
+			continue
+		}
 		var db strings.Builder
 		if err := payloaddiff.Write(&db, d.Diff, "text"); err != nil {
 			return err

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/Masterminds/semver/v3"
@@ -42,6 +43,7 @@ type Spec struct {
 	Log io.Writer
 
 	policy *policy.Policy
+	mu     sync.Mutex // logf: installs run beside runs
 }
 
 // Check validates the templates before anything runs.
@@ -73,6 +75,8 @@ func (s *Spec) Check() error {
 }
 
 func (s *Spec) logf(format string, args ...any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.Log != nil {
 		fmt.Fprintf(s.Log, format+"\n", args...)
 	}
@@ -207,12 +211,29 @@ func (s *Spec) InstallVersion(ctx context.Context, v string) (dir, skip string, 
 // Out/<v>. The result is skipped (with why) when the version cannot be
 // installed or run here.
 func (s *Spec) Run(ctx context.Context, v string) (*Result, error) {
-	res := &Result{Version: v, Note: s.outside(v)}
+	return s.runInstalled(ctx, s.install(ctx, v))
+}
+
+// installed is the outcome of installing one version.
+type installed struct {
+	v, dir, skip string
+	fresh        bool
+	wall         time.Duration
+	err          error
+}
+
+func (s *Spec) install(ctx context.Context, v string) installed {
 	start := time.Now()
-	dir, skip, installed, err := s.InstallVersion(ctx, v)
-	res.InstallTime, res.Installed = time.Since(start), installed
-	if err != nil {
-		return nil, err
+	dir, skip, fresh, err := s.InstallVersion(ctx, v)
+	return installed{v: v, dir: dir, skip: skip, fresh: fresh, wall: time.Since(start), err: err}
+}
+
+// runInstalled runs the policy on a version install has been tried for.
+func (s *Spec) runInstalled(ctx context.Context, in installed) (*Result, error) {
+	v, dir, skip := in.v, in.dir, in.skip
+	res := &Result{Version: v, Note: s.outside(v), InstallTime: in.wall, Installed: in.fresh}
+	if in.err != nil {
+		return nil, in.err
 	}
 	if skip != "" {
 		res.Skipped = skip
@@ -244,7 +265,7 @@ func (s *Spec) Run(ctx context.Context, v string) (*Result, error) {
 	cmd := exec.CommandContext(ctx, s.Self, args...)
 	cmd.Stdout = logf
 	cmd.Stderr = io.MultiWriter(logf, &tail)
-	start = time.Now()
+	start := time.Now()
 	runErr := cmd.Run()
 	res.RunTime = time.Since(start)
 	if ctx.Err() != nil {
