@@ -319,6 +319,9 @@ func cannotRun(r *reports.Report, p *policy.Policy, out string) string {
 			}
 		}
 		for _, run := range sc.Runs {
+			if run.TimedOut {
+				return fmt.Sprintf("the tool timed out in scenario %s (raise --timeout if it is only slow here)", sc.Name)
+			}
 			if run.ExitCode == nil {
 				continue
 			}
