@@ -199,7 +199,7 @@ func (s *Spec) InstallVersion(ctx context.Context, v string) (dir, skip string, 
 		if why == "" {
 			why = "no output"
 		}
-		return dir, fmt.Sprintf("install failed (%v): %s (log: %s)", err, why, logPath), true, nil
+		return dir, fmt.Sprintf("install failed (%v): %s (log: %s)", err, why, logPath), false, nil
 	}
 	if err := os.WriteFile(stamp, []byte(want), 0o644); err != nil {
 		return "", "", false, fmt.Errorf("install stamp: %w", err)
