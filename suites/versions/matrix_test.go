@@ -22,10 +22,20 @@ while [ $# -gt 0 ]; do
 	shift
 done
 case "$tool" in *9.0.0*) echo "fake run: crashed" >&2; exit 1 ;; esac
+runs='[]'
+case "$tool" in
+*8.0.0*) runs='[{"dir":"opt-in","timed_out":true,"requests":[],"total_requests":0,"total_bytes":0}]' ;;
+*7.0.0*)
+	runs='[{"dir":"opt-in","exit_code":1,"requests":[],"total_requests":0,"total_bytes":0}]'
+	mkdir -p "$out/opt-in"
+	echo '[{"role":"user","value":"cnryuserq8v2k5m1x0"}]' >"$out/opt-in/canaries.json"
+	printf 'building\nError: cannot read /home/cnryuserq8v2k5m1x0/app\n' >"$out/opt-in/stderr"
+	;;
+esac
 v=passed; o=compliant; code=0
 case "$tool" in *2.*) v=violated; o=violations; code=3 ;; esac
 mkdir -p "$out"
-printf '{"schema_version":1,"verdict":"%s","clauses":[{"id":"c","verdict":"%s"}],"scenarios":[{"name":"s","findings":0}]}\n' "$o" "$v" >"$out/report.json"
+printf '{"schema_version":1,"verdict":"%s","clauses":[{"id":"c","verdict":"%s"}],"scenarios":[{"name":"opt-in","findings":0,"runs":%s}]}\n' "$o" "$v" "$runs" >"$out/report.json"
 exit $code
 `
 
@@ -40,14 +50,18 @@ var _ = Describe("Spec.RunMatrix", func() {
 			Cache: filepath.Join(tmp, "cache"), Out: filepath.Join(tmp, "out"), Log: &log}
 		Expect(spec.Check()).To(Succeed())
 
-		vs := []string{"1.0.0", "1.5.0", "2.0.0", "9.0.0", "2.1.0"}
+		vs := []string{"1.0.0", "1.5.0", "2.0.0", "9.0.0", "2.1.0", "7.0.0", "8.0.0"}
 		m, err := spec.RunMatrix(ctx, vs)
 		Expect(err).NotTo(HaveOccurred())
 		var got []string
 		for _, r := range m.Versions {
 			got = append(got, r.Version+"="+versions.Cell(r, "c"))
 		}
-		Expect(got).To(Equal([]string{"1.0.0=passed", "1.5.0=skipped", "2.0.0=violated", "9.0.0=skipped", "2.1.0=violated"}))
+		Expect(got).To(Equal([]string{"1.0.0=passed", "1.5.0=skipped", "2.0.0=violated", "9.0.0=skipped", "2.1.0=violated", "7.0.0=skipped", "8.0.0=skipped"}))
+		Expect(m.Versions[5].Skipped).To(ContainSubstring("the tool exited 1 in scenario opt-in (expected success): Error: cannot read /home/«user»/app"),
+			"opt-in expects success; the tool's last stderr line, planted value redacted")
+		Expect(m.Versions[5].Skipped).NotTo(ContainSubstring("cnryuserq8v2k5m1x0"))
+		Expect(m.Versions[6].Skipped).To(ContainSubstring("the tool timed out in scenario opt-in"))
 		Expect(m.Versions[1].Skipped).To(ContainSubstring("install failed (exit status 1): no such release"))
 		Expect(m.Versions[3].Skipped).To(ContainSubstring("run failed (exit 1): fake run: crashed"))
 		Expect(m.Versions[0].Note).To(ContainSubstring(`outside the policy's tool.versions`))
