@@ -63,7 +63,7 @@ func (f *versionFlags) finish(rest []string, stderr io.Writer) error {
 	if f.spec.Cache == "" {
 		base, err := os.UserCacheDir()
 		if err != nil {
-			return fmt.Errorf("no user cache folder (%v): give --cache", err)
+			return fmt.Errorf("no user cache folder (%w): give --cache", err)
 		}
 		name := f.pkg
 		if name == "" {
