@@ -413,7 +413,7 @@ func (p *parser) object(path string, start int) (any, error) {
 		if !ok {
 			return nil, p.wrap(off, errors.New("object key is not a string"))
 		}
-		child := childKey(path, key)
+		child := ChildKey(path, key)
 		if _, dup := m[key]; dup {
 			p.o.DuplicateKeys = append(p.o.DuplicateKeys, child)
 		}

@@ -39,8 +39,9 @@ func isIdent(key string) bool {
 	return true
 }
 
-// childKey is the canonical path of member key of the object at parent.
-func childKey(parent, key string) string {
+// ChildKey is the canonical path of member key of the object at parent:
+// parent.key, or parent["key"] when key cannot follow a dot.
+func ChildKey(parent, key string) string {
 	if isIdent(key) {
 		return parent + "." + key
 	}
@@ -134,7 +135,7 @@ func renderJSONPath(segs []seg) (string, bool) {
 	for _, s := range segs {
 		switch s.kind {
 		case segKey:
-			p = childKey(p, s.key)
+			p = ChildKey(p, s.key)
 		case segIndex:
 			p = childIndex(p, s.index)
 		default:

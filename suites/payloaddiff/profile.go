@@ -283,9 +283,9 @@ func (w walker) walk(node any, path, norm string) {
 		sort.Strings(keys)
 		for _, k := range keys {
 			if str, ok := n[k].(string); ok && isEventField(k) {
-				w.p.Events[childKey(norm, w.redact(k))+" = "+w.redact(str)] = true
+				w.p.Events[observe.ChildKey(norm, w.redact(k))+" = "+w.redact(str)] = true
 			}
-			w.walk(n[k], childKey(path, k), childKey(norm, w.redact(k)))
+			w.walk(n[k], observe.ChildKey(path, k), observe.ChildKey(norm, w.redact(k)))
 		}
 	case []any:
 		for i, e := range n {
@@ -334,28 +334,4 @@ func scalarText(v any) string {
 	}
 	// Objects and arrays have no value of their own (field skips them).
 	return ""
-}
-
-// childKey mirrors observe's canonical member path.
-func childKey(parent, key string) string {
-	if isIdent(key) {
-		return parent + "." + key
-	}
-	return parent + "[" + strconv.Quote(key) + "]"
-}
-
-func isIdent(key string) bool {
-	if key == "" {
-		return false
-	}
-	for i := 0; i < len(key); i++ {
-		c := key[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '_':
-		case i > 0 && (c >= '0' && c <= '9' || c == '-'):
-		default:
-			return false
-		}
-	}
-	return true
 }
