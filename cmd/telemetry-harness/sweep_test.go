@@ -10,6 +10,20 @@ import (
 	. "github.com/onsi/gomega"
 )
 
+// runBatchesSweep runs one scenario of fixtures/policies/batches-sweep.yaml
+// against fixtures/senders/batches.py with flags, decodes report.json into
+// r and returns the exit code.
+func runBatchesSweep(scenario, flags string, r any) int {
+	GinkgoHelper()
+	out := filepath.Join(GinkgoT().TempDir(), "report")
+	s := harness("run", "--policy", "fixtures/policies/batches-sweep.yaml", "--scenario", scenario,
+		"--tool", strings.TrimSpace("python3 fixtures/senders/batches.py "+flags), "--out", out)
+	b, err := os.ReadFile(filepath.Join(out, "report.json"))
+	Expect(err).NotTo(HaveOccurred(), "report.json of scenario %s", scenario)
+	Expect(json.Unmarshal(b, r)).To(Succeed())
+	return s.ExitCode()
+}
+
 // fixtures/senders/batches.py reads BATCHES_REGION and BATCHES_MODE, which
 // no scenario plants; fixtures/policies/batches.yaml's env-sweep scenario
 // must find them from the sender's own code.
@@ -35,16 +49,11 @@ var _ = Describe("run with an environment sweep", Label("integration"), func() {
 	}
 	sweep := func(flags string) (int, report) {
 		GinkgoHelper()
-		out := filepath.Join(GinkgoT().TempDir(), "report")
-		s := harness("run", "--policy", "fixtures/policies/batches-sweep.yaml", "--scenario", "env-sweep",
-			"--tool", strings.TrimSpace("python3 fixtures/senders/batches.py "+flags), "--out", out)
-		b, err := os.ReadFile(filepath.Join(out, "report.json"))
-		Expect(err).NotTo(HaveOccurred())
 		var r report
-		Expect(json.Unmarshal(b, &r)).To(Succeed())
+		code := runBatchesSweep("env-sweep", flags, &r)
 		Expect(r.Scenarios).To(HaveLen(1))
 		Expect(r.Scenarios[0].Sweep).NotTo(BeNil(), "the report says what was swept")
-		return s.ExitCode(), r
+		return code, r
 	}
 	clause := func(r report, id string) (string, []string) {
 		for _, c := range r.Clauses {
@@ -101,15 +110,10 @@ var _ = Describe("run a diagnostic-mode scenario", Label("integration"), func() 
 	}
 	debug := func(flags string) (int, report) {
 		GinkgoHelper()
-		out := filepath.Join(GinkgoT().TempDir(), "report")
-		s := harness("run", "--policy", "fixtures/policies/batches-sweep.yaml", "--scenario", "debug",
-			"--tool", strings.TrimSpace("python3 fixtures/senders/batches.py "+flags), "--out", out)
-		b, err := os.ReadFile(filepath.Join(out, "report.json"))
-		Expect(err).NotTo(HaveOccurred())
 		var r report
-		Expect(json.Unmarshal(b, &r)).To(Succeed())
+		code := runBatchesSweep("debug", flags, &r)
 		Expect(r.Scenarios).To(HaveLen(1))
-		return s.ExitCode(), r
+		return code, r
 	}
 
 	It("says the mode sends, and that what it prints is what it sends", func() {
