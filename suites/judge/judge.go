@@ -268,6 +268,10 @@ type item struct {
 	hits                []hit
 	searched, probsDone bool
 	probs               []string
+	// other is the declared other traffic the request belongs to, once
+	// otherDone (every payload check asks).
+	otherDone bool
+	other     *policy.OtherTraffic
 	// ready is closed once a worker prepared the item; err is why it could
 	// not.
 	ready chan struct{}
@@ -313,11 +317,11 @@ func (x *item) isReport() bool {
 // the request belongs to; nil for telemetry and for what the harness could
 // not see inside. A CONNECT is never attributed: its path is unknown.
 func (x *item) attributed() *policy.OtherTraffic {
-	if x.o == nil || x.o.Method == "CONNECT" {
-		return nil
+	if !x.otherDone && x.o != nil && x.o.Method != "CONNECT" {
+		x.otherDone = true
+		x.other, _ = x.j.p.Attribute(x.o.Method, x.o.Host, x.o.Path)
 	}
-	t, _ := x.j.p.Attribute(x.o.Method, x.o.Host, x.o.Path)
-	return t
+	return x.other
 }
 
 // payload reports whether the exchange carries a body the payload's field
