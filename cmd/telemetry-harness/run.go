@@ -24,7 +24,7 @@ import (
 	"github.com/telemetry-harness/telemetry-harness/suites/scenario"
 )
 
-const runUsage = `run [--tool "CMD ARGS"] [--policy FILE] [--scenario NAME]... [--label-filter EXPR] [--out DIR] [--settle DUR] [--timeout DUR] [--keep] [--seal auto|on|off] [--no-keylog] [--strict] [-- --ginkgo.FLAG...]`
+const runUsage = `run [--tool "CMD ARGS"] [--policy FILE] [--scenario NAME]... [--label-filter EXPR] [--out DIR] [--settle DUR] [--timeout DUR] [--keep] [--seal auto|on|off] [--no-keylog] [--strict] [--differential] [-- --ginkgo.FLAG...]`
 
 // runOptions are the flags of run.
 type runOptions struct {
@@ -58,6 +58,9 @@ type runOptions struct {
 	Replay string
 	// Strict ignores the policy's interpretations.
 	Strict bool
+	// Differential reruns every scenario that sent anything, with identical
+	// and with replaced planted values, and compares (suites/differential).
+	Differential bool
 }
 
 // outMarker marks a folder as a harness output folder, so a later run may
@@ -84,6 +87,7 @@ func runCommand() command {
 			fs.BoolVar(&opts.Keep, "keep", false, "keep each run's working folder and print how to rerun the tool by hand")
 			fs.StringVar(&opts.Seal, "seal", session.SealAuto, "run the tool in a sealed network namespace that watches every packet: auto (when possible), on (required), off")
 			fs.BoolVar(&opts.Strict, "strict", false, "ignore the policy's interpretations: judge every clause by its words alone")
+			fs.BoolVar(&opts.Differential, "differential", false, "run every scenario that sends twice more (identical inputs, replaced planted values) and report each value that moves without a declaration")
 			fs.BoolVar(&opts.NoKeyLog, "no-keylog", false, "do not write sslkeys.log (the TLS secrets that let Wireshark decrypt packets.pcapng) in sealed runs")
 			fs.Func("pass-env", "also give the tool this harness environment variable (repeatable)", func(s string) error {
 				opts.PassEnv = append(opts.PassEnv, s)
@@ -177,7 +181,7 @@ func runRun(ctx context.Context, opts runOptions, stdout, stderr io.Writer) int 
 			return harnessError(stderr, err)
 		}
 		cfg.Runner = scenario.Options{Tool: tool, Root: root, Out: out, Settle: opts.Settle, Timeout: opts.Timeout,
-			IdleStop: opts.IdleStop, PassEnv: opts.PassEnv, Parallel: opts.Parallel, Keep: opts.Keep, Seal: opts.Seal, NoKeyLog: opts.NoKeyLog}
+			IdleStop: opts.IdleStop, PassEnv: opts.PassEnv, Parallel: opts.Parallel, Keep: opts.Keep, Seal: opts.Seal, NoKeyLog: opts.NoKeyLog, Differential: opts.Differential}
 		fmt.Fprintf(stderr, "%s: running %s against %s (%s), output in %s\n", toolName, strings.Join(tool, " "), p.Tool.Name, p.File, out)
 	}
 	suite, err := compliance.New(cfg)

@@ -34,6 +34,13 @@ const (
 	PcapName   = "packets.pcapng"
 	DNSLogName = "dns.jsonl"
 	KeyLogName = "sslkeys.log"
+	// DifferentialDir, in a scenario folder, holds the differential runs
+	// (run --differential): SameDir the rerun with identical inputs,
+	// ReplacedDir the rerun with every planted value replaced, each laid
+	// out like the scenario folder (one run folder, or one per named run).
+	DifferentialDir = "differential"
+	SameDir         = "same"
+	ReplacedDir     = "replaced"
 )
 
 // CaptureFile is the capture file of path: path itself when it is a file;

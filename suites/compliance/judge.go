@@ -10,6 +10,7 @@ import (
 
 	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
 	"github.com/telemetry-harness/telemetry-harness/suites/canary"
+	"github.com/telemetry-harness/telemetry-harness/suites/differential"
 	"github.com/telemetry-harness/telemetry-harness/suites/envsweep"
 	"github.com/telemetry-harness/telemetry-harness/suites/judge"
 	"github.com/telemetry-harness/telemetry-harness/suites/policy"
@@ -49,6 +50,7 @@ func JudgeRunsWith(p *policy.Policy, sc *policy.Scenario, dirs []string, held ma
 		return nil, fmt.Errorf("judge scenario %s: %d run folders for %d runs", sc.Name, len(dirs), len(runs))
 	}
 	attempts := len(dirs) / len(runs)
+	var err error
 	in := judge.Input{Policy: p, Scenario: sc.Name, Elsewhere: elsewhere}
 	for i, d := range dirs {
 		if _, err := os.Stat(d); err != nil {
@@ -75,6 +77,9 @@ func JudgeRunsWith(p *policy.Policy, sc *policy.Scenario, dirs []string, held ma
 			r.Name = strings.TrimSuffix(fmt.Sprintf("%s%d/%s", scenario.AttemptPrefix, k, r.Name), "/")
 		}
 		in.Runs = append(in.Runs, r)
+	}
+	if in.Differential, err = differentialOf(p, sc, dirs, held); err != nil {
+		return nil, fmt.Errorf("judge scenario %s: %w", sc.Name, err)
 	}
 	res, err := judge.Judge(in)
 	if err != nil {
@@ -117,4 +122,39 @@ func PlantedIn(name string, dirs []string, held map[string]scenario.Held) (judge
 		pl.Canaries = append(pl.Canaries, cs...)
 	}
 	return pl, nil
+}
+
+// differentialOf compares the scenario's differential runs with its first
+// attempt's runs; nil when the scenario has none (run without
+// --differential, or a scenario that sent nothing).
+func differentialOf(p *policy.Policy, sc *policy.Scenario, dirs []string, held map[string]scenario.Held) (*judge.Differential, error) {
+	base := filepath.Dir(dirs[0])
+	if len(sc.Runs) > 0 {
+		base = filepath.Dir(base)
+	}
+	same, replaced := scenario.DifferentialDirs(sc, base)
+	if _, err := os.Stat(same[0]); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	folder := func(d string) differential.Folder {
+		f := differential.Folder{Dir: d}
+		if h, ok := held[d]; ok {
+			f.Canaries, f.Integrity = h.Canaries, h.Integrity
+		}
+		return f
+	}
+	var runs []differential.Run
+	for i, r := range sc.RunsOf() {
+		dr := differential.Run{Base: folder(dirs[i]), Same: folder(same[i]), Replaced: folder(replaced[i]), Roles: sc.Canaries}
+		if len(sc.Runs) > 0 {
+			dr.Name = r.Name
+		}
+		runs = append(runs, dr)
+	}
+	d, err := differential.Compare(p, runs, differential.Options{BestEffort: sc.AttemptsOf() > 1})
+	if err != nil {
+		return nil, err
+	}
+	d.Runs = []string{capture.DifferentialDir + "/" + capture.SameDir, capture.DifferentialDir + "/" + capture.ReplacedDir}
+	return d, nil
 }

@@ -191,6 +191,10 @@ type Input struct {
 	// (NewElsewhere): searched in this scenario's traffic too, a hit
 	// naming where it was planted; nil for none.
 	Elsewhere *Elsewhere
+	// Differential is what the scenario's differential runs showed
+	// (suites/differential); nil when none were made, and the
+	// differential check then adds nothing.
+	Differential *Differential
 }
 
 // ErrNoRuns is returned when Input has no run.
@@ -883,6 +887,8 @@ func (j *judgement) checker(clause string, c policy.Check) *checker {
 		return j.egress(clause, c)
 	case policy.KindRandom:
 		return j.random(clause, c)
+	case policy.KindDifferential:
+		return j.differential(clause)
 	}
 	// The loader rejects unknown kinds; a policy built in code may not.
 	return unobservableChecker("check kind %q is not implemented", c.Kind)

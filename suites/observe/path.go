@@ -200,3 +200,7 @@ func (m pathMatcher) match(path string) bool {
 	}
 	return matchSegs(m.pat, segs)
 }
+
+// TagPath is the path of the values of tag key in tag list name, as
+// Observation.Values spells it (tags[goal]).
+func TagPath(name, key string) string { return tagPath(name, key) }

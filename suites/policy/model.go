@@ -228,7 +228,16 @@ type Field struct {
 	Sep string `yaml:"sep,omitempty" example:":"`
 	// Tags declares the tag keys of a tag-list.
 	Tags []Tag `yaml:"tags,omitempty"`
+	// Varies declares that the value differs between two runs with
+	// identical inputs (a time stamp, a duration, a random id): a
+	// differential run (`run --differential`) then expects it to vary, and
+	// the field's own check (format, pattern, enum, or a random or run-id
+	// check naming it) judges it instead. Empty: the value must repeat.
+	Varies string `yaml:"varies,omitempty" allowed:"per-run" example:"per-run"`
 }
+
+// VariesPerRun is the only Varies value: the field changes from run to run.
+const VariesPerRun = "per-run"
 
 // Derivation rules: how a value is computed from a field.
 const (
@@ -396,6 +405,7 @@ const (
 	KindFailureHarmless  = "failure-harmless"
 	KindEgress           = "egress"
 	KindRandom           = "random"
+	KindDifferential     = "differential"
 )
 
 // Check is one data-driven check; which parameters apply depends on Kind

@@ -229,6 +229,14 @@ func (v *validator) fields() {
 		if f.Derive != nil {
 			v.derive(at+".derive", f.Derive)
 		}
+		if f.Varies != "" && v.oneOf(at+".varies", f.Varies, []string{VariesPerRun}, "varies: per-run") &&
+			f.Format == "" && f.Pattern == "" && len(f.Enum) == 0 && f.Derive == nil && !v.checkedRandom(f.Name) {
+			// A value that may be anything in every run is a channel:
+			// varying is declared together with what each value must be.
+			v.at(at+".varies", fmt.Sprintf("field %s varies per run but has no check of its own", f.Name),
+				"a format, pattern or enum on the field, a derive from another field, or a random or run-id check naming it",
+				`pattern: '^[0-9]+(\.[0-9]+)?$'`)
+		}
 		if f.Type == TypeTagList {
 			if f.Sep == "" {
 				v.at(at+".sep", "a tag-list needs a separator", "a non-empty string", `sep: ":"`)
@@ -269,6 +277,18 @@ func (v *validator) fields() {
 			v.at(fmt.Sprintf("payload.closed[%d]", i), fmt.Sprintf("%q is neither $ nor a json-string or object field", c), "$ or the path of a json-string or object field", "$.content")
 		}
 	}
+}
+
+// checkedRandom reports whether a random or run-id check judges field name.
+func (v *validator) checkedRandom(name string) bool {
+	for _, c := range v.p.Clauses {
+		for _, ch := range c.Checks {
+			if (ch.Kind == KindRandom || ch.Kind == KindRunID) && ch.Field == name {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (v *validator) fieldAt(path string) (*Field, bool) {

@@ -45,6 +45,30 @@ type sets struct {
 	// namespace (see seal.go); empty when the roles are not listed.
 	hostname string
 	mac      net.HardwareAddr
+	// tmpAt maps a run's name to the temporary folder it must use (a
+	// differential rerun with identical inputs reuses the first run's
+	// working path); a run not listed gets a fresh one.
+	tmpAt map[string]string
+}
+
+// tempDir makes the temporary folder of run name: the one tmpAt pins, or a
+// fresh one.
+func (s *sets) tempDir(name string) (string, error) {
+	if at, ok := s.tmpAt[name]; ok {
+		if err := os.Mkdir(at, 0o700); err != nil {
+			return "", fmt.Errorf("reuse the first run's working path: %w", err)
+		}
+		return at, nil
+	}
+	return os.MkdirTemp("", "work-")
+}
+
+// again is a copy of s that plants the same values again, each run in the
+// temporary folder tmp names for it.
+func (s *sets) again(tmp map[string]string) *sets {
+	c := *s
+	c.tmpAt = tmp
+	return &c
 }
 
 // newSets checks the scenario's roles against the plan and draws the values
@@ -83,6 +107,15 @@ func newSets(p *policy.Policy, sc *policy.Scenario) (*sets, error) {
 				return nil, err
 			}
 			s.shared[role] = v
+		}
+	}
+	if s.mac == nil {
+		// A sealed run without the node role still gets a fixed MAC: a
+		// namespace with none makes uuid.getnode() draw a random one per
+		// run, and a differential rerun needs the same host as the first.
+		var err error
+		if s.mac, err = canaryMAC(); err != nil {
+			return nil, err
 		}
 	}
 	return s, nil

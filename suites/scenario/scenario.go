@@ -76,6 +76,11 @@ type Options struct {
 	// still holds in memory for them (held; see writeEvidence); it returns
 	// what is missing, or "" to stop. Nil runs every scenario once.
 	Enough func(sc *policy.Scenario, dirs []string, held map[string]Held) (missing string, err error)
+	// Differential runs every scenario that sent anything twice more, into
+	// <scenario>/differential/same and .../replaced: with identical inputs,
+	// and with every planted value replaced (suites/differential compares
+	// them). The extra runs share the Parallel pool.
+	Differential bool
 }
 
 // Held is what the runner keeps in memory for a run folder until every tool
@@ -89,7 +94,7 @@ type Held struct {
 // Held maps each run folder of the result to what the runner holds for it.
 func (r *Result) Held() map[string]Held {
 	out := make(map[string]Held, len(r.Runs))
-	for _, rr := range r.Runs {
+	for _, rr := range append(slices.Clone(r.Runs), r.Differential...) {
 		h := Held{Canaries: rr.Canaries}
 		if rr.Run != nil {
 			h.Integrity = rr.Run.Integrity
@@ -144,6 +149,14 @@ type Result struct {
 	// was made.
 	Attempts int
 	Retries  []string
+	// Differential are the differential runs (Options.Differential): the
+	// identical-input runs, then the replaced-value runs, in run order;
+	// DifferentialNote says why there are none when there could have been.
+	Differential     []RunResult
+	DifferentialNote string
+	// sets are the scenario's planted values, which the identical-input
+	// differential runs plant again.
+	sets *sets
 	// Err is set when a run could not be made or recorded (the tool was
 	// not found, hung, crashed the harness...); it joins the runs' errors.
 	// A tool that exits non-zero is not an error: that is a fact of the
@@ -180,6 +193,9 @@ type RunResult struct {
 	// evidence is set once the run folder exists: writeEvidence then
 	// writes its canaries.json and integrity.json.
 	evidence bool
+	// tmp is the temporary folder holding the repo copy and HOME, so that
+	// a differential rerun can use the same working path.
+	tmp string
 }
 
 // writeEvidence writes what a tool must not reach while any tool of the
@@ -194,8 +210,14 @@ func writeEvidence(results []*Result) {
 			continue
 		}
 		var errs []error
+		all := make([]*RunResult, 0, len(res.Runs)+len(res.Differential))
 		for i := range res.Runs {
-			rr := &res.Runs[i]
+			all = append(all, &res.Runs[i])
+		}
+		for i := range res.Differential {
+			all = append(all, &res.Differential[i])
+		}
+		for _, rr := range all {
 			if !rr.evidence {
 				continue
 			}
@@ -273,10 +295,20 @@ func (r *RunResult) RerunRecorded(harness, out string) string {
 	return b.String()
 }
 
-// logger serialises progress lines from concurrent scenarios.
+// logger serialises progress lines from concurrent scenarios; prefixed
+// loggers share their parent's lock.
 type logger struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu     *sync.Mutex
+	w      io.Writer
+	prefix string
+}
+
+func newLogger(w io.Writer) *logger { return &logger{mu: &sync.Mutex{}, w: w} }
+
+// prefixed is a logger that starts every line with p after the scenario
+// name (lines start "<scenario>: ").
+func (l *logger) prefixed(p string) *logger {
+	return &logger{mu: l.mu, w: l.w, prefix: l.prefix + p}
 }
 
 func (l *logger) printf(format string, args ...any) {
@@ -285,7 +317,13 @@ func (l *logger) printf(format string, args ...any) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	fmt.Fprintf(l.w, format+"\n", args...)
+	line := fmt.Sprintf(format, args...)
+	if l.prefix != "" {
+		if name, rest, ok := strings.Cut(line, ": "); ok {
+			line = name + ": " + l.prefix + rest
+		}
+	}
+	fmt.Fprintln(l.w, line)
 }
 
 // RunAll runs the named scenarios (every scenario of the policy when names
@@ -320,7 +358,7 @@ func RunAll(ctx context.Context, opts Options, names []string) ([]*Result, error
 	if par <= 0 {
 		par = DefaultParallel
 	}
-	log := &logger{w: opts.Log}
+	log := newLogger(opts.Log)
 	results := make([]*Result, len(scs))
 	sem := make(chan struct{}, par)
 	var wg sync.WaitGroup
@@ -329,8 +367,13 @@ func RunAll(ctx context.Context, opts Options, names []string) ([]*Result, error
 		go func() {
 			defer wg.Done()
 			sem <- struct{}{}
-			defer func() { <-sem }()
+			var once sync.Once
+			release := func() { once.Do(func() { <-sem }) }
+			defer release()
 			results[i] = run(ctx, opts, sc, log)
+			if opts.Differential {
+				differential(ctx, opts, sc, log, results[i], sem, release)
+			}
 		}()
 	}
 	wg.Wait()
@@ -347,7 +390,13 @@ func Run(ctx context.Context, opts Options, sc *policy.Scenario) (*Result, error
 	if sc == nil {
 		return nil, errors.New("run scenario: no scenario given")
 	}
-	res := run(ctx, opts, sc, &logger{w: opts.Log})
+	log := newLogger(opts.Log)
+	res := run(ctx, opts, sc, log)
+	if opts.Differential {
+		sem := make(chan struct{}, 1)
+		sem <- struct{}{}
+		differential(ctx, opts, sc, log, res, sem, func() { <-sem })
+	}
 	writeEvidence([]*Result{res})
 	return res, res.Err
 }
@@ -378,9 +427,14 @@ func run(ctx context.Context, opts Options, sc *policy.Scenario, log *logger) *R
 		log.printf("%s: %v", sc.Name, res.Err)
 		return res
 	}
+	res.sets = sets
 	base := filepath.Join(opts.Out, sc.Name)
 	// Later attempts left by an earlier run into this output folder would
 	// join this run's evidence.
+	if err := os.RemoveAll(filepath.Join(base, capture.DifferentialDir)); err != nil {
+		res.Err = fmt.Errorf("scenario %s: clear earlier differential runs: %w", sc.Name, err)
+		return res
+	}
 	if old, err := filepath.Glob(filepath.Join(base, AttemptPrefix+"*")); err == nil {
 		for _, d := range old {
 			if err := os.RemoveAll(d); err != nil {
@@ -494,11 +548,12 @@ func runOne(ctx context.Context, opts Options, sc *policy.Scenario, r policy.Run
 	}
 	rr.Canaries, rr.Notes = vals.canaries, vals.notes
 
-	tmp, err := os.MkdirTemp("", "work-")
+	tmp, err := sets.tempDir(r.Name)
 	if err != nil {
 		rr.Err = fmt.Errorf("make temporary folder: %w", err)
 		return rr
 	}
+	rr.tmp = tmp
 	if !opts.Keep {
 		defer os.RemoveAll(tmp)
 	}
@@ -543,6 +598,10 @@ func runOne(ctx context.Context, opts Options, sc *policy.Scenario, r policy.Run
 		Host: HostFacts(sc),
 		Hide: hideable(opts, sb),
 	}
+	// Commits the prepare commands make get fixed dates, so that runs with
+	// identical inputs make identical commit ids (a differential run
+	// compares them; the tool itself never sees these variables).
+	so.Env = append(slices.Clone(sb.env), pinnedGitDates...)
 	for i, argv := range sb.prepare {
 		so.Argv, so.Out = argv, filepath.Join(dir, "prepare", fmt.Sprint(i+1))
 		run, err := session.Record(ctx, so)
@@ -565,7 +624,7 @@ func runOne(ctx context.Context, opts Options, sc *policy.Scenario, r policy.Run
 	if len(more) > 0 {
 		rr.Canaries = append(slices.Clone(rr.Canaries), more...)
 	}
-	so.Argv, so.Out = rr.Argv, dir
+	so.Argv, so.Out, so.Env = rr.Argv, dir, sb.env
 	so.HoldEvidence = true // see writeEvidence
 	rr.Run, rr.Err = session.Record(ctx, so)
 	if rr.Err != nil {
