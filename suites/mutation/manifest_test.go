@@ -35,6 +35,9 @@ type mutant struct {
 	// (exit 1); where it cannot (a sealed run hides the output), its leak
 	// must violate its clauses.
 	HarnessError string `yaml:"harness_error"`
+	// Differential runs the scenarios with --differential: the mutant's
+	// leak is keyed (or randomised), so only a differential run sees it.
+	Differential bool `yaml:"differential"`
 	Description  string `yaml:"description"`
 }
 

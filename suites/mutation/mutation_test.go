@@ -78,6 +78,8 @@ type subject struct {
 	// HarnessError: the mutant must end in harness errors holding this
 	// text (see mutant.HarnessError).
 	HarnessError string
+	// Differential runs the scenarios with --differential.
+	Differential bool
 }
 
 // outcome is what running one subject gave.
@@ -148,12 +150,15 @@ func newBench(cfg benchConfig) (*bench, error) {
 			words[0] = python
 		}
 		b.subjects = append(b.subjects, subject{Name: m.Name, Kind: "mutant", Words: scenario.ResolveTool(words, cfg.Root), Expect: m.Clauses, SealedOnly: m.Sealed,
-			Scenarios: m.Scenarios, Finding: m.Finding, HarnessError: m.HarnessError})
+			Scenarios: m.Scenarios, Finding: m.Finding, HarnessError: m.HarnessError, Differential: m.Differential})
 	}
 	ref := []string{python, filepath.Join(cfg.Root, "fixtures", "reference", "pants.py")}
 	b.subjects = append(b.subjects,
 		subject{Name: profilePants216, Kind: "profile", Words: append(ref[:2:2], "--ref-profile="+profilePants216), Expect: pants216Findings()},
 		subject{Name: profileDocumented, Kind: "profile", Words: append(ref[:2:2], "--ref-profile="+profileDocumented)},
+		// The reference keeps its promise under a differential run too:
+		// every value that moves is declared (varies: per-run, or an id).
+		subject{Name: profileDocumented + "-differential", Kind: "profile", Words: append(ref[:2:2], "--ref-profile="+profileDocumented), Differential: true},
 	)
 	b.results = make([]*outcome, len(b.subjects))
 	return b, nil
@@ -264,7 +269,7 @@ func (b *bench) runOne(ctx context.Context, s subject) *outcome {
 	o := &outcome{}
 	defer func() { o.Elapsed = time.Since(start) }()
 	out := filepath.Join(b.cfg.Out, s.Kind+"-"+s.Name)
-	opts := scenario.Options{Policy: p, Tool: s.Words, Root: b.cfg.Root, Out: out, Parallel: defaultParallel, Timeout: runTimeout}
+	opts := scenario.Options{Policy: p, Tool: s.Words, Root: b.cfg.Root, Out: out, Parallel: defaultParallel, Timeout: runTimeout, Differential: s.Differential}
 	results, err := scenario.RunAll(ctx, opts, nil)
 	if err != nil {
 		o.Err = fmt.Errorf("%s %s: %w", s.Kind, s.Name, err)
