@@ -81,7 +81,7 @@ func compareRun(d *judge.Differential, ex *explainer, r Run, base, same, repl sn
 			d.Declared++
 		case varies:
 			d.Findings = append(d.Findings, judge.Finding{Run: r.Name, Path: pos,
-				Message: "unexplained variation: the value differs between two runs with identical inputs, and the policy declares no field here varies: per-run",
+				Message:  "unexplained variation: the value differs between two runs with identical inputs, and the policy declares no field here varies: per-run",
 				Evidence: sideBySide(b, s, x)})
 		case derived:
 			d.Declared++
@@ -91,7 +91,7 @@ func compareRun(d *judge.Differential, ex *explainer, r Run, base, same, repl sn
 				roles = "one of the planted roles " + strings.Join(r.Roles, ", ")
 			}
 			d.Findings = append(d.Findings, judge.Finding{Run: r.Name, Path: pos,
-				Message: "differential: the value repeats with identical inputs but changes when " + roles + " change, and the policy declares no id or derived field here",
+				Message:  "differential: the value repeats with identical inputs but changes when " + roles + " change, and the policy declares no id or derived field here",
 				Evidence: sideBySide(b, s, x)})
 		}
 	}
@@ -217,6 +217,9 @@ func (ex *explainer) explain(pos string) (perRun, derived bool) {
 		return false, false
 	}
 	path := parts[3]
+	if i := strings.Index(path, " {"); i >= 0 {
+		path = path[:i] // an event's kind qualifies the position, not the field
+	}
 	for _, fp := range ex.fields {
 		if fp.re.MatchString(path) {
 			return ex.follow(fp.f, map[string]bool{})
@@ -247,4 +250,3 @@ func (ex *explainer) follow(f *policy.Field, seen map[string]bool) (perRun, deri
 	}
 	return perRun, derived
 }
-

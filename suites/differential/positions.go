@@ -3,18 +3,22 @@ package differential
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
 	"github.com/telemetry-harness/telemetry-harness/suites/canary"
 	"github.com/telemetry-harness/telemetry-harness/suites/observe"
+	"github.com/telemetry-harness/telemetry-harness/suites/payloaddiff"
 	"github.com/telemetry-harness/telemetry-harness/suites/policy"
 )
 
@@ -76,6 +80,10 @@ func load(f Folder, lists []observe.TagList) (snapshot, error) {
 			return v
 		}
 	}
+	listPaths := map[string]bool{}
+	for _, l := range lists {
+		listPaths[fold(l.Path)] = true
+	}
 	snap := snapshot{}
 	add := func(pos, val string) {
 		pos = redact(pos)
@@ -106,7 +114,7 @@ func load(f Folder, lists []observe.TagList) (snapshot, error) {
 		if err != nil {
 			return err
 		}
-		addExchange(o, ex, add)
+		addExchange(o, ex, listPaths, add)
 		return nil
 	})
 	if err != nil {
@@ -124,8 +132,9 @@ func load(f Folder, lists []observe.TagList) (snapshot, error) {
 	return snap, nil
 }
 
-// addExchange adds every value position of one observed exchange.
-func addExchange(o *observe.Observation, ex *capture.Exchange, add func(pos, val string)) {
+// addExchange adds every value position of one observed exchange; lists
+// are the folded paths of the policy's tag lists.
+func addExchange(o *observe.Observation, ex *capture.Exchange, lists map[string]bool, add func(pos, val string)) {
 	method, host := o.Method, o.Host
 	if method == "" {
 		method = "-"
@@ -141,29 +150,28 @@ func addExchange(o *observe.Observation, ex *capture.Exchange, add func(pos, val
 	for i, seg := range strings.Split(strings.TrimPrefix(o.Path, "/"), "/") {
 		add(fmt.Sprintf("%s path[%d]", group, i), seg)
 	}
-	// Tag-list elements are compared by key (their tags), not as whole
-	// strings in list order.
-	tagElems := map[string]bool{}
 	for _, v := range o.Values {
-		if v.Kind == observe.KindTag {
-			tagElems[fmt.Sprint(v.Start, ":", v.End)] = true
-		}
-	}
-	for i, v := range o.Values {
-		switch {
-		case v.Kind == observe.KindURL:
+		switch v.Kind {
+		case observe.KindURL:
 			continue // its parts are positions of their own
-		case v.Kind == observe.KindHeader:
+		case observe.KindHeader:
 			name, _ := strings.CutPrefix(strings.ToLower(v.Path), "header:")
 			if framing[name] && strings.HasPrefix(v.Path, "header:") {
 				continue
 			}
 			add(group+" "+strings.ToLower(v.Path), v.Text)
-		case v.Kind == observe.KindString && v.Start >= 0 && i+1 < len(o.Values) && o.Values[i+1].Kind == observe.KindTag && tagElems[fmt.Sprint(v.Start, ":", v.End)]:
-			continue // the tag that follows holds it
+		case observe.KindQuery, observe.KindTag:
+			add(group+" "+v.Path, v.Text)
 		default:
-			add(group+" "+fold(v.Path), v.Text)
+			if v.Start < 0 {
+				add(group+" "+v.Path, v.Text) // chunk extensions
+			}
+			// Body leaves come from the walk below, which knows events.
 		}
+	}
+	if o.IsJSON {
+		w := walker{add: add, group: group, lists: lists}
+		w.walk(o.JSON, "$", "")
 	}
 	if !o.IsJSON && len(o.Body) > 0 {
 		// An opaque body is one position: its whole text.
@@ -196,4 +204,75 @@ func lastKey(path string) string {
 		return path[i+1:]
 	}
 	return path
+}
+
+// EventFields name an event's kind inside a list of events (as the payload
+// diff reads them): the other members of such an object are positions of
+// that kind of event, so that one event's duration does not blur another
+// event's constant value.
+var EventFields = payloaddiff.EventFields
+
+// walker adds the body's leaves: array indexes folded, members of an
+// event qualified by its kind ("$[*].generic.value {key=execution}").
+type walker struct {
+	add   func(pos, val string)
+	group string
+	lists map[string]bool
+}
+
+func (w walker) walk(node any, path, qual string) {
+	switch n := node.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(n))
+		for k := range n {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		if strings.HasSuffix(path, "[*]") || strings.Contains(path, "[*].") {
+			for _, k := range keys {
+				if s, ok := n[k].(string); ok && isEventField(k) {
+					qual = " {" + k + "=" + s + "}"
+					break
+				}
+			}
+		}
+		for _, k := range keys {
+			w.walk(n[k], observe.ChildKey(path, k), qual)
+		}
+	case []any:
+		if w.lists[path] {
+			return // a tag list: its tags are positions of their own
+		}
+		for _, e := range n {
+			w.walk(e, path+"[*]", qual)
+		}
+	default:
+		w.add(w.group+" "+path+qual, scalarText(node))
+	}
+}
+
+func isEventField(k string) bool {
+	for _, e := range EventFields {
+		if strings.EqualFold(k, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// scalarText is a JSON leaf as text, as observe writes it.
+func scalarText(v any) string {
+	switch n := v.(type) {
+	case string:
+		return n
+	case json.Number:
+		return string(n)
+	case nil:
+		return "null"
+	case bool:
+		return strconv.FormatBool(n)
+	case float64:
+		return strconv.FormatFloat(n, 'g', -1, 64)
+	}
+	return fmt.Sprint(v)
 }

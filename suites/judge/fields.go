@@ -405,6 +405,9 @@ func (j *judgement) scalarProblems(f *policy.Field, v observe.Value) []problem {
 	bad := func(v observe.Value, msg string) {
 		out = append(out, problem{v.Path, fmt.Sprintf("%s %s", f.Name, msg), describe([]observe.Value{v}), v.Text})
 	}
+	if f.AllowEmpty && v.Kind == observe.KindNull {
+		return out // null is the empty value of any type
+	}
 	switch f.Type {
 	case policy.TypeString:
 		if v.Kind != observe.KindString && v.Kind != observe.KindHeader {

@@ -37,7 +37,7 @@ type mutant struct {
 	HarnessError string `yaml:"harness_error"`
 	// Differential runs the scenarios with --differential: the mutant's
 	// leak is keyed (or randomised), so only a differential run sees it.
-	Differential bool `yaml:"differential"`
+	Differential bool   `yaml:"differential"`
 	Description  string `yaml:"description"`
 }
 

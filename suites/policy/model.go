@@ -214,8 +214,8 @@ type Field struct {
 	Pattern string `yaml:"pattern,omitempty" example:"^[0-9]+\\.[0-9]+"`
 	// Enum lists the only values allowed; empty for any.
 	Enum []string `yaml:"enum,omitempty" example:"[SUCCESS, FAILURE]"`
-	// AllowEmpty lets the empty string pass Format and Pattern; false by
-	// default.
+	// AllowEmpty lets the empty string (and JSON null) pass Type, Format
+	// and Pattern; false by default.
 	AllowEmpty bool `yaml:"allow_empty,omitempty" example:"true"`
 	// Vocabulary names the closed set the list's elements come from.
 	Vocabulary string `yaml:"vocabulary,omitempty" example:"standard_goals"`
