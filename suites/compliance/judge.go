@@ -1,6 +1,7 @@
 package compliance
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -143,9 +144,22 @@ func differentialOf(p *policy.Policy, sc *policy.Scenario, dirs []string, held m
 		}
 		return f
 	}
+	// The runner's bisection, when it made one, names the roles that move
+	// each position: <scenario>/differential/attribution.json.
+	attribution := map[string][]string{}
+	diffDir := filepath.Join(base, sc.Name, capture.DifferentialDir)
+	b, err := os.ReadFile(filepath.Join(diffDir, scenario.AttributionName))
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(b, &attribution); err != nil {
+			return nil, fmt.Errorf("read %s: %w", filepath.Join(diffDir, scenario.AttributionName), err)
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("read %s: %w", scenario.AttributionName, err)
+	}
 	var runs []differential.Run
 	for i, r := range sc.RunsOf() {
-		dr := differential.Run{Base: folder(dirs[i]), Same: folder(same[i]), Replaced: folder(replaced[i]), Roles: sc.Canaries}
+		dr := differential.Run{Base: folder(dirs[i]), Same: folder(same[i]), Replaced: folder(replaced[i]), Roles: sc.Canaries, Attribution: attribution}
 		if len(sc.Runs) > 0 {
 			dr.Name = r.Name
 		}
@@ -157,4 +171,31 @@ func differentialOf(p *policy.Policy, sc *policy.Scenario, dirs []string, held m
 	}
 	d.Runs = []string{capture.DifferentialDir + "/" + capture.SameDir, capture.DifferentialDir + "/" + capture.ReplacedDir}
 	return d, nil
+}
+
+// Moved is scenario.Options.Moved for policy p: the positions of candidate
+// that moved with the planted values without a declaration, compared with
+// the scenario's first runs (base) and its identical-input runs (same).
+func Moved(p *policy.Policy) func(sc *policy.Scenario, base, same, candidate []string, held map[string]scenario.Held) ([]string, error) {
+	return func(sc *policy.Scenario, base, same, candidate []string, held map[string]scenario.Held) ([]string, error) {
+		folder := func(d string) differential.Folder {
+			f := differential.Folder{Dir: d}
+			if h, ok := held[d]; ok {
+				f.Canaries, f.Integrity = h.Canaries, h.Integrity
+			}
+			return f
+		}
+		var runs []differential.Run
+		for i, r := range sc.RunsOf() {
+			if i >= len(base) || i >= len(same) || i >= len(candidate) {
+				return nil, fmt.Errorf("differential: scenario %s: %d base, %d identical and %d candidate run folders for %d runs", sc.Name, len(base), len(same), len(candidate), len(sc.RunsOf()))
+			}
+			dr := differential.Run{Base: folder(base[i]), Same: folder(same[i]), Replaced: folder(candidate[i])}
+			if len(sc.Runs) > 0 {
+				dr.Name = r.Name
+			}
+			runs = append(runs, dr)
+		}
+		return differential.Moved(p, runs, differential.Options{BestEffort: sc.AttemptsOf() > 1})
+	}
 }

@@ -231,6 +231,7 @@ func (s *Suite) execute(ctx context.Context) {
 	}
 	opts := s.cfg.Runner
 	opts.Policy = s.cfg.Policy
+	opts.Moved = Moved(s.cfg.Policy)
 	opts.Enough = func(sc *policy.Scenario, dirs []string, held map[string]scenario.Held) (string, error) {
 		res, err := JudgeRuns(s.cfg.Policy, sc, dirs, held)
 		if err != nil {

@@ -21,6 +21,34 @@ type Run struct {
 	Base, Same, Replaced Folder
 	// Roles are the planted roles that Replaced changed, for the finding.
 	Roles []string
+	// Attribution names the roles that move a position, by key
+	// "<run>\x00<position>" (the runner's bisection); a position it does
+	// not name is put down to any of Roles.
+	Attribution map[string][]string
+}
+
+// MovedKey is the key of a position of run in Moved and Run.Attribution.
+func MovedKey(run, pos string) string { return run + "\x00" + pos }
+
+// movedPrefix starts the message of a position that moved with the
+// planted values.
+const movedPrefix = "differential: "
+
+// Moved lists the positions, keyed by MovedKey, that moved with the planted
+// values without a declaration: the positions whose roles the runner's
+// bisection names.
+func Moved(p *policy.Policy, runs []Run, opts Options) ([]string, error) {
+	d, err := Compare(p, runs, opts)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, f := range d.Findings {
+		if strings.HasPrefix(f.Message, movedPrefix) {
+			out = append(out, MovedKey(f.Run, f.Path))
+		}
+	}
+	return out, nil
 }
 
 // Options shape a comparison.
@@ -86,12 +114,16 @@ func compareRun(d *judge.Differential, ex *explainer, r Run, base, same, repl sn
 		case derived:
 			d.Declared++
 		default:
-			roles := "the planted values"
-			if len(r.Roles) > 0 {
-				roles = "one of the planted roles " + strings.Join(r.Roles, ", ")
+			roles := "the planted values are"
+			if named := r.Attribution[MovedKey(r.Name, pos)]; len(named) == 1 {
+				roles = "the value of the planted role " + named[0] + " is"
+			} else if len(named) > 1 {
+				roles = "the value of one of the planted roles " + strings.Join(named, ", ") + " is"
+			} else if len(r.Roles) > 0 {
+				roles = "the value of one of the planted roles " + strings.Join(r.Roles, ", ") + " is"
 			}
 			d.Findings = append(d.Findings, judge.Finding{Run: r.Name, Path: pos,
-				Message:  "differential: the value repeats with identical inputs but changes when " + roles + " change, and the policy declares no id or derived field here",
+				Message:  movedPrefix + "the value repeats with identical inputs but changes when " + roles + " replaced, and the policy declares no id or derived field here",
 				Evidence: sideBySide(b, s, x)})
 		}
 	}

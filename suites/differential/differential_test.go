@@ -107,7 +107,7 @@ var _ = Describe("Compare", func() {
 		Expect(d.Findings).To(HaveLen(1))
 		f := d.Findings[0]
 		Expect(f.Path).To(Equal("http POST t.example $.free"))
-		Expect(f.Message).To(ContainSubstring("differential: the value repeats with identical inputs but changes when one of the planted roles user change"))
+		Expect(f.Message).To(ContainSubstring("differential: the value repeats with identical inputs but changes when the value of one of the planted roles user is replaced"))
 		Expect(f.Evidence).To(Equal(`base "linux 0a1b2c" | identical inputs "linux 0a1b2c" | replaced values "linux 9f8e7d"`))
 	})
 

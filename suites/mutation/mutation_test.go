@@ -269,7 +269,7 @@ func (b *bench) runOne(ctx context.Context, s subject) *outcome {
 	o := &outcome{}
 	defer func() { o.Elapsed = time.Since(start) }()
 	out := filepath.Join(b.cfg.Out, s.Kind+"-"+s.Name)
-	opts := scenario.Options{Policy: p, Tool: s.Words, Root: b.cfg.Root, Out: out, Parallel: defaultParallel, Timeout: runTimeout, Differential: s.Differential}
+	opts := scenario.Options{Policy: p, Tool: s.Words, Root: b.cfg.Root, Out: out, Parallel: defaultParallel, Timeout: runTimeout, Differential: s.Differential, Moved: compliance.Moved(p)}
 	results, err := scenario.RunAll(ctx, opts, nil)
 	if err != nil {
 		o.Err = fmt.Errorf("%s %s: %w", s.Kind, s.Name, err)

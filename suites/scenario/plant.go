@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -61,6 +62,52 @@ func (s *sets) tempDir(name string) (string, error) {
 		return at, nil
 	}
 	return os.MkdirTemp("", "work-")
+}
+
+// mixed is a copy of s that plants fresh's values for roles and s's for
+// every other role, each run in the temporary folder tmp names for it: a
+// differential run that changes only some roles. Both must have planted
+// every canary set already.
+func (s *sets) mixed(fresh *sets, roles map[string]bool, tmp map[string]string) *sets {
+	c := *s
+	c.tmpAt = tmp
+	c.shared = maps.Clone(s.shared)
+	for r := range roles {
+		if v, ok := fresh.shared[r]; ok {
+			c.shared[r] = v
+		}
+		if plan, ok := s.p.CanaryPlan(r); ok {
+			switch plan.Plant {
+			case policy.PlantHostname:
+				c.hostname = fresh.hostname
+			case policy.PlantNode:
+				c.mac = fresh.mac
+			}
+		}
+	}
+	c.bySet = map[string]*values{}
+	for name, v := range s.bySet {
+		nv := &values{byRole: maps.Clone(v.byRole), notes: v.notes}
+		for _, cn := range v.canaries {
+			if !roles[cn.Role] {
+				nv.canaries = append(nv.canaries, cn)
+			}
+		}
+		if fv := fresh.bySet[name]; fv != nil {
+			for r := range roles {
+				if val, ok := fv.byRole[r]; ok {
+					nv.byRole[r] = val
+				}
+			}
+			for _, cn := range fv.canaries {
+				if roles[cn.Role] {
+					nv.canaries = append(nv.canaries, cn)
+				}
+			}
+		}
+		c.bySet[name] = nv
+	}
+	return &c
 }
 
 // again is a copy of s that plants the same values again, each run in the

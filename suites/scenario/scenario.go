@@ -81,6 +81,13 @@ type Options struct {
 	// and with every planted value replaced (suites/differential compares
 	// them). The extra runs share the Parallel pool.
 	Differential bool
+	// Moved compares a differential run with the scenario's first runs
+	// (base) and its identical-input runs (same): it returns the value
+	// positions of candidate that moved without a declaration, each keyed
+	// "<run>\x00<position>". The runner then names the roles that move
+	// each position of the replaced-value runs by bisecting over the roles
+	// (AttributionName). Nil skips the attribution.
+	Moved func(sc *policy.Scenario, base, same, candidate []string, held map[string]Held) ([]string, error)
 }
 
 // Held is what the runner keeps in memory for a run folder until every tool
