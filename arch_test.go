@@ -39,7 +39,7 @@ var archRules = []archRule{
 	{
 		name: "evidence is a plain library: no Ginkgo, no Gomega (check, replay and the specs call the same functions)",
 		from: []string{"suites/canary", "suites/observe", "suites/judge", "suites/oracle",
-			"suites/textmatch", "suites/policy", "suites/scenario"},
+			"suites/textmatch", "suites/policy", "suites/scenario", "suites/differential"},
 		forbid: []string{"github.com/onsi/ginkgo/...", "github.com/onsi/gomega/..."},
 	},
 	{
