@@ -1,5 +1,7 @@
 package judge
 
+import "fmt"
+
 // Differential is what a scenario's differential runs showed: the runs
 // made again with identical inputs and with every planted value replaced,
 // compared position by position (suites/differential computes it).
@@ -31,6 +33,8 @@ func (j *judgement) differential(clause string) *checker {
 	k.out.exercised = d.Compared > 0
 	if d.Compared == 0 {
 		k.out.notes = append(k.out.notes, "the differential runs had no value to compare")
+	} else {
+		k.out.notes = append(k.out.notes, fmt.Sprintf("differential: %d value positions compared across identical and replaced-value reruns, %d moved as declared", d.Compared, d.Declared))
 	}
 	for _, n := range d.Notes {
 		k.out.notes = append(k.out.notes, "differential: "+n)
