@@ -86,3 +86,24 @@ var _ = Describe("run --keep", Label("integration"), func() {
 		Expect(filepath.Join(without, "opt-in", capture.KeyLogName)).NotTo(BeAnExistingFile())
 	})
 })
+
+var _ = Describe("run --differential", Label("integration"), func() {
+	It("reruns a sending scenario and finds the keyed leak that the plain run passes", func() {
+		xor := "python3 fixtures/reference/pants.py --ref-mutant=leak-keyed-xor"
+		plain, diff := filepath.Join(GinkgoT().TempDir(), "plain"), filepath.Join(GinkgoT().TempDir(), "diff")
+		p := harness("run", "--tool", xor, "--scenario", "opt-in-custom-goals", "--out", plain)
+		Expect(p.ExitCode()).To(Equal(exitHarness), "one scenario: incomplete, and no violation without the differential")
+
+		d := harness("run", "--tool", xor, "--scenario", "opt-in-custom-goals", "--differential", "--out", diff)
+		Expect(d.ExitCode()).To(Equal(exitViolations))
+		Expect(string(d.Out.Contents())).To(ContainSubstring("$.content.platform: differential: the value repeats with identical inputs but changes when the value of the planted role user is replaced"))
+		for _, sub := range []string{capture.SameDir, capture.ReplacedDir} {
+			Expect(filepath.Join(diff, "opt-in-custom-goals", capture.DifferentialDir, sub, capture.JSONLName)).To(BeARegularFile())
+		}
+
+		// replay judges the same folders again, the same way.
+		r := harness("replay", diff)
+		Expect(r.ExitCode()).To(Equal(exitViolations))
+		Expect(string(r.Out.Contents())).To(ContainSubstring("planted role user is replaced"))
+	})
+})
