@@ -137,40 +137,27 @@ func differentialOf(p *policy.Policy, sc *policy.Scenario, dirs []string, held m
 	if _, err := os.Stat(same[0]); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
-	folder := func(d string) differential.Folder {
-		f := differential.Folder{Dir: d}
-		if h, ok := held[d]; ok {
-			f.Canaries, f.Integrity = h.Canaries, h.Integrity
-		}
-		return f
-	}
 	// The runner's bisection, when it made one, names the roles that move
 	// each position: <scenario>/differential/attribution.json.
 	attribution := map[string][]string{}
-	diffDir := filepath.Join(base, sc.Name, capture.DifferentialDir)
-	b, err := os.ReadFile(filepath.Join(diffDir, scenario.AttributionName))
+	path := filepath.Join(base, sc.Name, capture.DifferentialDir, scenario.AttributionName)
+	b, err := os.ReadFile(path)
 	switch {
 	case err == nil:
 		if err := json.Unmarshal(b, &attribution); err != nil {
-			return nil, fmt.Errorf("read %s: %w", filepath.Join(diffDir, scenario.AttributionName), err)
+			return nil, fmt.Errorf("read %s: %w", path, err)
 		}
 	case !errors.Is(err, fs.ErrNotExist):
-		return nil, fmt.Errorf("read %s: %w", scenario.AttributionName, err)
+		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	var runs []differential.Run
-	for i, r := range sc.RunsOf() {
-		dr := differential.Run{Base: folder(dirs[i]), Same: folder(same[i]), Replaced: folder(replaced[i]), Roles: sc.Canaries, Attribution: attribution}
-		if len(sc.Runs) > 0 {
-			dr.Name = r.Name
-		}
-		runs = append(runs, dr)
-	}
-	d, err := differential.Compare(p, runs, differential.Options{BestEffort: sc.AttemptsOf() > 1})
+	runs, err := differentialRuns(sc, dirs, same, replaced, held)
 	if err != nil {
 		return nil, err
 	}
-	d.Runs = []string{capture.DifferentialDir + "/" + capture.SameDir, capture.DifferentialDir + "/" + capture.ReplacedDir}
-	return d, nil
+	for i := range runs {
+		runs[i].Roles, runs[i].Attribution = sc.Canaries, attribution
+	}
+	return differential.Compare(p, runs, differential.Options{BestEffort: sc.AttemptsOf() > 1})
 }
 
 // Moved is scenario.Options.Moved for policy p: the positions of candidate
@@ -178,24 +165,35 @@ func differentialOf(p *policy.Policy, sc *policy.Scenario, dirs []string, held m
 // the scenario's first runs (base) and its identical-input runs (same).
 func Moved(p *policy.Policy) func(sc *policy.Scenario, base, same, candidate []string, held map[string]scenario.Held) ([]string, error) {
 	return func(sc *policy.Scenario, base, same, candidate []string, held map[string]scenario.Held) ([]string, error) {
-		folder := func(d string) differential.Folder {
-			f := differential.Folder{Dir: d}
-			if h, ok := held[d]; ok {
-				f.Canaries, f.Integrity = h.Canaries, h.Integrity
-			}
-			return f
-		}
-		var runs []differential.Run
-		for i, r := range sc.RunsOf() {
-			if i >= len(base) || i >= len(same) || i >= len(candidate) {
-				return nil, fmt.Errorf("differential: scenario %s: %d base, %d identical and %d candidate run folders for %d runs", sc.Name, len(base), len(same), len(candidate), len(sc.RunsOf()))
-			}
-			dr := differential.Run{Base: folder(base[i]), Same: folder(same[i]), Replaced: folder(candidate[i])}
-			if len(sc.Runs) > 0 {
-				dr.Name = r.Name
-			}
-			runs = append(runs, dr)
+		runs, err := differentialRuns(sc, base, same, candidate, held)
+		if err != nil {
+			return nil, err
 		}
 		return differential.Moved(p, runs, differential.Options{BestEffort: sc.AttemptsOf() > 1})
 	}
+}
+
+// differentialRuns pairs the scenario's runs in its base, identical-input
+// and replaced-value folders (each in the scenario's run order), with what
+// the runner holds for each folder.
+func differentialRuns(sc *policy.Scenario, base, same, replaced []string, held map[string]scenario.Held) ([]differential.Run, error) {
+	folder := func(d string) differential.Folder {
+		f := differential.Folder{Dir: d}
+		if h, ok := held[d]; ok {
+			f.Canaries, f.Integrity = h.Canaries, h.Integrity
+		}
+		return f
+	}
+	var runs []differential.Run
+	for i, r := range sc.RunsOf() {
+		if i >= len(base) || i >= len(same) || i >= len(replaced) {
+			return nil, fmt.Errorf("differential: scenario %s: %d base, %d identical and %d replaced run folders for %d runs", sc.Name, len(base), len(same), len(replaced), len(sc.RunsOf()))
+		}
+		dr := differential.Run{Base: folder(base[i]), Same: folder(same[i]), Replaced: folder(replaced[i])}
+		if len(sc.Runs) > 0 {
+			dr.Name = r.Name
+		}
+		runs = append(runs, dr)
+	}
+	return runs, nil
 }

@@ -11,13 +11,9 @@ type Differential struct {
 	// Declared counts the positions that varied as the policy declares
 	// (varies: per-run, or derived from a planted value by a declared id).
 	Declared int `json:"declared"`
-	// Runs names the extra run folders, relative to the scenario folder.
-	Runs []string `json:"runs"`
 	// Findings are the positions that moved without a declaration; their
 	// Clause is set by the clause whose differential check reports them.
 	Findings []Finding `json:"-"`
-	// Notes say what could not be compared (a run that failed to run).
-	Notes []string `json:"notes,omitempty"`
 }
 
 // differential reports the differential findings under clause. Without
@@ -35,9 +31,6 @@ func (j *judgement) differential(clause string) *checker {
 		k.out.notes = append(k.out.notes, "the differential runs had no value to compare")
 	} else {
 		k.out.notes = append(k.out.notes, fmt.Sprintf("differential: %d value positions compared across identical and replaced-value reruns, %d moved as declared", d.Compared, d.Declared))
-	}
-	for _, n := range d.Notes {
-		k.out.notes = append(k.out.notes, "differential: "+n)
 	}
 	for _, f := range d.Findings {
 		f.Clause = clause

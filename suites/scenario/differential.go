@@ -149,12 +149,8 @@ func attribute(ctx context.Context, opts Options, sc *policy.Scenario, log *logg
 		if err != nil {
 			return err
 		}
-		for _, rr := range r.Runs {
-			h := Held{Canaries: rr.Canaries}
-			if rr.Run != nil {
-				h.Integrity = rr.Run.Integrity
-			}
-			held[rr.Dir] = h
+		for d, h := range r.Held() {
+			held[d] = h
 		}
 		m, err := opts.Moved(sc, base, same, runDirsOf(r.Runs), held)
 		if err != nil {
