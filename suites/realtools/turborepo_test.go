@@ -57,6 +57,11 @@ var _ = describeTool(realTool{
 		{Scenario: "failing-run", Clause: "destination.vercel-only", Verdict: judge.Passed,
 			Why: "every request goes to the events endpoint"},
 
+		{Scenario: "agent-marker", Clause: "env.not-collected", Verdict: judge.Violated,
+			Why: "AI_AGENT's planted value goes out as it is, in the x-ai-agent header of every request and as the value of the generic event ai_agent (turbo >= 2.9, PR #12159; docs/versions.md)"},
+
+		{Scenario: "agent-marker", Clause: "fields.documented-only", Verdict: judge.Violated,
+			Why: "the x-ai-agent header (turbo >= 2.9.0) is not among the documented headers; every event key is documented"},
 		{Scenario: "env-sweep", Clause: "env.not-collected", Verdict: judge.Violated,
 			Why:      "with a value planted in every variable turbo's binary names, AI_AGENT's value is sent verbatim in the x-ai-agent header and in a generic event's value",
 			Evidence: []string{"env-sweep:AI_AGENT"}},
