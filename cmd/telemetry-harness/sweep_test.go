@@ -96,6 +96,68 @@ var _ = Describe("run with an environment sweep", Label("integration"), func() {
 	})
 })
 
+// fixtures/senders/batches.py --leak-config sends the profile names of
+// batches.json, the names the user chose: the config-sweep scenario of
+// fixtures/policies/batches-sweep.yaml plants one and must find it.
+var _ = Describe("run with a config sweep", Label("integration"), func() {
+	type report struct {
+		Clauses []struct {
+			ID       string `json:"id"`
+			Verdict  string `json:"verdict"`
+			Findings []struct {
+				Message string `json:"message"`
+			} `json:"findings"`
+		} `json:"clauses"`
+		Scenarios []struct {
+			Sweep *struct {
+				Summary string   `json:"summary"`
+				Runs    int      `json:"runs"`
+				Changed []string `json:"changed"`
+			} `json:"sweep"`
+		} `json:"scenarios"`
+	}
+	sweep := func(flags string) (int, report, string, []string) {
+		GinkgoHelper()
+		var r report
+		code := runBatchesSweep("config-sweep", flags, &r)
+		Expect(r.Scenarios).To(HaveLen(1))
+		Expect(r.Scenarios[0].Sweep).NotTo(BeNil(), "the report says what was swept")
+		for _, c := range r.Clauses {
+			if c.ID == "config.not-collected" {
+				var msgs []string
+				for _, f := range c.Findings {
+					msgs = append(msgs, f.Message)
+				}
+				return code, r, c.Verdict, msgs
+			}
+		}
+		Fail("no clause config.not-collected")
+		return 0, r, "", nil
+	}
+
+	It("finds a config key the user chose, and names the file and object it was planted in", func() {
+		code, r, v, msgs := sweep("--leak-config")
+		Expect(code).To(Equal(exitViolations))
+		Expect(v).To(Equal("violated"))
+		Expect(msgs).To(ConsistOf("the config-sweep:batches.json:$.profiles{} canary is sent (raw)"))
+		Expect(r.Scenarios[0].Sweep.Summary).To(Equal("config sweep: 4 values and member names planted in batches.json"),
+			"3 string values and 1 profile name")
+	})
+
+	It("passes a sender that reads no config", func() {
+		_, r, v, msgs := sweep("")
+		Expect(v).To(Equal("passed"), "%v", msgs)
+		Expect(r.Scenarios[0].Sweep.Runs).To(Equal(1))
+	})
+
+	It("reports a config value whose planting changes the tool's behaviour, found by bisection, and sweeps again without it", func() {
+		code, r, v, _ := sweep("--strict-config --leak-config")
+		Expect(code).To(Equal(exitViolations))
+		Expect(v).To(Equal("violated"), "the leak is still found in the sweep without the breaking value")
+		Expect(r.Scenarios[0].Sweep.Changed).To(ConsistOf("batches.json:$.output: exited 2 instead of succeeding"))
+	})
+})
+
 // The debug scenario of fixtures/policies/batches-sweep.yaml runs the
 // sender's "show me what you collect" mode (BATCHES_DEBUG=1).
 var _ = Describe("run a diagnostic-mode scenario", Label("integration"), func() {

@@ -96,7 +96,7 @@ func JudgeRunsWith(p *policy.Policy, sc *policy.Scenario, dirs []string, held ma
 	if res.Sweep, err = envsweep.ReadRecord(base); err != nil {
 		return nil, fmt.Errorf("judge scenario %s: %w", sc.Name, err)
 	}
-	if sc.Sweep != nil && sc.Sweep.Env && res.Sweep == nil {
+	if sc.Sweep.Swept() && res.Sweep == nil {
 		return nil, fmt.Errorf("judge scenario %s: its environment sweep left no %s in %s; run the scenario again", sc.Name, envsweep.RecordName, base)
 	}
 	return res, nil

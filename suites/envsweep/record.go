@@ -25,6 +25,9 @@ type Record struct {
 	Summary string `json:"summary"`
 	// Swept counts the variables planted in the full run.
 	Swept int `json:"swept"`
+	// Config counts the config sweep's values and member names planted
+	// in the full run (config-sweep:FILE:PATH).
+	Config int `json:"config,omitempty"`
 	// Sources counts names by source.
 	Sources map[Source]int `json:"sources"`
 	// Roots are the tool's code folders read.

@@ -117,27 +117,26 @@ func (j *judgement) canaryAbsent(clause string, c policy.Check) *checker {
 		roles[r] = true
 	}
 	planted := map[string]bool{}
-	swept := 0
+	swept := map[string]int{}
 	for _, rv := range j.runs {
 		for r := range roles {
 			if len(rv.canaryValues[r]) > 0 {
 				planted[r] = true
 			}
 		}
-		// An environment sweep's canaries (env-sweep:NAME) answer to
-		// the role env-sweep, and each finding names its variable.
-		if roles[policy.SweepRole] {
-			for r := range rv.canaryValues {
-				if strings.HasPrefix(r, policy.SweepRole+":") && !planted[r] {
-					planted[r] = true
-					swept++
-				}
+		// A sweep's canaries (env-sweep:NAME, config-sweep:FILE:PATH)
+		// answer to their sweep's role, and each finding names where it
+		// was planted.
+		for r := range rv.canaryValues {
+			if sweep, ok := policy.SweptRole(r); ok && roles[sweep] && !planted[r] {
+				planted[r] = true
+				swept[sweep]++
 			}
 		}
 	}
 	var missing []string
 	for _, r := range c.Roles {
-		if !planted[r] && !(r == policy.SweepRole && swept > 0) {
+		if !planted[r] && swept[r] == 0 {
 			missing = append(missing, r)
 		}
 	}

@@ -204,3 +204,10 @@ func (m pathMatcher) match(path string) bool {
 // TagPath is the path of the values of tag key in tag list name, as
 // Observation.Values spells it (tags[goal]).
 func TagPath(name, key string) string { return tagPath(name, key) }
+
+// MatchPath reports whether the concrete path (as Values spell them)
+// matches pattern, where [*] matches any index and .* any member.
+func MatchPath(pattern, path string) bool {
+	m, err := newPathMatcher(pattern)
+	return err == nil && m.match(path)
+}

@@ -532,6 +532,23 @@ type Diagnostic struct {
 // check's roles list matches it by SweepRole alone.
 const SweepRole = "env-sweep"
 
+// ConfigSweepRole is the canary role of a config sweep's values; each
+// value's role is ConfigSweepRole + ":" + FILE + ":" + the JSON path it was
+// planted at (PATH{} for a member added under the object at PATH), which
+// findings then name. A check's roles list matches it by ConfigSweepRole.
+const ConfigSweepRole = "config-sweep"
+
+// SweptRole reports whether role is one of a sweep's (env-sweep:NAME or
+// config-sweep:FILE:PATH), and which sweep role a check names it by.
+func SweptRole(role string) (sweep string, ok bool) {
+	for _, s := range []string{SweepRole, ConfigSweepRole} {
+		if strings.HasPrefix(role, s+":") {
+			return s, true
+		}
+	}
+	return "", false
+}
+
 // MaxSweepRuns bounds the runs a sweep makes to find the variables whose
 // planting changes the tool's behaviour.
 const MaxSweepRuns = 24
@@ -539,7 +556,7 @@ const MaxSweepRuns = 24
 // Sweep is an environment sweep.
 type Sweep struct {
 	// Env turns the sweep on.
-	Env bool `yaml:"env" example:"true"`
+	Env bool `yaml:"env,omitempty" example:"true"`
 	// Exclude names variables never planted (each with a reason in a
 	// comment: a variable that switches the tool to another service); a
 	// trailing * matches a prefix (__NEXT_*).
@@ -548,7 +565,30 @@ type Sweep struct {
 	// changes the tool's behaviour; 0 means MaxSweepRuns. A slow tool's
 	// sweep (a full build a run) wants fewer.
 	MaxRuns int `yaml:"max_runs,omitempty" example:"6"`
+	// Config plants values in the scenario's JSON config files: a distinct
+	// value in each string the file holds (or those Values names), and a
+	// member with a planted name in each object Keys names (the names a
+	// user chooses: tasks, profiles, environments).
+	Config []ConfigSweep `yaml:"config,omitempty"`
 }
+
+// ConfigSweep is the config sweep of one JSON file of the repo copy.
+type ConfigSweep struct {
+	// File is the file's path in the repo copy, as the scenario's files
+	// (after templating) or its repo leave it. A tool whose config is
+	// code (next.config.mjs) can import it from a JSON file.
+	File string `yaml:"file" example:"turbo.json"`
+	// Values are the JSON paths ([*] and .* allowed) of the string values
+	// to replace; empty means every string value of the file.
+	Values []string `yaml:"values,omitempty" example:"['$.tasks.*.outputs[*]']"`
+	// Keys are the JSON paths of objects that get one more member, named
+	// by a planted value, whose value copies the object's first member
+	// (so that the tool accepts it), or a planted string when it is empty.
+	Keys []string `yaml:"keys,omitempty" example:"[$.tasks]"`
+}
+
+// Swept reports whether the sweep plants anything.
+func (s *Sweep) Swept() bool { return s != nil && (s.Env || len(s.Config) > 0) }
 
 // Excludes reports whether the sweep leaves variable name out.
 func (s *Sweep) Excludes(name string) bool {

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"path"
 	"regexp"
 	"slices"
 	"sort"
@@ -516,7 +517,7 @@ func (v *validator) check(at string, c *Check) {
 	}
 	for i, r := range c.Roles {
 		// env-sweep names the values of a scenario's environment sweep.
-		if r != SweepRole {
+		if r != SweepRole && r != ConfigSweepRole {
 			v.role(fmt.Sprintf("%s.roles[%d]", at, i), r)
 		}
 	}
@@ -686,6 +687,9 @@ func (v *validator) scenarios() {
 			exercised[id] = true
 		}
 		v.evidence(at, &s, planted)
+		if sw := s.Sweep; sw != nil {
+			v.sweep(at+".sweep", sw)
+		}
 		if d := s.Diagnostic; d != nil {
 			v.regex(at+".diagnostic.marker", d.Marker)
 			if !itemsRe.MatchString(d.Items) {
@@ -826,6 +830,30 @@ func (v *validator) evidence(at string, s *Scenario, planted map[string]bool) {
 				v.at(dat+".mode", "best-effort delivery needs evidence to wait for", "an evidence list on the scenario, which decides when an attempt is enough", "evidence: [{id: ..., field: ..., clauses: [...]}]")
 			case d.Mode == DeliveryComplete && d.Attempts > 1:
 				v.at(dat+".attempts", "complete delivery runs once", "mode: best-effort for more attempts", "attempts: 1")
+			}
+		}
+	}
+}
+
+// sweep checks a scenario's sweep: it plants something, and each config
+// file is a path inside the repo copy with JSON paths to plant at.
+func (v *validator) sweep(at string, sw *Sweep) {
+	if !sw.Swept() {
+		v.at(at, "the sweep plants nothing", "env: true, or config files", "sweep: {env: true}")
+	}
+	for i, c := range sw.Config {
+		cat := fmt.Sprintf("%s.config[%d]", at, i)
+		if clean := path.Clean(c.File); c.File == "" || path.IsAbs(c.File) || clean == ".." || strings.HasPrefix(clean, "../") {
+			v.at(cat+".file", fmt.Sprintf("%q is not a path inside the repo copy", c.File), "a relative path", "file: turbo.json")
+		}
+		for j, p := range c.Values {
+			if !wildPathRe.MatchString(p) {
+				v.at(fmt.Sprintf("%s.values[%d]", cat, j), fmt.Sprintf("%q is not a JSON path", p), "$.key, $.key[*], $.*.key", "'$.tasks.*.outputs[*]'")
+			}
+		}
+		for j, p := range c.Keys {
+			if !wildPathRe.MatchString(p) {
+				v.at(fmt.Sprintf("%s.keys[%d]", cat, j), fmt.Sprintf("%q is not a JSON path", p), "$, $.key, $.key.*", "$.tasks")
 			}
 		}
 	}

@@ -456,7 +456,7 @@ func run(ctx context.Context, opts Options, sc *policy.Scenario, log *logger) *R
 			dir = filepath.Join(base, fmt.Sprintf("%s%d", AttemptPrefix, attempt))
 		}
 		res.Attempts = attempt
-		if sc.Sweep != nil && sc.Sweep.Env {
+		if sc.Sweep.Swept() {
 			// A sweep decides its own further runs.
 			res.Err = runSweep(ctx, opts, sc, runs, base, sets, log, res)
 			return res
@@ -570,6 +570,12 @@ func runOne(ctx context.Context, opts Options, sc *policy.Scenario, r policy.Run
 		return rr
 	}
 	rr.Canaries = append(slices.Clone(rr.Canaries), plantSwept(sb, swept)...)
+	inConfig, err := plantConfig(sb.workdir, swept)
+	if err != nil {
+		rr.Err = err
+		return rr
+	}
+	rr.Canaries = append(rr.Canaries, inConfig...)
 	rr.Workdir, rr.Home = sb.workdir, sb.home
 	rr.Argv = append(append([]string(nil), opts.Tool...), sb.words...)
 	rr.Env, err = rerunEnv(sb, opts.PassEnv, HostFacts(sc))

@@ -28,9 +28,9 @@ func plantSwept(sb *sandbox, swept []canary.Canary) []canary.Canary {
 	}
 	var planted []canary.Canary
 	for _, c := range swept {
-		name := strings.TrimPrefix(c.Role, policy.SweepRole+":")
-		if set[name] {
-			continue
+		name, ok := strings.CutPrefix(c.Role, policy.SweepRole+":")
+		if !ok || set[name] {
+			continue // a config sweep's value (plantConfig), or set already
 		}
 		sb.env = append(sb.env, name+"="+c.Value)
 		planted = append(planted, c)
@@ -47,11 +47,21 @@ func plantSwept(sb *sandbox, swept []canary.Canary) []canary.Canary {
 // folder says what was swept, from where, and which variables changed the
 // tool's behaviour.
 func runSweep(ctx context.Context, opts Options, sc *policy.Scenario, runs []policy.Run, base string, sets *sets, log *logger, res *Result) error {
-	names, err := envsweep.Discover(opts.Tool, nil)
+	names := &envsweep.Names{}
+	if sc.Sweep.Env {
+		var err error
+		if names, err = envsweep.Discover(opts.Tool, nil); err != nil {
+			return fmt.Errorf("scenario %s: %w", sc.Name, err)
+		}
+	}
+	config, err := configCanaries(opts, sc, sets)
 	if err != nil {
 		return fmt.Errorf("scenario %s: %w", sc.Name, err)
 	}
-	rec := &envsweep.Record{Summary: names.Summary(), Sources: names.Counts(), Roots: names.Roots, Excluded: names.Excluded}
+	rec := &envsweep.Record{Sources: names.Counts(), Roots: names.Roots, Excluded: names.Excluded, Config: len(config)}
+	if sc.Sweep.Env {
+		rec.Summary = names.Summary()
+	}
 	var all []canary.Canary
 	for _, n := range names.Names {
 		// Host facts (CI detectors, locale, TZ, TERM) are the scenario's
@@ -66,8 +76,19 @@ func runSweep(ctx context.Context, opts Options, sc *policy.Scenario, runs []pol
 		all = append(all, c)
 	}
 	rec.Swept = len(all)
-	rec.Summary = fmt.Sprintf("%s; %d planted, %d left to the host block or excluded by the policy; %d more found but unsafe to plant",
-		rec.Summary, rec.Swept, len(rec.Excluded)-len(names.Excluded), len(names.Excluded))
+	if sc.Sweep.Env {
+		rec.Summary = fmt.Sprintf("%s; %d planted, %d left to the host block or excluded by the policy; %d more found but unsafe to plant",
+			rec.Summary, rec.Swept, len(rec.Excluded)-len(names.Excluded), len(names.Excluded))
+	}
+	if len(sc.Sweep.Config) > 0 {
+		var files []string
+		for _, c := range sc.Sweep.Config {
+			files = append(files, c.File)
+		}
+		cs := fmt.Sprintf("config sweep: %d values and member names planted in %s", len(config), strings.Join(files, ", "))
+		rec.Summary = strings.TrimPrefix(rec.Summary+"; "+cs, "; ")
+	}
+	all = append(all, config...)
 	log.printf("%s: %s", sc.Name, rec.Summary)
 
 	attempt := 0
@@ -129,7 +150,7 @@ func runSweep(ctx context.Context, opts Options, sc *policy.Scenario, runs []pol
 		// at once; bisect only when the output names none.
 		if named := namedIn(brokeLast, remaining); len(named) > 0 {
 			for _, c := range named {
-				name := strings.TrimPrefix(c.Role, policy.SweepRole+":")
+				name := sweptName(c.Role)
 				rec.Changed = append(rec.Changed, envsweep.Changed{Name: name, Why: why + " (its output names it)"})
 				note("planting %s changes the tool's behaviour (the run %s, and its output names it); swept again without it", name, why)
 			}
@@ -158,7 +179,7 @@ func runSweep(ctx context.Context, opts Options, sc *policy.Scenario, runs []pol
 		if len(cand) != 1 {
 			var left []string
 			for _, c := range cand {
-				left = append(left, strings.TrimPrefix(c.Role, policy.SweepRole+":"))
+				left = append(left, sweptName(c.Role))
 			}
 			if len(left) > 10 {
 				left = append(left[:10], fmt.Sprintf("and %d more", len(left)-10))
@@ -166,7 +187,7 @@ func runSweep(ctx context.Context, opts Options, sc *policy.Scenario, runs []pol
 			note("a variable among %s changes the tool's behaviour; not narrowed down within %d runs", strings.Join(left, ", "), maxRuns)
 			return finish(nil)
 		}
-		name := strings.TrimPrefix(cand[0].Role, policy.SweepRole+":")
+		name := sweptName(cand[0].Role)
 		rec.Changed = append(rec.Changed, envsweep.Changed{Name: name, Why: lastWhy})
 		note("planting %s changes the tool's behaviour (the run %s); swept again without it", name, lastWhy)
 		remaining = slices.DeleteFunc(slices.Clone(remaining), func(c canary.Canary) bool { return c.Role == cand[0].Role })
@@ -216,8 +237,8 @@ func namedIn(rrs []RunResult, swept []canary.Canary) []canary.Canary {
 			}
 		}
 		for _, c := range swept {
-			name := strings.TrimPrefix(c.Role, policy.SweepRole+":")
-			if (wordIn(text, name) || strings.Contains(string(text), c.Value)) && !slices.Contains(out, c) {
+			name, env := strings.CutPrefix(c.Role, policy.SweepRole+":")
+			if (env && wordIn(text, name) || strings.Contains(string(text), c.Value)) && !slices.Contains(out, c) {
 				out = append(out, c)
 			}
 		}
@@ -246,4 +267,13 @@ func wordIn(text []byte, name string) bool {
 
 func isNameByte(b byte) bool {
 	return b >= 'A' && b <= 'Z' || b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '_'
+}
+
+// sweptName is what a swept canary is planted in: the variable's name
+// (env-sweep:NAME), or FILE:PATH for a config sweep's value.
+func sweptName(role string) string {
+	if sweep, ok := policy.SweptRole(role); ok {
+		return strings.TrimPrefix(role, sweep+":")
+	}
+	return role
 }
