@@ -32,6 +32,11 @@ var _ = describeTool(realTool{
 		{Scenario: "default", Clause: "destination.nextjs-only", Verdict: judge.Passed,
 			Why: "every POST goes to telemetry.nextjs.org/api/v1/record"},
 
+		{Scenario: "config-sweep", Clause: "files.not-collected", Verdict: judge.Passed,
+			Why: "none of the planted env values, env name or image host of next.config.json appears in any form (the build reports only which features are used)"},
+		{Scenario: "config-sweep", Clause: "destination.nextjs-only", Verdict: judge.Passed,
+			Why: "every POST goes to telemetry.nextjs.org/api/v1/record"},
+
 		{Scenario: "git-repo", Clause: "fields.documented-only", Verdict: judge.Passed,
 			Why: "the same envelope as outside git"},
 		{Scenario: "git-repo", Clause: "ids.salted", Verdict: judge.Passed,

@@ -57,6 +57,12 @@ var _ = describeTool(realTool{
 		{Scenario: "failing-run", Clause: "destination.vercel-only", Verdict: judge.Passed,
 			Why: "every request goes to the events endpoint"},
 
+		{Scenario: "config-sweep", Clause: "files.not-collected", Verdict: judge.Passed,
+			Why: "none of the 4 values planted in turbo.json ($schema, a globalEnv name, the build outputs, a task named by a planted value) appears in any form"},
+		{Scenario: "config-sweep", Clause: "names.not-collected", Verdict: judge.Passed,
+			Why: "the planted task name is never run, and never sent"},
+		{Scenario: "config-sweep", Clause: "destination.vercel-only", Verdict: judge.Passed,
+			Why: "every request goes to the events endpoint"},
 		{Scenario: "agent-marker", Clause: "env.not-collected", Verdict: judge.Violated,
 			Why: "AI_AGENT's planted value goes out as it is, in the x-ai-agent header of every request and as the value of the generic event ai_agent (turbo >= 2.9, PR #12159; docs/versions.md)"},
 
