@@ -18,7 +18,6 @@ import (
 	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
 	"github.com/telemetry-harness/telemetry-harness/suites/canary"
 	"github.com/telemetry-harness/telemetry-harness/suites/observe"
-	"github.com/telemetry-harness/telemetry-harness/suites/payloaddiff"
 	"github.com/telemetry-harness/telemetry-harness/suites/policy"
 )
 
@@ -206,12 +205,6 @@ func lastKey(path string) string {
 	return path
 }
 
-// EventFields name an event's kind inside a list of events (as the payload
-// diff reads them): the other members of such an object are positions of
-// that kind of event, so that one event's duration does not blur another
-// event's constant value.
-var EventFields = payloaddiff.EventFields
-
 // walker adds the body's leaves: array indexes folded, members of an
 // event qualified by its kind ("$[*].generic.value {key=execution}").
 type walker struct {
@@ -230,7 +223,7 @@ func (w walker) walk(node any, path, qual string) {
 		sort.Strings(keys)
 		if strings.HasSuffix(path, "[*]") || strings.Contains(path, "[*].") {
 			for _, k := range keys {
-				if s, ok := n[k].(string); ok && isEventField(k) {
+				if s, ok := n[k].(string); ok && policy.IsEventField(k) {
 					qual = " {" + k + "=" + s + "}"
 					break
 				}
@@ -249,15 +242,6 @@ func (w walker) walk(node any, path, qual string) {
 	default:
 		w.add(w.group+" "+path+qual, scalarText(node))
 	}
-}
-
-func isEventField(k string) bool {
-	for _, e := range EventFields {
-		if strings.EqualFold(k, e) {
-			return true
-		}
-	}
-	return false
 }
 
 // scalarText is a JSON leaf as text, as observe writes it.

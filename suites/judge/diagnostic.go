@@ -91,17 +91,22 @@ func (j *judgement) diagnostic(d *policy.Diagnostic) (*checker, *Diagnostic) {
 	return k, out
 }
 
-// printedItems decodes the JSON value after each line the marker matches.
+// printedItems decodes the JSON value that follows each match of the
+// marker: on the rest of its line ("[telemetry] {...") or on the lines
+// after it. A printout that is not JSON after the marker (a debugger's
+// inspect output) is skipped.
 func printedItems(text []byte, marker *regexp.Regexp) []any {
 	var out []any
 	lines := bytes.SplitAfter(text, []byte("\n"))
 	off := 0
 	for _, l := range lines {
+		start := off
 		off += len(l)
-		if !marker.Match(bytes.TrimRight(l, "\r\n")) {
+		loc := marker.FindIndex(bytes.TrimRight(l, "\r\n"))
+		if loc == nil {
 			continue
 		}
-		dec := json.NewDecoder(bytes.NewReader(text[off:]))
+		dec := json.NewDecoder(bytes.NewReader(text[start+loc[1]:]))
 		var v any
 		if dec.Decode(&v) == nil {
 			out = append(out, v)

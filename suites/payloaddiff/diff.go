@@ -3,6 +3,8 @@ package payloaddiff
 import (
 	"sort"
 	"strings"
+
+	"github.com/telemetry-harness/telemetry-harness/suites/policy"
 )
 
 // Diff is what changed from run A to run B.
@@ -79,7 +81,7 @@ func Dirs(a, b string) (*Diff, error) {
 
 // Compare compares two loaded runs, scenario by scenario (sorted by name).
 func Compare(a, b *Run) *Diff {
-	d := &Diff{A: a.Dir, B: b.Dir, EventFields: EventFields}
+	d := &Diff{A: a.Dir, B: b.Dir, EventFields: policy.EventFields()}
 	names := map[string]bool{}
 	for n := range a.Scenarios {
 		names[n] = true

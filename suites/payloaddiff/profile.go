@@ -29,13 +29,6 @@ import (
 	"github.com/telemetry-harness/telemetry-harness/suites/policy"
 )
 
-// EventFields are the object members whose string values name an event's
-// kind: `eventName` (Next.js, Astro), `event`/`event_name`/`eventType`
-// (common analytics shapes) and `key` (Turborepo's `$[*].task.key`).
-// Compared case-insensitively. Data-driven rather than per tool, so a new
-// tool's events show without a policy change.
-var EventFields = []string{"event", "eventName", "event_name", "eventType", "event_type", "key"}
-
 // Run is what one output folder holds, scenario by scenario.
 type Run struct {
 	Dir       string
@@ -282,7 +275,7 @@ func (w walker) walk(node any, path, norm string) {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			if str, ok := n[k].(string); ok && isEventField(k) {
+			if str, ok := n[k].(string); ok && policy.IsEventField(k) {
 				w.p.Events[observe.ChildKey(norm, w.redact(k))+" = "+w.redact(str)] = true
 			}
 			w.walk(n[k], observe.ChildKey(path, k), observe.ChildKey(norm, w.redact(k)))
@@ -292,15 +285,6 @@ func (w walker) walk(node any, path, norm string) {
 			w.walk(e, path+"["+strconv.Itoa(i)+"]", norm+"[*]")
 		}
 	}
-}
-
-func isEventField(k string) bool {
-	for _, e := range EventFields {
-		if strings.EqualFold(k, e) {
-			return true
-		}
-	}
-	return false
 }
 
 func jsonType(v any) string {

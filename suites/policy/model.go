@@ -748,3 +748,36 @@ func (d *Duration) UnmarshalText(b []byte) error {
 
 // MarshalText writes Go duration text.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// EventFields are the object members whose string values name an event's
+// kind: `eventName` (Next.js, Astro), `event`/`event_name`/`eventType`
+// (common analytics shapes) and `key` (Turborepo's `$[*].task.key`).
+// Compared case-insensitively. Data-driven rather than per tool, so a new
+// tool's events show without a policy change; the payload diff, the
+// differential runs and the diagnostic comparison all read events by them.
+func EventFields() []string {
+	return []string{"event", "eventName", "event_name", "eventType", "event_type", "key"}
+}
+
+// IsEventField reports whether member k names an event's kind.
+func IsEventField(k string) bool {
+	for _, f := range EventFields() {
+		if strings.EqualFold(k, f) {
+			return true
+		}
+	}
+	return false
+}
+
+// EventKind is the kind of an event object: the string value of its first
+// member named by EventFields, or "" when it has none.
+func EventKind(event map[string]any) string {
+	for _, f := range EventFields() {
+		for k, v := range event {
+			if s, ok := v.(string); ok && strings.EqualFold(k, f) {
+				return s
+			}
+		}
+	}
+	return ""
+}
