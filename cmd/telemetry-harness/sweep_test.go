@@ -183,6 +183,27 @@ var _ = Describe("run a diagnostic-mode scenario", Label("integration"), func() 
 		Expect(r.Scenarios[0].Diagnostic).To(Equal("the diagnostic mode sends: 2 request(s) with 4 event(s); it printed 4; what it prints is what it sends"))
 	})
 
+	It("compares a mode that only prints with what another scenario sent, kind by kind", func() {
+		out := filepath.Join(GinkgoT().TempDir(), "report")
+		for _, flags := range []string{"", "--debug-hides-task"} {
+			harness("run", "--policy", "fixtures/policies/batches-sweep.yaml", "--scenario", "env-sweep", "--scenario", "debug-print-only",
+				"--tool", strings.TrimSpace("python3 fixtures/senders/batches.py "+flags), "--out", out)
+			b, err := os.ReadFile(filepath.Join(out, "report.json"))
+			Expect(err).NotTo(HaveOccurred(), "read report.json")
+			var r struct {
+				Scenarios []struct {
+					Name       string `json:"name"`
+					Diagnostic string `json:"diagnostic"`
+				} `json:"scenarios"`
+			}
+			Expect(json.Unmarshal(b, &r)).To(Succeed())
+			Expect(r.Scenarios).To(ContainElement(HaveField("Diagnostic", Equal(map[string]string{
+				"":                   "the diagnostic mode sent nothing; it printed 4 event(s); scenario env-sweep sent 4 event(s) of the same kinds as it prints",
+				"--debug-hides-task": "the diagnostic mode sent nothing; it printed 3 event(s); scenario env-sweep sent 4 event(s); kinds sent there but never printed: task",
+			}[flags]))), "flags %q", flags)
+		}
+	})
+
 	It("catches a leak only the debug mode sends, and the event it did not print", func() {
 		code, r := debug("--leak-in-debug")
 		Expect(code).To(Equal(exitViolations))

@@ -93,6 +93,9 @@ func JudgeRunsWith(p *policy.Policy, sc *policy.Scenario, dirs []string, held ma
 	if len(sc.Runs) > 0 {
 		base = filepath.Dir(base)
 	}
+	if d := sc.Diagnostic; d != nil && d.Compare != "" && res.Diagnostic != nil {
+		compareDiagnostic(p, d, filepath.Dir(base), res.Diagnostic)
+	}
 	if res.Sweep, err = envsweep.ReadRecord(base); err != nil {
 		return nil, fmt.Errorf("judge scenario %s: %w", sc.Name, err)
 	}
@@ -196,4 +199,26 @@ func differentialRuns(sc *policy.Scenario, base, same, replaced []string, held m
 		runs = append(runs, dr)
 	}
 	return runs, nil
+}
+
+// compareDiagnostic compares a diagnostic mode's printout with what the
+// scenario it names sent (its run folders under out, the same output
+// folder); a scenario that was not run, or not read, is noted, not judged.
+func compareDiagnostic(p *policy.Policy, d *policy.Diagnostic, out string, diag *judge.Diagnostic) {
+	other, err := p.Scenario(d.Compare)
+	if err != nil {
+		diag.Compared, diag.CompareNote = d.Compare, err.Error()
+		return
+	}
+	dirs := ScenarioDirs(other, out)
+	if _, err := os.Stat(dirs[0]); err != nil {
+		diag.Compared, diag.CompareNote = d.Compare, "it was not run in this output folder"
+		return
+	}
+	sent, err := judge.SentEvents(p, dirs, d.Items)
+	if err != nil {
+		diag.Compared, diag.CompareNote = d.Compare, err.Error()
+		return
+	}
+	diag.CompareWith(d.Compare, sent)
 }

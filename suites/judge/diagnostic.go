@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net"
 	"regexp"
+	"sort"
 	"strings"
+
+	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
 
 	"github.com/telemetry-harness/telemetry-harness/suites/policy"
 )
@@ -23,12 +27,97 @@ type Diagnostic struct {
 	// (as JSON, keys in any order); PrintedNotSent the reverse.
 	SentNotPrinted int `json:"sent_not_printed"`
 	PrintedNotSent int `json:"printed_not_sent"`
+	// PrintedKinds counts the printed events by kind (policy.EventKind).
+	PrintedKinds map[string]int `json:"printed_kinds,omitempty"`
+	// Compared is the scenario whose sent events the printout was compared
+	// with (policy.Diagnostic.Compare), ComparedSent how many events it
+	// sent; KindsNotSent are kinds printed that it never sent, and
+	// KindsNotPrinted kinds it sent that were never printed.
+	Compared        string   `json:"compared,omitempty"`
+	ComparedSent    int      `json:"compared_sent,omitempty"`
+	KindsNotSent    []string `json:"kinds_not_sent,omitempty"`
+	KindsNotPrinted []string `json:"kinds_not_printed,omitempty"`
+	// CompareNote says why the comparison could not be made.
+	CompareNote string `json:"compare_note,omitempty"`
+}
+
+// CompareWith compares the printed events, by kind, with the events that
+// scenario sent.
+func (d *Diagnostic) CompareWith(scenario string, sent []any) {
+	d.Compared, d.ComparedSent = scenario, len(sent)
+	kinds := map[string]bool{}
+	for _, e := range sent {
+		if m, ok := e.(map[string]any); ok {
+			kinds[policy.EventKind(m)] = true
+		}
+	}
+	for k := range d.PrintedKinds {
+		if !kinds[k] {
+			d.KindsNotSent = append(d.KindsNotSent, k)
+		}
+	}
+	for k := range kinds {
+		if _, ok := d.PrintedKinds[k]; !ok {
+			d.KindsNotPrinted = append(d.KindsNotPrinted, k)
+		}
+	}
+	sort.Strings(d.KindsNotSent)
+	sort.Strings(d.KindsNotPrinted)
+}
+
+// comparison is the sentence on the comparison with another scenario.
+func (d *Diagnostic) comparison() string {
+	switch {
+	case d.CompareNote != "":
+		return "; not compared with scenario " + d.Compared + ": " + d.CompareNote
+	case d.Compared == "":
+		return ""
+	}
+	s := fmt.Sprintf("; scenario %s sent %d event(s)", d.Compared, d.ComparedSent)
+	if len(d.KindsNotSent) == 0 && len(d.KindsNotPrinted) == 0 {
+		return s + " of the same kinds as it prints"
+	}
+	if len(d.KindsNotPrinted) > 0 {
+		s += fmt.Sprintf("; kinds sent there but never printed: %s", strings.Join(d.KindsNotPrinted, ", "))
+	}
+	if len(d.KindsNotSent) > 0 {
+		s += fmt.Sprintf("; kinds printed but not sent there: %s", strings.Join(d.KindsNotSent, ", "))
+	}
+	return s
+}
+
+// SentEvents are the events (items, a Diagnostic.Items path) of the
+// reports to the policy's endpoint host in the run folders dirs.
+func SentEvents(p *policy.Policy, dirs []string, items string) ([]any, error) {
+	var out []any
+	for _, dir := range dirs {
+		r, err := OpenRun(dir)
+		if err != nil {
+			return nil, err
+		}
+		err = r.EachExchange(func(ex *capture.Exchange) error {
+			host := ex.Host
+			if h, _, err := net.SplitHostPort(host); err == nil {
+				host = h
+			}
+			var body any
+			if !strings.EqualFold(host, p.Endpoint.Host) || json.Unmarshal(ex.Body.Bytes(), &body) != nil {
+				return nil
+			}
+			out = append(out, itemsAt(body, items)...)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("events sent in %s: %w", dir, err)
+		}
+	}
+	return out, nil
 }
 
 // String is one sentence for reports.
 func (d *Diagnostic) String() string {
 	if d.Requests == 0 {
-		return fmt.Sprintf("the diagnostic mode sent nothing; it printed %d event(s)", d.Printed)
+		return fmt.Sprintf("the diagnostic mode sent nothing; it printed %d event(s)", d.Printed) + d.comparison()
 	}
 	s := fmt.Sprintf("the diagnostic mode sends: %d request(s) with %d event(s); it printed %d", d.Requests, d.Sent, d.Printed)
 	switch {
@@ -72,11 +161,23 @@ func (j *judgement) diagnostic(d *policy.Diagnostic) (*checker, *Diagnostic) {
 			sent[canonical(it)]++
 		}
 	}
+	within := d.Printed
+	if within == "" {
+		within = "$"
+	}
 	k.end = func(rv *runView) {
 		for _, text := range [][]byte{rv.Stdout, rv.Stderr} {
-			for _, it := range printedItems(ansi.ReplaceAll(text, nil), marker) {
-				out.Printed++
-				printed[canonical(it)]++
+			for _, v := range printedItems(ansi.ReplaceAll(text, nil), marker) {
+				for _, it := range itemsAt(v, within) {
+					out.Printed++
+					printed[canonical(it)]++
+					if m, ok := it.(map[string]any); ok {
+						if out.PrintedKinds == nil {
+							out.PrintedKinds = map[string]int{}
+						}
+						out.PrintedKinds[policy.EventKind(m)]++
+					}
+				}
 			}
 		}
 	}

@@ -173,3 +173,34 @@ var _ = Describe("streamed judging", func() {
 		Expect(cr.Reason).To(ContainSubstring("and 15 more"))
 	})
 })
+
+var _ = Describe("a handshake the transparent path caught at the namespace's address", func() {
+	judgeOne := func(sni string) judge.ClauseResult {
+		GinkgoHelper()
+		path := filepath.Join(GinkgoT().TempDir(), "capture.jsonl")
+		w, err := capture.Create(path)
+		Expect(err).NotTo(HaveOccurred(), "create the capture")
+		// What a Node client racing IPv4 against IPv6 leaves: a handshake
+		// at the namespace's one IPv6 address, reset by the client.
+		Expect(w.Exchange(&capture.Exchange{Seq: 1, Kind: capture.KindTunnelRejected, Path: capture.PathTransparent, Conn: 1,
+			Host: "[2001:db8::1]:443", TLS: &capture.TLS{SNI: sni}, BytesFromClient: 394,
+			Note: "TLS handshake with the client failed: connection reset by peer"})).To(Succeed(), "write the exchange")
+		Expect(w.Close()).To(Succeed(), "close the capture")
+		res, err := judgeOpened("opt-in", path)
+		Expect(err).NotTo(HaveOccurred(), "judge")
+		cr, ok := res.Clause("destination.processor-only")
+		Expect(ok).To(BeTrue())
+		return cr
+	}
+
+	It("is judged by the server name it asked for: the endpoint's is not another destination, only unseen", func() {
+		cr := judgeOne("spire.bugout.dev")
+		Expect(cr.Verdict).To(Equal(judge.Unobservable))
+		Expect(cr.Reason).To(ContainSubstring("exchange #1 is tunnel-rejected"))
+	})
+
+	It("names another server name as a destination outside the endpoint", func() {
+		cr := judgeOne("collector.elsewhere.example")
+		Expect(cr.Verdict).To(Equal(judge.Violated))
+	})
+})

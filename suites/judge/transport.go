@@ -87,11 +87,21 @@ func (j *judgement) destinationProblems(x *item) []string {
 	return DestinationProblems(j.p.Endpoint, x.o, func(h string) string { return j.hostShown(x, h) })
 }
 
+// blindHost is the host a tunnel the harness could not see inside went to:
+// its authority; for a connection the sealed namespace's transparent path
+// caught, the TLS server name the client asked for, since every name the
+// namespace resolves shares one address there (a Node client racing IPv4
+// against IPv6 leaves a rejected handshake at [2001:db8::1]:443 that asked
+// for the endpoint by name).
 func blindHost(ex *capture.Exchange) string {
-	if h, _, err := net.SplitHostPort(ex.Host); err == nil {
-		return strings.ToLower(h)
+	h := ex.Host
+	if hh, _, err := net.SplitHostPort(h); err == nil {
+		h = hh
 	}
-	return strings.ToLower(ex.Host)
+	if ex.Path == capture.PathTransparent && ex.TLS != nil && ex.TLS.SNI != "" && net.ParseIP(strings.Trim(h, "[]")) != nil {
+		return strings.ToLower(ex.TLS.SNI)
+	}
+	return strings.ToLower(h)
 }
 
 func (j *judgement) nothingSent(clause string, c policy.Check) *checker {

@@ -525,6 +525,13 @@ type Diagnostic struct {
 	// Items locates the events in a sent body: $ for the body itself,
 	// $[*] for a list of events, $.events[*] for a list under a key.
 	Items string `yaml:"items" example:"'$[*]'"`
+	// Printed locates the events in each printed value: $ (the default)
+	// when each printout is one event, $[*] for a printed list.
+	Printed string `yaml:"printed,omitempty" example:"'$[*]'"`
+	// Compare names the scenario whose sent events the printout is
+	// compared with, kind by kind, for a mode that sends nothing itself
+	// (it prints instead): is what it shows what the tool sends?
+	Compare string `yaml:"compare,omitempty" example:"default"`
 }
 
 // SweepRole is the canary role of swept variables; each value's role is

@@ -695,6 +695,14 @@ func (v *validator) scenarios() {
 			if !itemsRe.MatchString(d.Items) {
 				v.at(at+".diagnostic.items", fmt.Sprintf("%q is not an items path", d.Items), "$, $[*], $.key[*] or $.key.key[*]", "items: '$[*]'")
 			}
+			if d.Printed != "" && !itemsRe.MatchString(d.Printed) {
+				v.at(at+".diagnostic.printed", fmt.Sprintf("%q is not an items path", d.Printed), "$, $[*], $.key[*] or $.key.key[*]", "printed: '$[*]'")
+			}
+			if d.Compare != "" {
+				if _, err := p.Scenario(d.Compare); err != nil || d.Compare == s.Name {
+					v.at(at+".diagnostic.compare", fmt.Sprintf("%q names no other scenario", d.Compare), "the name of a scenario that sends", "compare: default")
+				}
+			}
 		}
 	}
 	for i, c := range p.Clauses {

@@ -36,8 +36,6 @@ var _ = describeTool(realTool{
 		{Scenario: "config-sweep", Clause: "files.not-collected", Verdict: judge.Violated,
 			Why:      "the member the sweep added under vite, a name the user chose, is sent as a key of config.vite (found by the sweep, not planted by hand); and the unsalted path hash",
 			Evidence: []string{"config-sweep:astro.config.json:$.vite{} canary is sent (raw)", "workdir canary is sent (sha256)"}},
-		{Scenario: "config-sweep", Clause: "destination.astro-only", Verdict: judge.Passed,
-			Why: "every POST goes to telemetry.astro.build/api/v1/record"},
 
 		{Scenario: "git-repo", Clause: "fields.documented-only", Verdict: judge.Passed,
 			Why: "the same fields as outside git, isGit true"},
