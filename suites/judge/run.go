@@ -17,6 +17,41 @@ const (
 	StateDir     = capture.StateDir
 )
 
+// Run is what one run of a scenario left behind.
+type Run struct {
+	// Name is the run's name (policy.Run.Name); empty for a single run.
+	Name string
+	// Set is the canary set (policy.Run.Set); empty means "a".
+	Set string
+	// Exchanges are the captured exchanges, in sequence order, when the
+	// caller holds them in memory (LoadRun, tests); Judge uses them when
+	// Capture is empty.
+	Exchanges []*capture.Exchange
+	// Capture is the capture file that Judge streams the exchanges from
+	// (OpenRun sets it); empty to use Exchanges.
+	Capture string
+	// Facts are run.json's facts; nil when unknown, which makes timing,
+	// exit and run-window checks unobservable.
+	Facts *capture.Run
+	// Stdout and Stderr are the tool's output; HaveLogs is false when they
+	// were not captured, which makes log checks unobservable.
+	Stdout, Stderr []byte
+	HaveLogs       bool
+	// Canaries are the values planted in this run.
+	Canaries []canary.Canary
+	// Egress is the run's egress.json: whether it ran sealed, its flows
+	// and DNS questions; nil when unknown (egress is then unobservable).
+	Egress *capture.Egress
+	// State holds the tool's state files after the run, by the policy's
+	// state names (the run folder's state/<name>); nil when none was kept.
+	State map[string][]byte
+	// Unverified says why Capture could not be proved to be the
+	// recorder's (no integrity chain); empty when it was, or when the
+	// exchanges are held in memory. A clause that would pass on such a
+	// run is unobservable instead: the tool could have changed it.
+	Unverified string
+}
+
 // LoadRun is OpenRun with every exchange read into Run.Exchanges: for
 // tests and small captures that a caller wants to look at. Judge does not
 // need it.
