@@ -24,10 +24,10 @@ import (
 // the run folder keeps them all; Run.RequestsOmitted counts the rest.
 const MaxListedRequests = 500
 
-// Run is what one run folder of a scenario holds: the run's facts and the
+// RunListing is what one run folder of a scenario holds: the run's facts and the
 // requests captured, with timing: the first MaxListedRequests by sequence
 // number and every request a finding cites.
-type Run struct {
+type RunListing struct {
 	// Name is the run's name; empty for a scenario with one run (as in
 	// judge.Finding.Run).
 	Name string `json:"name,omitempty"`
@@ -177,7 +177,7 @@ func Attach(r *Report, p *policy.Policy, out string) {
 		runs := sc.RunsOf()
 		s.Runs = nil
 		for j, d := range s.Dirs {
-			run := Run{Dir: relTo(out, d), Requests: []Request{}}
+			run := RunListing{Dir: relTo(out, d), Requests: []Request{}}
 			if len(sc.Runs) > 0 && j < len(runs) {
 				run.Name = runs[j].Name
 			}
@@ -212,7 +212,7 @@ func Attach(r *Report, p *policy.Policy, out string) {
 // is counted, the first MaxListedRequests by sequence number and the cited
 // ones are listed,
 // and when fc is not nil the JSON bodies are counted into the field table.
-func (run *Run) load(out, dir string, p *policy.Policy, lists []observe.TagList, cited map[int64]bool, fc *fieldCounter) {
+func (run *RunListing) load(out, dir string, p *policy.Policy, lists []observe.TagList, cited map[int64]bool, fc *fieldCounter) {
 	jr, err := judge.OpenRun(dir)
 	if err != nil {
 		run.Error = err.Error()

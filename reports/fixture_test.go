@@ -55,7 +55,7 @@ func judgeFolder(out string, scenarios ...string) (*reports.Report, *policy.Poli
 	GinkgoHelper()
 	p, err := policy.Load(filepath.Join(out, reports.PolicyName))
 	Expect(err).NotTo(HaveOccurred())
-	var outcomes []reports.Outcome
+	var outcomes []reports.ScenarioOutcome
 	for _, name := range scenarios {
 		sc, err := p.Scenario(name)
 		Expect(err).NotTo(HaveOccurred())
@@ -76,7 +76,7 @@ func judgeFolder(out string, scenarios ...string) (*reports.Report, *policy.Poli
 		}
 		res, err := judge.Judge(in)
 		Expect(err).NotTo(HaveOccurred())
-		outcomes = append(outcomes, reports.Outcome{Scenario: name, Dirs: dirs, Judged: res})
+		outcomes = append(outcomes, reports.ScenarioOutcome{Scenario: name, Dirs: dirs, Judged: res})
 	}
 	r := reports.Build(p, outcomes)
 	r.Policy = reports.PolicyName

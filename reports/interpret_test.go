@@ -19,7 +19,7 @@ var _ = Describe("a verdict that rests on an interpretation", func() {
 		p, err = policy.Load("../policies/turborepo.yaml")
 		Expect(err).NotTo(HaveOccurred())
 	})
-	judged := func(interpretations map[string]int) []reports.Outcome {
+	judged := func(interpretations map[string]int) []reports.ScenarioOutcome {
 		var crs []judge.ClauseResult
 		sc, err := p.Scenario("default")
 		Expect(err).NotTo(HaveOccurred())
@@ -30,7 +30,7 @@ var _ = Describe("a verdict that rests on an interpretation", func() {
 			}
 			crs = append(crs, cr)
 		}
-		return []reports.Outcome{{Scenario: "default", Judged: &judge.Result{Scenario: "default", Findings: []judge.Finding{}, Clauses: crs}}}
+		return []reports.ScenarioOutcome{{Scenario: "default", Judged: &judge.Result{Scenario: "default", Findings: []judge.Finding{}, Clauses: crs}}}
 	}
 
 	It("counts the interpretations in the verdict line and shows each in report.md and report.html", func() {

@@ -93,7 +93,7 @@ var _ = Describe("a run folder with many exchanges", func() {
 			{Clause: bigClause, Scenario: bigScenario, Exchange: cited, Path: "header:User-Agent", Check: "canary-absent", Message: "the user name was sent"},
 			{Clause: bigClause, Scenario: bigScenario, Exchange: 3, Path: "$.title", Check: "canary-absent", Message: "a cited request within the first ones"},
 		}
-		r = reports.Build(p, []reports.Outcome{{Scenario: bigScenario, Dirs: []string{filepath.Join(out, bigScenario)},
+		r = reports.Build(p, []reports.ScenarioOutcome{{Scenario: bigScenario, Dirs: []string{filepath.Join(out, bigScenario)},
 			Judged: resultOf(bigScenario, bigClause, findings, 1234)}})
 		r.Policy = reports.PolicyName
 		reports.Attach(r, p, out)
@@ -175,7 +175,7 @@ var _ = Describe("omitted findings", func() {
 		p, err := policy.Load(filepath.Join(out, reports.PolicyName))
 		Expect(err).NotTo(HaveOccurred())
 		kept := []judge.Finding{{Clause: bigClause, Scenario: bigScenario, Exchange: 1, Path: "header:User-Agent", Check: "canary-absent", Message: "the user name was sent"}}
-		r = reports.Build(p, []reports.Outcome{{Scenario: bigScenario, Dirs: []string{filepath.Join(out, bigScenario)},
+		r = reports.Build(p, []reports.ScenarioOutcome{{Scenario: bigScenario, Dirs: []string{filepath.Join(out, bigScenario)},
 			Judged: resultOf(bigScenario, bigClause, kept, 1234)}})
 		r.Policy = reports.PolicyName
 		reports.Attach(r, p, out)
@@ -239,7 +239,7 @@ var _ = Describe("omitted findings", func() {
 		p, err := policy.Load(filepath.Join(b, reports.PolicyName))
 		Expect(err).NotTo(HaveOccurred())
 		kept := []judge.Finding{{Clause: bigClause, Scenario: "opt-in", Exchange: 1, Path: "header:User-Agent", Check: "canary-absent", Message: "the user name was sent"}}
-		rb := reports.Build(p, []reports.Outcome{{Scenario: "opt-in", Dirs: []string{filepath.Join(b, "opt-in")},
+		rb := reports.Build(p, []reports.ScenarioOutcome{{Scenario: "opt-in", Dirs: []string{filepath.Join(b, "opt-in")},
 			Judged: resultOf("opt-in", bigClause, kept, 5)}})
 		reports.Attach(rb, p, b)
 		Expect(reports.WriteJSON(b, rb)).To(Succeed())

@@ -59,7 +59,7 @@ func Merge(out string, shards []string) (*Report, *policy.Policy, error) {
 		return nil, nil, fmt.Errorf("merge: %w", err)
 	}
 	from := map[string]string{}
-	byName := map[string]Outcome{}
+	byName := map[string]ScenarioOutcome{}
 	var names []string
 	for i, r := range reps {
 		sh := shards[i]
@@ -74,7 +74,7 @@ func Merge(out string, shards []string) (*Report, *policy.Policy, error) {
 			if err := copyTree(filepath.Join(sh, s.Name), filepath.Join(out, s.Name)); err != nil {
 				return nil, nil, fmt.Errorf("merge %s: %w", sh, err)
 			}
-			o := Outcome{Scenario: s.Name}
+			o := ScenarioOutcome{Scenario: s.Name}
 			for _, d := range s.Dirs {
 				rel := relTo(sh, d)
 				if filepath.IsAbs(rel) {
@@ -92,7 +92,7 @@ func Merge(out string, shards []string) (*Report, *policy.Policy, error) {
 		}
 	}
 	scenarioOrder(p, names)
-	outcomes := make([]Outcome, 0, len(names))
+	outcomes := make([]ScenarioOutcome, 0, len(names))
 	for _, n := range names {
 		outcomes = append(outcomes, byName[n])
 	}

@@ -143,7 +143,7 @@ type Scenario struct {
 	// Findings counts every finding of the scenario, listed or omitted.
 	Findings int `json:"findings"`
 	// Runs are what each run folder holds, filled in by Attach.
-	Runs []Run `json:"runs,omitempty"`
+	Runs []RunListing `json:"runs,omitempty"`
 	// Attempts counts a best-effort scenario's attempts when there was
 	// more than one, and Retries says why each later one was made.
 	Attempts int      `json:"attempts,omitempty"`
@@ -168,8 +168,8 @@ type SweepSummary struct {
 	Notes    []string `json:"notes,omitempty"`
 }
 
-// Outcome is one scenario's input to Build.
-type Outcome struct {
+// ScenarioOutcome is one scenario's input to Build.
+type ScenarioOutcome struct {
 	Scenario string
 	Dirs     []string
 	Judged   *judge.Result
@@ -179,7 +179,7 @@ type Outcome struct {
 // Build makes the report: every clause of p once, with the verdict
 // aggregated over the outcomes (violated beats error beats unobservable
 // beats passed beats not-exercised; server-side clauses are not-testable).
-func Build(p *policy.Policy, outcomes []Outcome) *Report {
+func Build(p *policy.Policy, outcomes []ScenarioOutcome) *Report {
 	r := &Report{SchemaVersion: SchemaVersion, Tool: p.Tool.Name, Policy: p.File, Promise: p.Tool.Promise.URL}
 	byClause := map[string]*Clause{}
 	for _, c := range p.Clauses {

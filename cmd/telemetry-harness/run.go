@@ -213,9 +213,9 @@ func runRun(ctx context.Context, opts runOptions, stdout, stderr io.Writer) int 
 	ginkgo.RunSpecs(t, "Telemetry compliance: "+p.Tool.Name, suiteCfg, repCfg, ginkgo.Label(compliance.LabelCompliance))
 
 	fmt.Fprintln(stderr)
-	var outcomes []reports.Outcome
+	var outcomes []reports.ScenarioOutcome
 	for _, o := range suite.Outcomes() {
-		outcomes = append(outcomes, reports.Outcome{Scenario: o.Scenario, Dirs: o.Dirs, Judged: o.Judged, Err: o.Err})
+		outcomes = append(outcomes, reports.ScenarioOutcome{Scenario: o.Scenario, Dirs: o.Dirs, Judged: o.Judged, Err: o.Err})
 		if opts.Keep && o.Run != nil {
 			self, err := os.Executable()
 			if err != nil {

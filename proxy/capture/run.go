@@ -8,9 +8,9 @@ import (
 	"time"
 )
 
-// Run holds the facts of one recorded command run, written to run.json next
+// RunFacts holds the facts of one recorded command run, written to run.json next
 // to the capture.
-type Run struct {
+type RunFacts struct {
 	// Argv is the command as executed (never through a shell).
 	Argv []string `json:"argv"`
 	// Dir is the working directory the command ran in.
@@ -55,10 +55,10 @@ type Killed struct {
 }
 
 // Duration is how long the command itself ran (start to main exit).
-func (r *Run) Duration() time.Duration { return r.MainExit.Sub(r.Start) }
+func (r *RunFacts) Duration() time.Duration { return r.MainExit.Sub(r.Start) }
 
 // WriteRun writes run.json into dir.
-func WriteRun(dir string, r *Run) error {
+func WriteRun(dir string, r *RunFacts) error {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode run facts: %w", err)
@@ -71,13 +71,13 @@ func WriteRun(dir string, r *Run) error {
 }
 
 // ReadRun reads run.json from dir.
-func ReadRun(dir string) (*Run, error) {
+func ReadRun(dir string) (*RunFacts, error) {
 	p := filepath.Join(dir, RunName)
 	b, err := os.ReadFile(p)
 	if err != nil {
 		return nil, fmt.Errorf("read run facts: %w", err)
 	}
-	var r Run
+	var r RunFacts
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("read run facts %s: %w", p, err)
 	}

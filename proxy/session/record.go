@@ -111,7 +111,7 @@ type Options struct {
 	// done).
 	Hide []string
 	// HoldEvidence keeps the capture's integrity chain in memory
-	// (capture.Run.Integrity) instead of writing integrity.json: for a
+	// (capture.RunFacts.Integrity) instead of writing integrity.json: for a
 	// caller that runs more tools (other runs, other scenarios) and writes
 	// every chain once all of them are gone, since any of them could read
 	// a key written earlier. The caller must then write it
@@ -138,7 +138,7 @@ type Options struct {
 // the folder was made (then run.Error says why and everything captured so
 // far is kept). The error wraps ErrNotFound, ErrRunFolder, ErrTimeout or
 // ErrInterrupted where one applies.
-func Record(ctx context.Context, opts Options) (*capture.Run, error) {
+func Record(ctx context.Context, opts Options) (*capture.RunFacts, error) {
 	if len(opts.Argv) == 0 || opts.Argv[0] == "" {
 		return nil, errors.New("record: no command given")
 	}
@@ -178,7 +178,7 @@ func Record(ctx context.Context, opts Options) (*capture.Run, error) {
 		return nil, kindError{ErrRunFolder, err}
 	}
 	w.HoldIntegrity()
-	run := &capture.Run{Argv: append([]string(nil), opts.Argv...), Dir: opts.Dir, ExitCode: -1, Forward: opts.Forward, Start: time.Now()}
+	run := &capture.RunFacts{Argv: append([]string(nil), opts.Argv...), Dir: opts.Dir, ExitCode: -1, Forward: opts.Forward, Start: time.Now()}
 	seal, err := startSeal(ctx, opts)
 	if err != nil {
 		w.Close()
@@ -231,7 +231,7 @@ func Record(ctx context.Context, opts Options) (*capture.Run, error) {
 
 // record does the part of Record between creating the capture and writing
 // the run facts; it fills run.
-func record(ctx context.Context, opts Options, w *capture.Writer, run *capture.Run, seal *sealing) (err error) {
+func record(ctx context.Context, opts Options, w *capture.Writer, run *capture.RunFacts, seal *sealing) (err error) {
 	stdout, err := createOutput(opts.Out, StdoutName, opts.Stdout)
 	if err != nil {
 		return err

@@ -128,7 +128,7 @@ var ErrInterrupted = errors.New("interrupted")
 // The returned Run is filled as far as the run went (never nil once the
 // command started); the error wraps ErrTimeout or ErrInterrupted when the run
 // was cut short.
-func Supervise(ctx context.Context, spec Spec, conns Conns) (*capture.Run, error) {
+func Supervise(ctx context.Context, spec Spec, conns Conns) (*capture.RunFacts, error) {
 	if len(spec.Argv) == 0 || spec.Argv[0] == "" {
 		return nil, errors.New("supervise: no command")
 	}
@@ -165,7 +165,7 @@ func Supervise(ctx context.Context, spec Spec, conns Conns) (*capture.Run, error
 		return nil, err
 	}
 
-	run := &capture.Run{Argv: append([]string(nil), spec.Argv...), Dir: spec.Dir, EnvKeys: envKeys(env), ExitCode: -1}
+	run := &capture.RunFacts{Argv: append([]string(nil), spec.Argv...), Dir: spec.Dir, EnvKeys: envKeys(env), ExitCode: -1}
 	var stdin *os.File
 	var stdout, stderr *output
 	if spec.TTY {
@@ -273,7 +273,7 @@ func Supervise(ctx context.Context, spec Spec, conns Conns) (*capture.Run, error
 // lateSenders waits, after the command exited, for its descendants and the
 // proxy's connections. It returns a kill reason when the run must be cut
 // short; idle descendants are stopped here and recorded in run.Killed.
-func lateSenders(ctx context.Context, spec Spec, t *tracker, conns Conns, deadline <-chan time.Time, run *capture.Run) (string, error) {
+func lateSenders(ctx context.Context, spec Spec, t *tracker, conns Conns, deadline <-chan time.Time, run *capture.RunFacts) (string, error) {
 	var (
 		settle, idle *time.Timer
 		settled      bool

@@ -199,7 +199,7 @@ var _ = Describe("Supervise", func() {
 	It("keeps recording while a proxy connection is open", func(ctx SpecContext) {
 		conns := newFakeConns(1)
 		spec.Argv = []string{"true"}
-		done := make(chan *capture.Run, 1)
+		done := make(chan *capture.RunFacts, 1)
 		go func() {
 			defer GinkgoRecover()
 			run, err := session.Supervise(ctx, spec, conns)
@@ -210,7 +210,7 @@ var _ = Describe("Supervise", func() {
 		Consistently(done, 300*time.Millisecond).ShouldNot(Receive(), "the connection is still open")
 		closed := time.Now()
 		conns.set(0)
-		var run *capture.Run
+		var run *capture.RunFacts
 		Eventually(done, 2*time.Second).Should(Receive(&run))
 		Expect(run.End.Sub(closed)).To(BeNumerically("<", time.Second), "ends on the connection-closed event")
 	}, SpecTimeout(30*time.Second))
@@ -233,7 +233,7 @@ var _ = Describe("Supervise", func() {
 		slow.Argv = daemonArgv(filepath.Join(dir, "slow.pid"), "2")
 		fast.Argv = daemonArgv(filepath.Join(dir, "fast.pid"), "0.1")
 		var wg sync.WaitGroup
-		runs := make([]*capture.Run, 2)
+		runs := make([]*capture.RunFacts, 2)
 		for i, s := range []session.Spec{slow, fast} {
 			wg.Add(1)
 			go func() {

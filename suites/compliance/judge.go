@@ -179,7 +179,7 @@ func Moved(p *policy.Policy) func(sc *policy.Scenario, base, same, candidate []s
 // differentialRuns pairs the scenario's runs in its base, identical-input
 // and replaced-value folders (each in the scenario's run order), with what
 // the runner holds for each folder.
-func differentialRuns(sc *policy.Scenario, base, same, replaced []string, held map[string]scenario.Held) ([]differential.Run, error) {
+func differentialRuns(sc *policy.Scenario, base, same, replaced []string, held map[string]scenario.Held) ([]differential.Triple, error) {
 	folder := func(d string) differential.Folder {
 		f := differential.Folder{Dir: d}
 		if h, ok := held[d]; ok {
@@ -187,12 +187,12 @@ func differentialRuns(sc *policy.Scenario, base, same, replaced []string, held m
 		}
 		return f
 	}
-	var runs []differential.Run
+	var runs []differential.Triple
 	for i, r := range sc.RunsOf() {
 		if i >= len(base) || i >= len(same) || i >= len(replaced) {
 			return nil, fmt.Errorf("differential: scenario %s: %d base, %d identical and %d replaced run folders for %d runs", sc.Name, len(base), len(same), len(replaced), len(sc.RunsOf()))
 		}
-		dr := differential.Run{Base: folder(base[i]), Same: folder(same[i]), Replaced: folder(replaced[i])}
+		dr := differential.Triple{Base: folder(base[i]), Same: folder(same[i]), Replaced: folder(replaced[i])}
 		if len(sc.Runs) > 0 {
 			dr.Name = r.Name
 		}

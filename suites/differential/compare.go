@@ -11,9 +11,9 @@ import (
 	"github.com/telemetry-harness/telemetry-harness/suites/policy"
 )
 
-// Run is one run of a scenario (one of its named runs) in the three
+// Triple is one run of a scenario (one of its named runs) in the three
 // versions a differential compares.
-type Run struct {
+type Triple struct {
 	// Name is the run's name; empty for a scenario with one run.
 	Name string
 	// Base is the scenario's own run, Same the rerun with identical
@@ -37,7 +37,7 @@ const movedPrefix = "differential: "
 // Moved lists the positions, keyed by MovedKey, that moved with the planted
 // values without a declaration: the positions whose roles the runner's
 // bisection names.
-func Moved(p *policy.Policy, runs []Run, opts Options) ([]string, error) {
+func Moved(p *policy.Policy, runs []Triple, opts Options) ([]string, error) {
 	d, err := Compare(p, runs, opts)
 	if err != nil {
 		return nil, err
@@ -62,7 +62,7 @@ type Options struct {
 
 // Compare aligns the value positions of each run's three folders and
 // judges every position that moved against the policy's declarations.
-func Compare(p *policy.Policy, runs []Run, opts Options) (*judge.Differential, error) {
+func Compare(p *policy.Policy, runs []Triple, opts Options) (*judge.Differential, error) {
 	d := &judge.Differential{}
 	ex := newExplainer(p)
 	lists := tagLists(p)
@@ -80,7 +80,7 @@ func Compare(p *policy.Policy, runs []Run, opts Options) (*judge.Differential, e
 	return d, nil
 }
 
-func compareRun(d *judge.Differential, ex *explainer, r Run, base, same, repl snapshot, opts Options) {
+func compareRun(d *judge.Differential, ex *explainer, r Triple, base, same, repl snapshot, opts Options) {
 	equal := equal
 	if opts.BestEffort {
 		equal = nested

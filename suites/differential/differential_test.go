@@ -85,13 +85,13 @@ var _ = Describe("Compare", func() {
 		GinkgoHelper()
 		h := make([][]capture.Header, 3)
 		copy(h, hs)
-		r := differential.Run{
+		r := differential.Triple{
 			Base:     folder(filepath.Join(tmp, "base"), base, planted(userA), h[0]...),
 			Same:     folder(filepath.Join(tmp, "same"), same, planted(userA), h[1]...),
 			Replaced: folder(filepath.Join(tmp, "repl"), repl, planted(userB), h[2]...),
 			Roles:    []string{"user"},
 		}
-		d, err := differential.Compare(p, []differential.Run{r}, opts)
+		d, err := differential.Compare(p, []differential.Triple{r}, opts)
 		Expect(err).NotTo(HaveOccurred(), "compare")
 		return d
 	}
@@ -146,7 +146,7 @@ var _ = Describe("Compare", func() {
 	It("refuses a capture whose integrity chain does not verify", func() {
 		base := folder(filepath.Join(tmp, "base"), `{}`, nil)
 		base.Integrity = &capture.Integrity{Version: 1, Algorithm: capture.IntegrityAlgorithm, Key: "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"}
-		_, err := differential.Compare(p, []differential.Run{{Base: base, Same: folder(filepath.Join(tmp, "s"), `{}`, nil), Replaced: folder(filepath.Join(tmp, "r"), `{}`, nil)}}, differential.Options{})
+		_, err := differential.Compare(p, []differential.Triple{{Base: base, Same: folder(filepath.Join(tmp, "s"), `{}`, nil), Replaced: folder(filepath.Join(tmp, "r"), `{}`, nil)}}, differential.Options{})
 		Expect(err).To(HaveOccurred())
 	})
 })

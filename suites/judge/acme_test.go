@@ -51,7 +51,7 @@ var _ = Describe("a second tool's policy (fixtures/policies/acme.yaml)", func() 
 	judgeAcme := func(scenario string, ex *capture.Exchange) *judge.Result {
 		GinkgoHelper()
 		res, err := judge.Judge(judge.Input{Policy: loadPolicy("fixtures/policies/acme.yaml"), Scenario: scenario,
-			Runs: []judge.Run{{Exchanges: []*capture.Exchange{ex}, Canaries: canaries}}})
+			Runs: []judge.RunData{{Exchanges: []*capture.Exchange{ex}, Canaries: canaries}}})
 		Expect(err).NotTo(HaveOccurred())
 		return res
 	}

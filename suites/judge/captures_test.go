@@ -46,7 +46,7 @@ func loadPolicy(name string) *policy.Policy {
 
 func judgeFolders(p *policy.Policy, scenario string, dirs ...string) *judge.Result {
 	GinkgoHelper()
-	var runs []judge.Run
+	var runs []judge.RunData
 	sc, err := p.Scenario(scenario)
 	Expect(err).NotTo(HaveOccurred())
 	for i, d := range dirs {

@@ -50,7 +50,7 @@ var _ = Describe("evidence that must arrive (fixtures/policies/batches.yaml)", f
 		GinkgoHelper()
 		in := judge.Input{Policy: loadPolicy("fixtures/policies/batches.yaml"), Scenario: scenario}
 		for _, exs := range runs {
-			in.Runs = append(in.Runs, judge.Run{Exchanges: exs, Canaries: canaries, State: state})
+			in.Runs = append(in.Runs, judge.RunData{Exchanges: exs, Canaries: canaries, State: state})
 		}
 		res, err := judge.Judge(in)
 		Expect(err).NotTo(HaveOccurred())
@@ -127,7 +127,7 @@ var _ = Describe("a connection without a byte where nothing may be sent", func()
 		ex := &capture.Exchange{Seq: 1, Kind: capture.KindOpaqueTunnel, Time: time.Now(), Host: "telemetry.acme.example:443",
 			BytesToClient: 39}
 		res, err := judge.Judge(judge.Input{Policy: loadPolicy("fixtures/policies/acme.yaml"), Scenario: "disabled",
-			Runs: []judge.Run{{Exchanges: []*capture.Exchange{ex}, Canaries: []canary.Canary{{Role: "user", Value: "mkowalskiz3k9"}}}}})
+			Runs: []judge.RunData{{Exchanges: []*capture.Exchange{ex}, Canaries: []canary.Canary{{Role: "user", Value: "mkowalskiz3k9"}}}}})
 		Expect(err).NotTo(HaveOccurred())
 		cr, _ := res.Clause("consent.env-opt-out")
 		Expect(cr.Verdict).To(Equal(judge.Violated))
@@ -146,7 +146,7 @@ var _ = Describe("declared non-telemetry traffic (other_traffic)", func() {
 	judgeOne := func(exs ...*capture.Exchange) *judge.Result {
 		GinkgoHelper()
 		res, err := judge.Judge(judge.Input{Policy: loadPolicy("fixtures/policies/batches.yaml"), Scenario: "custom-task",
-			Runs: []judge.Run{{Exchanges: exs, Canaries: canaries}}})
+			Runs: []judge.RunData{{Exchanges: exs, Canaries: canaries}}})
 		Expect(err).NotTo(HaveOccurred())
 		return res
 	}

@@ -7,7 +7,7 @@
 //	p, _ := policy.Load("policy.yaml")
 //	run, _ := judge.OpenRun("out/opt-in")          // capture path, run.json, stdout,
 //	res, err := judge.Judge(judge.Input{           // stderr, canaries.json
-//		Policy: p, Scenario: "opt-in", Runs: []judge.Run{run},
+//		Policy: p, Scenario: "opt-in", Runs: []judge.RunData{run},
 //	})
 //	if err != nil { ... }                           // harness error: could not judge
 //	for _, f := range res.Findings { ... }          // violations, one per fact

@@ -48,7 +48,7 @@ func BenchmarkJudgeElsewhere(b *testing.B) {
 	}{{"own-values", nil}, {"ten-more-scenarios", index}} {
 		b.Run(bc.name, func(b *testing.B) {
 			for b.Loop() {
-				if _, err := judge.Judge(judge.Input{Policy: p, Scenario: "opt-in-custom-goals", Runs: []judge.Run{run}, Elsewhere: bc.els}); err != nil {
+				if _, err := judge.Judge(judge.Input{Policy: p, Scenario: "opt-in-custom-goals", Runs: []judge.RunData{run}, Elsewhere: bc.els}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -128,7 +128,7 @@ var _ = Describe("every byte judged", func() {
 			}
 		}
 		Expect(sent).NotTo(BeEmpty())
-		in := judge.Input{Policy: p, Scenario: "opt-in-custom-goals", Runs: []judge.Run{run}}
+		in := judge.Input{Policy: p, Scenario: "opt-in-custom-goals", Runs: []judge.RunData{run}}
 		res, err := judge.Judge(in)
 		Expect(err).NotTo(HaveOccurred())
 		cr, _ := res.Clause("anonymity.no-personal-values")

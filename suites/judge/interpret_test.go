@@ -32,7 +32,7 @@ var _ = Describe("interpretations (policies/turborepo.yaml)", func() {
 		for i := range p.Scenarios {
 			p.Scenarios[i].Evidence = nil
 		}
-		res, err := judge.Judge(judge.Input{Policy: p, Scenario: "default", Runs: []judge.Run{{Exchanges: []*capture.Exchange{taskEvent(task)}}}})
+		res, err := judge.Judge(judge.Input{Policy: p, Scenario: "default", Runs: []judge.RunData{{Exchanges: []*capture.Exchange{taskEvent(task)}}}})
 		Expect(err).NotTo(HaveOccurred())
 		cr, ok := res.Clause("names.not-collected")
 		Expect(ok).To(BeTrue())

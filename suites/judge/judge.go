@@ -247,7 +247,7 @@ type blindExchange struct {
 
 // runView is one run with what its stream has shown so far.
 type runView struct {
-	Run
+	RunData
 	idx int
 	// canaryValues maps a role to its planted values.
 	canaryValues map[string][]string
@@ -290,7 +290,7 @@ func newJudgement(in Input, sc *policy.Scenario) (*judgement, error) {
 	}
 	var all []canary.Canary
 	for i, r := range in.Runs {
-		rv := &runView{Run: r, idx: i, canaryValues: map[string][]string{}}
+		rv := &runView{RunData: r, idx: i, canaryValues: map[string][]string{}}
 		if rv.Set == "" {
 			rv.Set = "a"
 		}

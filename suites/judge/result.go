@@ -124,10 +124,10 @@ type Input struct {
 	Policy   *policy.Policy
 	Scenario string
 	// Runs in the scenario's run order.
-	Runs []Run
+	Runs []RunData
 	// Baseline are the facts of a fast-endpoint run of the same tool, for
 	// the background check; nil to judge from the run alone.
-	Baseline *capture.Run
+	Baseline *capture.RunFacts
 	// Elsewhere are the values planted in the scenarios of the same
 	// invocation (or the other run folders given to replay), indexed once
 	// (NewElsewhere): searched in this scenario's traffic too, a hit

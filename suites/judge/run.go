@@ -17,8 +17,8 @@ const (
 	StateDir     = capture.StateDir
 )
 
-// Run is what one run of a scenario left behind.
-type Run struct {
+// RunData is what one run of a scenario left behind.
+type RunData struct {
 	// Name is the run's name (policy.Run.Name); empty for a single run.
 	Name string
 	// Set is the canary set (policy.Run.Set); empty means "a".
@@ -32,7 +32,7 @@ type Run struct {
 	Capture string
 	// Facts are run.json's facts; nil when unknown, which makes timing,
 	// exit and run-window checks unobservable.
-	Facts *capture.Run
+	Facts *capture.RunFacts
 	// Stdout and Stderr are the tool's output; HaveLogs is false when they
 	// were not captured, which makes log checks unobservable.
 	Stdout, Stderr []byte
@@ -52,10 +52,10 @@ type Run struct {
 	Unverified string
 }
 
-// LoadRun is OpenRun with every exchange read into Run.Exchanges: for
+// LoadRun is OpenRun with every exchange read into RunData.Exchanges: for
 // tests and small captures that a caller wants to look at. Judge does not
 // need it.
-func LoadRun(path string) (Run, error) {
+func LoadRun(path string) (RunData, error) {
 	r, err := OpenRun(path)
 	if err != nil {
 		return r, err
@@ -69,14 +69,14 @@ func LoadRun(path string) (Run, error) {
 }
 
 // OpenRun reads what a run left behind except the exchanges, which Judge
-// streams from Run.Capture, so that memory does not grow with the capture:
+// streams from RunData.Capture, so that memory does not grow with the capture:
 // from a run folder its capture path (capture.jsonl, else capture.har),
 // run.json, stdout, stderr and canaries.json and the state folder, each
 // optional except the capture; from a .jsonl or .har file the capture
 // alone. A capture cut mid-line is a harness error when it is read: a
 // partial capture cannot prove that nothing else was sent.
-func OpenRun(path string) (Run, error) {
-	var r Run
+func OpenRun(path string) (RunData, error) {
+	var r RunData
 	c, err := capture.CaptureFile(path)
 	if err != nil {
 		return r, fmt.Errorf("load run %s: %w", path, err)
@@ -151,7 +151,7 @@ func OpenRun(path string) (Run, error) {
 // EachExchange hands fn every exchange of the run: from Exchanges when
 // Capture is empty, else streamed from the capture file (completion order,
 // see capture.ScanJSONL), so that only one exchange is held at a time.
-func (r *Run) EachExchange(fn func(*capture.Exchange) error) error {
+func (r *RunData) EachExchange(fn func(*capture.Exchange) error) error {
 	if r.Capture == "" {
 		for _, ex := range r.Exchanges {
 			if err := fn(ex); err != nil {

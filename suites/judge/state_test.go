@@ -56,7 +56,7 @@ var _ = Describe("a tool whose salt lives in its state file (policies/turborepo.
 	judgeRun := func(scenario string, st map[string][]byte, ex *capture.Exchange) *judge.Result {
 		GinkgoHelper()
 		res, err := judge.Judge(judge.Input{Policy: loadPolicy("policies/turborepo.yaml"), Scenario: scenario,
-			Runs: []judge.Run{{Exchanges: []*capture.Exchange{ex}, Canaries: canaries, State: st}}})
+			Runs: []judge.RunData{{Exchanges: []*capture.Exchange{ex}, Canaries: canaries, State: st}}})
 		Expect(err).NotTo(HaveOccurred())
 		return res
 	}

@@ -39,7 +39,7 @@ func writeCapture(path, host string, n int, answer func(i int) int) {
 func judgeOpened(scenario string, paths ...string) (*judge.Result, error) {
 	GinkgoHelper()
 	p := loadPolicy("policy.yaml")
-	var runs []judge.Run
+	var runs []judge.RunData
 	for _, d := range paths {
 		r, err := judge.OpenRun(d)
 		Expect(err).NotTo(HaveOccurred())
@@ -57,7 +57,7 @@ var _ = Describe("streamed judging", func() {
 			dir := filepath.Join(root, "fixtures/captures", c.Name)
 			sc, err := p.Scenario(c.Scenario)
 			Expect(err).NotTo(HaveOccurred())
-			var loaded, opened []judge.Run
+			var loaded, opened []judge.RunData
 			dirs := []string{dir}
 			if len(sc.Runs) > 0 {
 				dirs = nil
@@ -150,7 +150,7 @@ var _ = Describe("streamed judging", func() {
 		}
 		exs[99] = nil
 		p := loadPolicy("policy.yaml")
-		_, err := judge.Judge(judge.Input{Policy: p, Scenario: "opt-out", Runs: []judge.Run{{Exchanges: exs}}})
+		_, err := judge.Judge(judge.Input{Policy: p, Scenario: "opt-out", Runs: []judge.RunData{{Exchanges: exs}}})
 		Expect(err).To(MatchError(ContainSubstring("run 1: a nil exchange in the run")))
 		Eventually(gleak.Goroutines).WithTimeout(5 * time.Second).ShouldNot(gleak.HaveLeaked(before))
 	})

@@ -324,7 +324,7 @@ func (j *judgement) runID(clause string, c policy.Check) *checker {
 
 // runEnd is when the command itself exited, or when recording stopped if
 // that is unknown.
-func runEnd(r *capture.Run) time.Time {
+func runEnd(r *capture.RunFacts) time.Time {
 	if !r.MainExit.IsZero() {
 		return r.MainExit
 	}

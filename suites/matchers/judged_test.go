@@ -17,7 +17,7 @@ var _ = Describe("ComplyWith on a judged fixture capture", func() {
 		Expect(err).NotTo(HaveOccurred(), "loading policy.yaml")
 		run, err := judge.LoadRun(filepath.Join(root, "fixtures/captures/user-raw"))
 		Expect(err).NotTo(HaveOccurred(), "loading fixtures/captures/user-raw")
-		res, err := judge.Judge(judge.Input{Policy: p, Scenario: "opt-in-custom-goals", Runs: []judge.Run{run}})
+		res, err := judge.Judge(judge.Input{Policy: p, Scenario: "opt-in-custom-goals", Runs: []judge.RunData{run}})
 		Expect(err).NotTo(HaveOccurred(), "judging user-raw")
 
 		Expect(to(res, matchers.ComplyWith("anonymity.no-personal-values"))).To(Equal([]string{`Expected

@@ -300,10 +300,10 @@ func (b *bench) runOne(ctx context.Context, s subject) *outcome {
 		o.Err = fmt.Errorf("%s %s: %w", s.Kind, s.Name, err)
 		return o
 	}
-	outs := make([]reports.Outcome, 0, len(p.Scenarios))
+	outs := make([]reports.ScenarioOutcome, 0, len(p.Scenarios))
 	for i := range p.Scenarios {
 		sc := &p.Scenarios[i]
-		ro := reports.Outcome{Scenario: sc.Name}
+		ro := reports.ScenarioOutcome{Scenario: sc.Name}
 		switch {
 		case i >= len(results) || results[i] == nil:
 			ro.Err = fmt.Errorf("scenario %s: no result", sc.Name)

@@ -80,7 +80,7 @@ func Dirs(a, b string) (*Diff, error) {
 }
 
 // Compare compares two loaded runs, scenario by scenario (sorted by name).
-func Compare(a, b *Run) *Diff {
+func Compare(a, b *Output) *Diff {
 	d := &Diff{A: a.Dir, B: b.Dir, EventFields: policy.EventFields()}
 	names := map[string]bool{}
 	for n := range a.Scenarios {

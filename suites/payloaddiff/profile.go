@@ -29,8 +29,8 @@ import (
 	"github.com/telemetry-harness/telemetry-harness/suites/policy"
 )
 
-// Run is what one output folder holds, scenario by scenario.
-type Run struct {
+// Output is what one output folder holds, scenario by scenario.
+type Output struct {
 	Dir       string
 	Scenarios map[string]*Profile
 }
@@ -69,7 +69,7 @@ func newProfile() *Profile {
 // scenario's folder (capture.jsonl directly in it, named after the folder).
 // Every capture.jsonl beneath a scenario folder (its runs and attempts)
 // joins that scenario's profile.
-func Load(dir string) (*Run, error) {
+func Load(dir string) (*Output, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
 		return nil, fmt.Errorf("diff: %w (give a run's output folder, the --out of run)", err)
@@ -78,7 +78,7 @@ func Load(dir string) (*Run, error) {
 		return nil, fmt.Errorf("diff: %s is not a folder (give a run's output folder, the --out of run)", dir)
 	}
 	lists := tagLists(dir)
-	r := &Run{Dir: dir, Scenarios: map[string]*Profile{}}
+	r := &Output{Dir: dir, Scenarios: map[string]*Profile{}}
 	if _, err := os.Stat(filepath.Join(dir, capture.JSONLName)); err == nil {
 		p := newProfile()
 		if err := p.addDir(dir, dir, lists); err != nil {

@@ -46,7 +46,7 @@ var _ = Describe("host facts pinned per scenario", Ordered, Label("sealed"), fun
 	)
 	type outcome struct {
 		facts   senderFacts
-		run     *capture.Run
+		run     *capture.RunFacts
 		verdict judge.Verdict
 	}
 	outcomes := map[string]outcome{}
@@ -73,7 +73,7 @@ var _ = Describe("host facts pinned per scenario", Ordered, Label("sealed"), fun
 		Expect(err).NotTo(HaveOccurred())
 		jr, err := judge.LoadRun(dir)
 		Expect(err).NotTo(HaveOccurred())
-		r, err := judge.Judge(judge.Input{Policy: p, Scenario: name, Runs: []judge.Run{jr}})
+		r, err := judge.Judge(judge.Input{Policy: p, Scenario: name, Runs: []judge.RunData{jr}})
 		Expect(err).NotTo(HaveOccurred())
 		cr, ok := r.Clause("consent.quiet-on-developer-machines")
 		Expect(ok).To(BeTrue())

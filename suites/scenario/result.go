@@ -103,7 +103,7 @@ type RunResult struct {
 	// canaries.json.
 	Dir string
 	// Run holds the recorded facts; nil when the tool never started.
-	Run *capture.Run
+	Run *capture.RunFacts
 	// Canaries are the values planted in this run.
 	Canaries []canary.Canary
 	// Notes say which listed canary roles could not be planted, and why.

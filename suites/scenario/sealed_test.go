@@ -66,7 +66,7 @@ var _ = Describe("sealed runs of the reference and its network mutants", Ordered
 			dirs[name] = res.Runs[0].Dir
 			jr, err := judge.LoadRun(res.Runs[0].Dir)
 			Expect(err).NotTo(HaveOccurred(), name)
-			results[name], err = judge.Judge(judge.Input{Policy: p, Scenario: r.scenario, Runs: []judge.Run{jr}})
+			results[name], err = judge.Judge(judge.Input{Policy: p, Scenario: r.scenario, Runs: []judge.RunData{jr}})
 			Expect(err).NotTo(HaveOccurred(), name)
 		}
 	}, NodeTimeout(4*time.Minute))
