@@ -22,7 +22,7 @@ var _ = Describe("chunked request bodies inside a tunnel", func() {
 			"0\r\nX-Late: bob\r\nX-Other: 7\r\n\r\n" +
 			"GET /next HTTP/1.1\r\nHost: spire.bugout.dev\r\n\r\n"
 		_, err := io.WriteString(c, req)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "io.WriteString")
 		br := bufio.NewReader(c)
 		for range 2 {
 			resp, err := http.ReadResponse(br, nil)
@@ -48,7 +48,7 @@ var _ = Describe("chunked request bodies inside a tunnel", func() {
 		s := startProxy(proxy.Options{})
 		c := s.tlsConnect("spire.bugout.dev")
 		_, err := io.WriteString(c, "POST /humbug/reports HTTP/1.1\r\nHost: spire.bugout.dev\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n")
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "io.WriteString")
 		Eventually(s.p.Exchanges).Should(BeEquivalentTo(1))
 		c.Close()
 		Expect(s.exchanges()[0].Note).To(ContainSubstring(`body incomplete: chunked body: bad chunk size "zz"`))

@@ -34,7 +34,7 @@ func brotlied(b []byte) []byte {
 
 func zstded(b []byte) []byte {
 	w, err := zstd.NewWriter(nil)
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "zstd.NewWriter")
 	defer w.Close()
 	return w.EncodeAll(b, nil)
 }
@@ -61,7 +61,7 @@ var _ = Describe("DecodeBody", func() {
 	DescribeTable("undoes a content coding",
 		func(encoding string, encode func([]byte) []byte) {
 			got, truncated, err := proxy.DecodeBody(encoding, encode(plain), 1<<20)
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "proxy.DecodeBody")
 			Expect(truncated).To(BeFalse())
 			Expect(got).To(Equal(plain))
 		},
@@ -79,7 +79,7 @@ var _ = Describe("DecodeBody", func() {
 		bomb := gzipped(make([]byte, 50<<20)) // 50 MiB of zeros, ~50 KiB compressed
 		Expect(len(bomb)).To(BeNumerically("<", 1<<20))
 		got, truncated, err := proxy.DecodeBody("gzip", bomb, 1<<20)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "proxy.DecodeBody")
 		Expect(truncated).To(BeTrue())
 		Expect(got).To(HaveLen(1 << 20))
 	})
@@ -103,10 +103,10 @@ var _ = Describe("recorded request bodies", func() {
 			s := startProxy(proxy.Options{})
 			wire := encode(body)
 			req, err := http.NewRequest("POST", "https://spire.bugout.dev/humbug/reports", bytes.NewReader(wire))
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "http.NewRequest")
 			req.Header.Set("Content-Encoding", encoding)
 			resp, err := s.client().Do(req)
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "s.client")
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 
@@ -127,10 +127,10 @@ var _ = Describe("recorded request bodies", func() {
 		s := startProxy(proxy.Options{MaxDecoded: 1 << 20})
 		bomb := gzipped(make([]byte, 64<<20))
 		req, err := http.NewRequest("POST", "https://spire.bugout.dev/humbug/reports", bytes.NewReader(bomb))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "http.NewRequest")
 		req.Header.Set("Content-Encoding", "gzip")
 		resp, err := s.client().Do(req)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "s.client")
 		resp.Body.Close()
 
 		exs := s.exchanges()
@@ -145,7 +145,7 @@ var _ = Describe("recorded request bodies", func() {
 	It("keeps MaxBody raw bytes of a longer body and counts all", func() {
 		s := startProxy(proxy.Options{MaxBody: 10})
 		resp, err := s.client().Post("https://spire.bugout.dev/x", "text/plain", bytes.NewReader([]byte("0123456789abcdef")))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "s.client")
 		resp.Body.Close()
 		exs := s.exchanges()
 		Expect(string(exs[0].Body.Raw)).To(Equal("0123456789"))

@@ -50,7 +50,7 @@ var _ = Describe("forward mode", func() {
 
 	It("passes an HTTPS request on and records both sides", func() {
 		resp, err := s.client().Post(origin.URL+"/t?x=1", "application/json", bytes.NewReader([]byte(`{"a":1}`)))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "s.client")
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		Expect(resp.Header.Get("X-Origin")).To(Equal("yes"), "the real origin answered")
@@ -67,10 +67,10 @@ var _ = Describe("forward mode", func() {
 
 	It("passes a plain HTTP request on and records both sides, without Connection: close upstream", func() {
 		req, err := http.NewRequest("POST", plain.URL+"/p", bytes.NewReader([]byte("hi")))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "http.NewRequest")
 		req.Close = true
 		resp, err := s.client().Do(req)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "s.client")
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		Expect(string(b)).To(Equal(`{"echo":"hi"}`))
@@ -85,11 +85,11 @@ var _ = Describe("forward mode", func() {
 
 	It("records an upstream failure as the response error", func() {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "net.Listen")
 		dead := l.Addr().String()
 		l.Close()
 		resp, err := s.client().Post("https://"+dead+"/x", "application/json", nil)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "s.client")
 		resp.Body.Close()
 		Expect(resp.StatusCode).To(Equal(http.StatusBadGateway))
 		exs := s.exchanges()
@@ -134,16 +134,16 @@ var _ = Describe("a client that sends its ClientHello with the CONNECT", func() 
 	It("is served: the early bytes are not lost", func() {
 		s := startProxy(proxy.Options{})
 		raw, err := net.Dial("tcp", s.p.Addr())
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "net.Dial")
 		defer raw.Close()
 		Expect(raw.SetDeadline(time.Now().Add(20 * time.Second))).To(Succeed())
 		ec := &earlyConn{Conn: raw, connect: []byte("CONNECT spire.bugout.dev:443 HTTP/1.1\r\nHost: spire.bugout.dev:443\r\n\r\n"), br: bufio.NewReader(raw)}
 		c := tls.Client(ec, &tls.Config{RootCAs: s.caPool(), ServerName: "spire.bugout.dev"})
 		Expect(c.Handshake()).To(Succeed())
 		_, err = io.WriteString(c, "GET /early HTTP/1.1\r\nHost: spire.bugout.dev\r\n\r\n")
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "io.WriteString")
 		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "http.ReadResponse")
 		Expect(resp.StatusCode).To(Equal(200))
 		c.Close()
 		exs := s.exchanges()

@@ -59,7 +59,7 @@ func (s *session) exchanges() []*capture.Exchange {
 func (s *session) caPool() *x509.CertPool {
 	GinkgoHelper()
 	pem, err := os.ReadFile(s.p.CACertFile())
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 	pool := x509.NewCertPool()
 	Expect(pool.AppendCertsFromPEM(pem)).To(BeTrue(), "the CA file holds a certificate")
 	return pool
@@ -70,7 +70,7 @@ func (s *session) caPool() *x509.CertPool {
 func (s *session) client() *http.Client {
 	GinkgoHelper()
 	u, err := url.Parse(s.p.URL())
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "url.Parse")
 	tr := &http.Transport{
 		Proxy:           http.ProxyURL(u),
 		TLSClientConfig: &tls.Config{RootCAs: s.caPool()},
@@ -84,14 +84,14 @@ func (s *session) client() *http.Client {
 func (s *session) connect(target string) net.Conn {
 	GinkgoHelper()
 	c, err := net.DialTimeout("tcp", s.p.Addr(), 5*time.Second)
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "net.DialTimeout")
 	DeferCleanup(func() { _ = c.Close() })
 	Expect(c.SetDeadline(time.Now().Add(20 * time.Second))).To(Succeed())
 	_, err = fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", target, target)
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "fmt.Fprintf")
 	br := bufio.NewReader(c)
 	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodConnect})
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "http.ReadResponse")
 	Expect(resp.StatusCode).To(Equal(http.StatusOK), "CONNECT %s answered", target)
 	Expect(br.Buffered()).To(BeZero(), "nothing after the CONNECT answer")
 	return c

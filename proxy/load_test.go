@@ -27,7 +27,7 @@ var _ = Describe("under concurrent load", func() {
 	It("records 500 requests over 20 connections, none lost, sequence complete", func() {
 		s := startProxy(proxy.Options{})
 		u, err := url.Parse(s.p.URL())
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "url.Parse")
 		pool := s.caPool()
 		const workers, each = 20, 25
 		var wg sync.WaitGroup
@@ -100,7 +100,7 @@ var _ = Describe("connection tracking and Close", func() {
 		s := startProxy(proxy.Options{Answers: map[string]proxy.Answer{"slow.example": {Delay: time.Hour}}})
 		client := s.client()
 		resp, err := client.Post("https://spire.bugout.dev/x", "application/json", bytes.NewReader([]byte("{}")))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "client.Post")
 		resp.Body.Close()
 		go func() {
 			resp, err := client.Get("https://slow.example/")
@@ -162,7 +162,7 @@ print(base64.b64encode(b"".join(sent[i:])).decode())
 		Expect(lines).To(HaveLen(2), "python output: %s", out)
 		Expect(lines[0]).To(Equal("200 {}"))
 		wire, err := base64.StdEncoding.DecodeString(lines[1])
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "base64.StdEncoding.DecodeString")
 		head, sentBody, ok := bytes.Cut(wire, []byte("\r\n\r\n"))
 		Expect(ok).To(BeTrue())
 		Expect(sentBody).To(Equal(body))
@@ -191,7 +191,7 @@ print(base64.b64encode(b"".join(sent[i:])).decode())
 		}
 		s := startProxy(proxy.Options{})
 		out, err := exec.Command(openssl, "x509", "-subject_hash", "-noout", "-in", s.p.CACertFile()).Output()
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "exec.Command")
 		_, err = os.Stat(filepath.Join(s.p.CertDir(), strings.TrimSpace(string(out))+".0"))
 		Expect(err).NotTo(HaveOccurred(), "CertDir holds <subject_hash>.0")
 	})

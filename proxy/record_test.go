@@ -76,9 +76,9 @@ var _ = Describe("recording", func() {
 				"User-Agent:   spaced  \r\n" +
 				"\r\nhello"
 			_, err := io.WriteString(c, req)
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "io.WriteString")
 			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "http.ReadResponse")
 			Expect(resp.StatusCode).To(Equal(200))
 			c.Close()
 
@@ -99,14 +99,14 @@ var _ = Describe("recording", func() {
 	When("a plain HTTP request goes through the proxy", func() {
 		It("records it with headers in wire order and answers from the sink", func() {
 			c, err := net.Dial("tcp", s.p.Addr())
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "net.Dial")
 			defer c.Close()
 			br := bufio.NewReader(c)
 			for i := range 2 {
 				_, err = fmt.Fprintf(c, "POST http://telemetry.example/v%d HTTP/1.1\r\nHost: telemetry.example\r\nX-Z: z\r\nContent-Length: 2\r\nx-a: a\r\n\r\nhi", i)
-				Expect(err).NotTo(HaveOccurred())
+				Expect(err).NotTo(HaveOccurred(), "fmt.Fprintf")
 				resp, err := http.ReadResponse(br, nil)
-				Expect(err).NotTo(HaveOccurred())
+				Expect(err).NotTo(HaveOccurred(), "http.ReadResponse")
 				b, _ := io.ReadAll(resp.Body)
 				Expect(string(b)).To(Equal(`{}`))
 			}
@@ -149,22 +149,22 @@ var _ = Describe("the session CA", func() {
 		s := startProxy(proxy.Options{})
 		dir := filepath.Dir(s.p.CACertFile())
 		st, err := os.Stat(dir)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.Stat")
 		Expect(st.Mode().Perm()).To(Equal(os.FileMode(0o700)), "CA folder mode")
 		key, err := os.Stat(filepath.Join(dir, "ca-key.pem"))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.Stat")
 		Expect(key.Mode().Perm()).To(Equal(os.FileMode(0o600)), "CA key mode")
 
 		bundle, err := os.ReadFile(s.p.BundleFile())
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 		ca, err := os.ReadFile(s.p.CACertFile())
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 		Expect(bytes.HasSuffix(bundle, ca)).To(BeTrue(), "the bundle ends with the session CA")
 		Expect(strings.Count(string(bundle), "BEGIN CERTIFICATE")).To(BeNumerically(">", 1), "system roots come first")
 		Expect(string(ca)).NotTo(ContainSubstring("PRIVATE"))
 
 		entries, err := os.ReadDir(s.p.CertDir())
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.ReadDir")
 		Expect(entries).To(HaveLen(2))
 
 		Expect(s.p.Close()).To(Succeed())
@@ -175,7 +175,7 @@ var _ = Describe("the session CA", func() {
 	It("listens on a loopback address by default", func() {
 		s := startProxy(proxy.Options{})
 		host, _, err := net.SplitHostPort(s.p.Addr())
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "net.SplitHostPort")
 		Expect(net.ParseIP(host).IsLoopback()).To(BeTrue(), "listener address %s", s.p.Addr())
 		Expect(s.p.URL()).To(Equal("http://" + s.p.Addr()))
 	})

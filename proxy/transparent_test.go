@@ -25,12 +25,12 @@ var _ = Describe("transparent listeners", func() {
 	BeforeEach(func() {
 		var err error
 		httpsL, err = net.Listen("tcp", "127.0.0.1:0")
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "net.Listen")
 		plainL, err = net.Listen("tcp", "127.0.0.1:0")
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "net.Listen")
 		// The proxy serves a listener handed in, as in a namespace.
 		own, err := net.Listen("tcp", "127.0.0.1:0")
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "net.Listen")
 		s = startProxy(proxy.Options{Listener: own})
 		Expect(s.p.Addr()).To(Equal(own.Addr().String()), "the proxy serves the listener it was given")
 		Expect(s.p.ServeTransparent(httpsL, plainL)).To(Succeed())
@@ -94,7 +94,7 @@ var _ = Describe("transparent listeners", func() {
 
 	It("counts transparent connections as open and closes them at Close", func() {
 		c, err := net.Dial("tcp", plainL.Addr().String())
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "net.Dial")
 		defer c.Close()
 		Eventually(func() int { n, _ := s.p.OpenConns(); return n }).WithTimeout(5 * time.Second).Should(Equal(1))
 		Expect(s.p.Close()).To(Succeed())

@@ -27,14 +27,14 @@ import (
 func otherCA() *x509.CertPool {
 	GinkgoHelper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "ecdsa.GenerateKey")
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "pinned"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
 		KeyUsage: x509.KeyUsageCertSign}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "x509.CreateCertificate")
 	cert, err := x509.ParseCertificate(der)
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "x509.ParseCertificate")
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
 	return pool
@@ -71,7 +71,7 @@ var _ = Describe("tunnels that carry no readable HTTP", func() {
 			Expect(c.ConnectionState().NegotiatedProtocol).To(Equal("h2"), "the handshake succeeds so the bytes are seen")
 			preface := "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 			_, err := io.WriteString(c, preface+"\x00\x00\x00\x04\x00\x00\x00\x00\x00")
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "io.WriteString")
 			Expect(c.CloseWrite()).To(Succeed())
 
 			Eventually(s.p.Exchanges).Should(BeEquivalentTo(1))
@@ -91,7 +91,7 @@ var _ = Describe("tunnels that carry no readable HTTP", func() {
 			c := s.connect("db.internal:5432")
 			junk := []byte{0x00, 0x01, 0xfe, 'x', '\n', 0x7f}
 			_, err := c.Write(junk)
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "c.Write")
 			c.Close()
 
 			Eventually(s.p.Exchanges).Should(BeEquivalentTo(1))
@@ -109,9 +109,9 @@ var _ = Describe("tunnels that carry no readable HTTP", func() {
 			c := s.tlsConnect("events.example")
 			key := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef"))
 			_, err := fmt.Fprintf(c, "GET /stream HTTP/1.1\r\nHost: events.example\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n", key)
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "fmt.Fprintf")
 			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "http.ReadResponse")
 			Expect(resp.StatusCode).To(Equal(http.StatusSwitchingProtocols))
 			sum := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
 			Expect(resp.Header.Get("Sec-WebSocket-Accept")).To(Equal(base64.StdEncoding.EncodeToString(sum[:])))
@@ -132,7 +132,7 @@ var _ = Describe("sink answers", func() {
 			"spire.bugout.dev": {Status: 503, Body: []byte("down"), ContentType: "text/plain"},
 		}})
 		resp, err := s.client().Post("https://spire.bugout.dev/humbug/reports", "application/json", nil)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "s.client")
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		Expect(resp.StatusCode).To(Equal(503))
@@ -140,7 +140,7 @@ var _ = Describe("sink answers", func() {
 		Expect(resp.Header.Get("Content-Type")).To(Equal("text/plain"))
 
 		resp, err = s.client().Get("https://other.example/")
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "s.client")
 		resp.Body.Close()
 		Expect(resp.StatusCode).To(Equal(200), "other hosts get the default")
 	})

@@ -66,7 +66,7 @@ var _ = Describe("forward mode inside a tunnel (the tunnel's own upstream connec
 	// and opens a new tunnel per request.
 	client := func(keepAlive bool) *http.Client {
 		u, err := url.Parse(s.p.URL())
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "url.Parse")
 		tr := &http.Transport{Proxy: http.ProxyURL(u), TLSClientConfig: &tls.Config{RootCAs: s.caPool()}, DisableKeepAlives: !keepAlive}
 		DeferCleanup(tr.CloseIdleConnections)
 		return &http.Client{Transport: tr}
@@ -74,11 +74,11 @@ var _ = Describe("forward mode inside a tunnel (the tunnel's own upstream connec
 	do := func(c *http.Client, method, path, body string) (*http.Response, string) {
 		GinkgoHelper()
 		req, err := http.NewRequest(method, origin.URL+path, bytes.NewReader([]byte(body)))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "http.NewRequest")
 		resp, err := c.Do(req)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "c.Do")
 		b, err := io.ReadAll(resp.Body)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "io.ReadAll")
 		resp.Body.Close()
 		return resp, string(b)
 	}

@@ -41,7 +41,7 @@ func outputFolder(scenarios ...string) string {
 	// A frozen copy of policy.yaml, so that the golden files change when
 	// the writers or the judge change, not with every edit of the policy.
 	pol, err := os.ReadFile(filepath.Join("testdata", "policy.yaml"))
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 	Expect(os.WriteFile(filepath.Join(out, reports.PolicyName), pol, 0o644)).To(Succeed())
 	for _, s := range scenarios {
 		Expect(copyDir(filepath.Join(repoRoot, "fixtures", "captures", fixtureRuns[s]), filepath.Join(out, s))).To(Succeed(), "copying fixture for %s", s)
@@ -54,11 +54,11 @@ func outputFolder(scenarios ...string) string {
 func judgeFolder(out string, scenarios ...string) (*reports.Report, *policy.Policy) {
 	GinkgoHelper()
 	p, err := policy.Load(filepath.Join(out, reports.PolicyName))
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "policy.Load")
 	var outcomes []reports.ScenarioOutcome
 	for _, name := range scenarios {
 		sc, err := p.Scenario(name)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "p.Scenario")
 		in := judge.Input{Policy: p, Scenario: name}
 		var dirs []string
 		for _, r := range sc.RunsOf() {
@@ -75,7 +75,7 @@ func judgeFolder(out string, scenarios ...string) (*reports.Report, *policy.Poli
 			dirs = append(dirs, dir)
 		}
 		res, err := judge.Judge(in)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "judge.Judge")
 		outcomes = append(outcomes, reports.ScenarioOutcome{Scenario: name, Dirs: dirs, Judged: res})
 	}
 	r := reports.Build(p, outcomes)

@@ -18,7 +18,7 @@ var _ = Describe("host facts in the reports", func() {
 	pin := func(dir string, h capture.Host) {
 		GinkgoHelper()
 		run, err := capture.ReadRun(dir)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "capture.ReadRun")
 		run.Host = &h
 		Expect(capture.WriteRun(dir, run)).To(Succeed())
 	}

@@ -17,12 +17,12 @@ var _ = Describe("a verdict that rests on an interpretation", func() {
 	BeforeEach(func() {
 		var err error
 		p, err = policy.Load("../policies/turborepo.yaml")
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "policy.Load")
 	})
 	judged := func(interpretations map[string]int) []reports.ScenarioOutcome {
 		var crs []judge.ClauseResult
 		sc, err := p.Scenario("default")
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "p.Scenario")
 		for _, id := range sc.Clauses {
 			cr := judge.ClauseResult{Clause: id, Verdict: judge.Passed}
 			if id == "names.not-collected" {
@@ -45,10 +45,10 @@ var _ = Describe("a verdict that rests on an interpretation", func() {
 		dir := GinkgoT().TempDir()
 		Expect(reports.WriteAll(dir, r)).To(Succeed())
 		md, err := os.ReadFile(filepath.Join(dir, "report.md"))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 		Expect(string(md)).To(ContainSubstring("**generic-task-names** (names.not-collected): 4 value(s) of `task` accepted"))
 		html, err := os.ReadFile(filepath.Join(dir, "report.html"))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 		Expect(string(html)).To(ContainSubstring(`<div id="interpretations">`))
 	})
 

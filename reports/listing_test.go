@@ -27,11 +27,11 @@ func bigRun(dir string, n int, whole int64) (fileSize, bodies int64) {
 	fixture := filepath.Join(repoRoot, "fixtures", "captures", "user-raw")
 	Expect(copyDir(fixture, dir)).To(Succeed())
 	exs, err := capture.Load(filepath.Join(fixture, "capture.jsonl"))
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "capture.Load")
 	Expect(exs).To(HaveLen(1))
 	model := exs[0]
 	w, err := capture.Create(filepath.Join(dir, "capture.jsonl"))
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "capture.Create")
 	const batch = 100
 	for start := 1; start <= n; start += batch {
 		end := min(start+batch-1, n)
@@ -53,7 +53,7 @@ func bigRun(dir string, n int, whole int64) (fileSize, bodies int64) {
 	}
 	Expect(w.Close()).To(Succeed())
 	st, err := os.Stat(filepath.Join(dir, "capture.jsonl"))
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "os.Stat")
 	return st.Size(), bodies
 }
 
@@ -84,11 +84,11 @@ var _ = Describe("a run folder with many exchanges", func() {
 	BeforeEach(func() {
 		out = GinkgoT().TempDir()
 		pol, err := os.ReadFile(filepath.Join("testdata", "policy.yaml"))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 		Expect(os.WriteFile(filepath.Join(out, reports.PolicyName), pol, 0o644)).To(Succeed())
 		fileSize, bodies = bigRun(filepath.Join(out, bigScenario), n, cited)
 		p, err = policy.Load(filepath.Join(out, reports.PolicyName))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "policy.Load")
 		findings = []judge.Finding{
 			{Clause: bigClause, Scenario: bigScenario, Exchange: cited, Path: "header:User-Agent", Check: "canary-absent", Message: "the user name was sent"},
 			{Clause: bigClause, Scenario: bigScenario, Exchange: 3, Path: "$.title", Check: "canary-absent", Message: "a cited request within the first ones"},
@@ -150,15 +150,15 @@ var _ = Describe("a run folder with many exchanges", func() {
 		Expect(reports.WriteAll(out, r)).To(Succeed())
 		for _, name := range []string{reports.JSONName, reports.MarkdownName, reports.HTMLName, reports.SARIFName} {
 			st, err := os.Stat(filepath.Join(out, name))
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "os.Stat")
 			Expect(st.Size()).To(BeNumerically("<", fileSize/10), "%s lists a bounded number of requests, the %d-byte capture holds %d", name, fileSize, n)
 		}
 		html, err := os.ReadFile(filepath.Join(out, reports.HTMLName))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 		Expect(string(html)).To(ContainSubstring("and 19,499 more requests not listed (20,000 in all,"))
 		Expect(string(html)).To(ContainSubstring("see <code>" + bigScenario + "/capture.jsonl</code>"))
 		md, err := os.ReadFile(filepath.Join(out, reports.MarkdownName))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 		Expect(string(md)).To(ContainSubstring("19,499 more requests are not listed"))
 		Expect(string(md)).To(ContainSubstring("| "+bigScenario+" | 1 | 20000 | 1236 |"), "the scenario table counts every request and finding, listed or not")
 	})
@@ -173,7 +173,7 @@ var _ = Describe("omitted findings", func() {
 	BeforeEach(func() {
 		out = outputFolder(bigScenario)
 		p, err := policy.Load(filepath.Join(out, reports.PolicyName))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "policy.Load")
 		kept := []judge.Finding{{Clause: bigClause, Scenario: bigScenario, Exchange: 1, Path: "header:User-Agent", Check: "canary-absent", Message: "the user name was sent"}}
 		r = reports.Build(p, []reports.ScenarioOutcome{{Scenario: bigScenario, Dirs: []string{filepath.Join(out, bigScenario)},
 			Judged: resultOf(bigScenario, bigClause, kept, 1234)}})
@@ -200,26 +200,26 @@ var _ = Describe("omitted findings", func() {
 		Expect(c.Scenarios).To(ConsistOf(HaveField("Omitted", 1234)))
 		Expect(r.Scenarios[0].Findings).To(Equal(1235), "the scenario counts listed and omitted findings")
 		back, err := reports.ReadJSON(filepath.Join(out, reports.JSONName))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "reports.ReadJSON")
 		Expect(clauseOf(back, bigClause).Omitted).To(Equal(1234))
 		b, err := os.ReadFile(filepath.Join(out, reports.JSONName))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 		Expect(validate(compile("report.schema.json", true), b)).To(Succeed())
 	})
 
 	It("are said in report.md and report.html", func() {
 		md, err := os.ReadFile(filepath.Join(out, reports.MarkdownName))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 		Expect(string(md)).To(ContainSubstring("## Violations (1,235 findings, 1 listed)"))
 		Expect(string(md)).To(ContainSubstring("- `" + bigClause + "`: 1,234 more findings of this clause are not listed"))
 		html, err := os.ReadFile(filepath.Join(out, reports.HTMLName))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 		Expect(string(html)).To(ContainSubstring("1,234 more findings of this clause are not listed"))
 	})
 
 	It("have no SARIF result, only a count in the run's properties", func() {
 		b, err := os.ReadFile(filepath.Join(out, reports.SARIFName))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 		var log struct {
 			Runs []struct {
 				Results    []json.RawMessage `json:"results"`
@@ -237,7 +237,7 @@ var _ = Describe("omitted findings", func() {
 		b := outputFolder()
 		Expect(copyDir(filepath.Join(repoRoot, "fixtures", "captures", fixtureRuns[bigScenario]), filepath.Join(b, "opt-in"))).To(Succeed())
 		p, err := policy.Load(filepath.Join(b, reports.PolicyName))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "policy.Load")
 		kept := []judge.Finding{{Clause: bigClause, Scenario: "opt-in", Exchange: 1, Path: "header:User-Agent", Check: "canary-absent", Message: "the user name was sent"}}
 		rb := reports.Build(p, []reports.ScenarioOutcome{{Scenario: "opt-in", Dirs: []string{filepath.Join(b, "opt-in")},
 			Judged: resultOf("opt-in", bigClause, kept, 5)}})
@@ -246,7 +246,7 @@ var _ = Describe("omitted findings", func() {
 
 		merged := GinkgoT().TempDir()
 		m, _, err := reports.Merge(merged, []string{out, b})
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "reports.Merge")
 		c := clauseOf(m, bigClause)
 		Expect(c.Findings).To(HaveLen(2))
 		Expect(c.Omitted).To(Equal(1234 + 5))

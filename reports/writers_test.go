@@ -28,7 +28,7 @@ func jsonOf(r *reports.Report) []byte {
 	dir := GinkgoT().TempDir()
 	Expect(reports.WriteJSON(dir, r)).To(Succeed())
 	b, err := os.ReadFile(filepath.Join(dir, reports.JSONName))
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 	return b
 }
 
@@ -60,7 +60,7 @@ func compile(path string, assertFormat bool) *jsonschema.Schema {
 func validate(s *jsonschema.Schema, b []byte) error {
 	GinkgoHelper()
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "jsonschema.UnmarshalJSON")
 	return s.Validate(doc)
 }
 
@@ -81,7 +81,7 @@ var _ = Describe("report writers", func() {
 			seen[c.ID]++
 		}
 		p, err := policy.Load(filepath.Join(out, reports.PolicyName))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "policy.Load")
 		Expect(seen).To(HaveLen(len(p.Clauses)))
 		for id, n := range seen {
 			Expect(n).To(Equal(1), "clause %s", id)
@@ -157,7 +157,7 @@ var _ = Describe("report writers", func() {
 		Expect(reports.WriteAll(out, r)).To(Succeed())
 		for _, name := range []string{reports.JSONName, reports.MarkdownName, reports.HTMLName, reports.SARIFName} {
 			b, err := os.ReadFile(filepath.Join(out, name))
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 			for _, v := range plantedValues(out) {
 				Expect(strings.ToLower(string(b))).NotTo(ContainSubstring(strings.ToLower(v)), "%s prints a planted value", name)
 			}

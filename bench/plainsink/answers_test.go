@@ -33,7 +33,7 @@ func start(args ...string) *sink {
 	log := filepath.Join(GinkgoT().TempDir(), "sink.log")
 	cmd := exec.Command(binary, append([]string{"-log", log, "-roots", ""}, args...)...)
 	s, err := gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "gexec.Start")
 	DeferCleanup(func() { s.Terminate().Wait(5 * time.Second) })
 	Eventually(s.Out, 5*time.Second).Should(gbytes.Say(`(\S+) (\S+)\n`))
 	w := strings.Fields(string(s.Out.Contents()))
@@ -44,7 +44,7 @@ func start(args ...string) *sink {
 // client trusts only the sink's bundle and goes through it as its proxy.
 func (s *sink) client(timeout time.Duration) *http.Client {
 	pem, err := os.ReadFile(s.bundle)
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 	pool := x509.NewCertPool()
 	Expect(pool.AppendCertsFromPEM(pem)).To(BeTrue())
 	proxy := &url.URL{Scheme: "http", Host: s.addr}
@@ -67,7 +67,7 @@ func post(c *http.Client, u string) (int, string, bool, error) {
 		GotConn: func(i httptrace.GotConnInfo) { reused = i.Reused },
 	})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(`{"k":1}`))
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "http.NewRequestWithContext")
 	resp, err := c.Do(req)
 	if err != nil {
 		return 0, "", reused, err
@@ -83,16 +83,16 @@ var _ = Describe("plainsink", func() {
 		c := s.client(5 * time.Second)
 
 		status, body, _, err := post(c, "https://spire.bugout.dev/humbug/reports")
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "post")
 		Expect(status).To(Equal(500))
 		Expect(body).To(Equal("{}"))
 		status, _, reused, err := post(c, "https://spire.bugout.dev/humbug/reports")
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "post")
 		Expect(status).To(Equal(500))
 		Expect(reused).To(BeTrue(), "second request on the kept-alive connection")
 
 		status, body, _, err = post(c, "https://other.example/x")
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "post")
 		Expect(status).To(Equal(200))
 		Expect(body).To(Equal("{}"))
 
@@ -114,7 +114,7 @@ var _ = Describe("plainsink", func() {
 		c := s.client(5 * time.Second)
 		t0 := time.Now()
 		status, _, _, err := post(c, "https://slow.example/")
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "post")
 		Expect(status).To(Equal(201))
 		Expect(time.Since(t0)).To(BeNumerically(">=", 200*time.Millisecond))
 
@@ -126,7 +126,7 @@ var _ = Describe("plainsink", func() {
 
 	It("rejects a malformed -answer with a message naming it", func() {
 		s, err := gexec.Start(exec.Command(binary, "-answer", "spire.bugout.dev=fast"), GinkgoWriter, GinkgoWriter)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "gexec.Start")
 		Eventually(s, 5*time.Second).Should(gexec.Exit(2))
 		Expect(string(s.Err.Contents())).To(ContainSubstring(`"fast": want a status (100-999), delay=D or refuse`))
 	})
@@ -141,7 +141,7 @@ var _ = Describe("plainsink", func() {
 				WroteRequest: func(httptrace.WroteRequestInfo) { close(wrote) },
 			})
 			req, err := http.NewRequestWithContext(ctx, http.MethodPost, "https://never.example/", strings.NewReader("{}"))
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "http.NewRequestWithContext")
 			_, err = c.Do(req)
 			errc <- err
 		}()

@@ -18,6 +18,6 @@ func TestPlainsink(t *testing.T) {
 var _ = BeforeSuite(func() {
 	var err error
 	binary, err = gexec.Build("github.com/telemetry-harness/telemetry-harness/bench/plainsink")
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "gexec.Build")
 	DeferCleanup(gexec.CleanupBuildArtifacts)
 })

@@ -120,7 +120,7 @@ var _ = Describe("check", func() {
 		It("exits 1 naming the file and line of a record changed after it was recorded, a harness error", func() {
 			p := filepath.Join(dir, "capture.jsonl")
 			b, err := os.ReadFile(p)
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 			// Swap the user agent for another of the same length: the
 			// capture still parses and would pass without its chain.
 			changed := bytes.Replace(b, []byte("python-requests/2.28.1"), []byte("python-requests/2.28.2"), 1)

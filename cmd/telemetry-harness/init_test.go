@@ -20,26 +20,26 @@ import (
 func validateSchema(path string) error {
 	GinkgoHelper()
 	doc, err := jsonschema.UnmarshalJSON(mustOpenFile(filepath.Join(repoRoot, "policy.schema.json")))
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "jsonschema.UnmarshalJSON")
 	c := jsonschema.NewCompiler()
 	Expect(c.AddResource(policy.SchemaID, doc)).To(Succeed())
 	schema, err := c.Compile(policy.SchemaID)
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "c.Compile")
 	b, err := os.ReadFile(path)
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 	var v any
 	Expect(yaml.Unmarshal(b, &v)).To(Succeed())
 	j, err := json.Marshal(v)
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "json.Marshal")
 	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(j))
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "jsonschema.UnmarshalJSON")
 	return schema.Validate(inst)
 }
 
 func mustOpenFile(path string) *os.File {
 	GinkgoHelper()
 	f, err := os.Open(path)
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "os.Open")
 	DeferCleanup(f.Close)
 	return f
 }
@@ -72,7 +72,7 @@ func commentAbove(text, name string) string {
 var _ = Describe("init", Label("integration"), func() {
 	abs := func(p string) string {
 		a, err := filepath.Abs(filepath.Join(repoRoot, p))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "filepath.Abs")
 		return a
 	}
 
@@ -94,7 +94,7 @@ var _ = Describe("init", Label("integration"), func() {
 		// Every field of the hand-written policy.yaml is found, with its
 		// type; formats where the values show them.
 		hand, err := policy.Load(filepath.Join(repoRoot, "policy.yaml"))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "policy.Load")
 		got := fieldsByPath(p)
 		for _, f := range hand.Fields {
 			Expect(got).To(HaveKey(f.Path), "field %s of policy.yaml", f.Name)
@@ -120,7 +120,7 @@ var _ = Describe("init", Label("integration"), func() {
 		// a known form: flagged for the user to judge, in the file and on
 		// stderr.
 		b, err := os.ReadFile(out)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 		Expect(commentAbove(string(b), "repo_id")).To(ContainSubstring("# PROBABLE LEAK: repo-id (sha256) at $.content.repo_id"))
 		Expect(string(s.Err.Contents())).To(ContainSubstring("PROBABLE LEAK: repo-id (sha256) at $.content.repo_id"))
 		Expect(string(b)).To(ContainSubstring("promise: 'TODO: "))
@@ -135,7 +135,7 @@ var _ = Describe("init", Label("integration"), func() {
 		Expect(ids).To(HaveKey("destination.endpoint-only"))
 		Expect(ids).To(HaveKey("reports.one-per-run"))
 		sc, err := p.Scenario("unset")
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "p.Scenario")
 		Expect(sc.Files).To(BeEmpty(), "unset writes no opt-in")
 
 		rep := filepath.Join(tmp, "report")
@@ -163,7 +163,7 @@ var _ = Describe("init", Label("integration"), func() {
 		s := harness("init", "--tool", tool, "--repo", repo, "--opt-in", "LEAKY_TELEMETRY=1", "--opt-out", "LEAKY_TELEMETRY=0", "--runs", "2", "--out", out, "--", "build")
 		Expect(s.ExitCode()).To(Equal(exitOK), string(s.Err.Contents()))
 		p, err := policy.Load(out)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "policy.Load")
 		Expect(validateSchema(out)).To(Succeed())
 
 		Expect(p.Endpoint.Host).To(Equal("telemetry.leaky.example"), "the most frequent host")
@@ -180,7 +180,7 @@ var _ = Describe("init", Label("integration"), func() {
 		Expect(got).NotTo(HaveKey("header:user-agent"), "HTTP's own headers are only allowed, not fields")
 
 		b, err := os.ReadFile(out)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 		text := string(b)
 		Expect(commentAbove(text, "user")).To(ContainSubstring("# PROBABLE LEAK: user (raw) at $[*].user"))
 		Expect(commentAbove(text, "project")).To(ContainSubstring("# PROBABLE LEAK: workdir (sha256) at $[*].project"))

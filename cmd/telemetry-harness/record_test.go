@@ -105,7 +105,7 @@ var _ = Describe("record", func() {
 		Expect(code).To(Equal(exitOK))
 		Expect(stderr.String()).To(ContainSubstring("sh exited with status 4"))
 		run, err := capture.ReadRun(out)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "capture.ReadRun")
 		Expect(run.ExitCode).To(Equal(4))
 	}, SpecTimeout(30*time.Second))
 
@@ -123,7 +123,7 @@ var _ = Describe("record", func() {
 		dir := GinkgoT().TempDir()
 		now := time.Date(2026, 5, 4, 3, 2, 1, 0, time.UTC)
 		wd, err := os.Getwd()
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.Getwd")
 		Expect(os.Chdir(dir)).To(Succeed())
 		DeferCleanup(os.Chdir, wd)
 
@@ -139,7 +139,7 @@ var _ = Describe("record", func() {
 		code := run(ctx, []string{"record", "--seal", "on", "--out", out, "--", "python3", "-c", postPy}, stdout, stderr)
 		Expect(code).To(Equal(exitOK), stderr.String())
 		keys, err := os.ReadFile(filepath.Join(out, capture.KeyLogName))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 		Expect(string(keys)).To(ContainSubstring("CLIENT_TRAFFIC_SECRET_0 "), "the TLS 1.3 secrets of the tunnel's session")
 		Expect(stderr.String()).NotTo(ContainSubstring("not contained"))
 
@@ -174,7 +174,7 @@ var _ = Describe("record", func() {
 
 		s, err := gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
 
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "gexec.Start")
 		Eventually(s, 40*time.Second).Should(gexec.Exit(exitOK))
 		Expect(s.Out).To(gbytes.Say(`1\s+POST\s+https://spire\.bugout\.dev/humbug/reports\s+15\s+200`))
 		Expect(s.Err).To(gbytes.Say(`recording python3 -c "\\nimport sys.*\\n" into ` + out + ` through http://127\.0\.0\.1:\d+ \(sink mode`))

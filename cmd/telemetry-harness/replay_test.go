@@ -24,7 +24,7 @@ type clauseOutcome struct {
 func verdictsOf(dir string) map[string]clauseOutcome {
 	GinkgoHelper()
 	r, err := reports.ReadJSON(filepath.Join(dir, reports.JSONName))
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "reports.ReadJSON")
 	m := map[string]clauseOutcome{}
 	for _, c := range r.Clauses {
 		m[c.ID] = clauseOutcome{Verdict: string(c.Verdict), Scenarios: c.Scenarios, Findings: len(c.Findings)}
@@ -38,7 +38,7 @@ func harness(args ...string) *gexec.Session {
 	cmd := exec.Command(binPath, args...)
 	cmd.Dir = repoRoot
 	s, err := gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "gexec.Start")
 	Eventually(s).WithTimeout(3 * time.Minute).Should(gexec.Exit())
 	return s
 }
@@ -83,7 +83,7 @@ var _ = Describe("replay and report --merge", Ordered, Label("integration"), fun
 		ran := verdictsOf(out)
 		Expect(ran).To(HaveKeyWithValue("ids.sha256-only", HaveField("Verdict", "violated")))
 		html, err := os.ReadFile(filepath.Join(out, reports.HTMLName))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 		Expect(string(html)).To(ContainSubstring("<mark>    &#34;repo_id&#34;: &#34;«repo-id»&#34;,</mark>"), "the raw repo id is highlighted, redacted")
 
 		s = harness("replay", out)

@@ -26,7 +26,7 @@ func fixtureFlags(cache, out string) []string {
 func readJSON(path string, v any) {
 	GinkgoHelper()
 	b, err := os.ReadFile(path)
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 	Expect(json.Unmarshal(b, v)).To(Succeed())
 }
 
@@ -78,7 +78,7 @@ var _ = Describe("matrix", Ordered, Label("integration"), func() {
 		}
 		for _, f := range []string{"matrix.txt", "matrix.md", "matrix.html"} {
 			b, err := os.ReadFile(filepath.Join(out, f))
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 			Expect(string(b)).To(ContainSubstring("cmdline.not-sent"), f)
 			Expect(string(b)).To(ContainSubstring("1.2.1"), f)
 		}
@@ -99,9 +99,9 @@ var _ = Describe("matrix", Ordered, Label("integration"), func() {
 			"1.4.0..1.5.0": {"$.content.cmdline"},
 		}))
 		md, err := os.ReadFile(filepath.Join(out, "matrix.md"))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 		cs, err := canary.ReadFile(filepath.Join(out, "1.5.0", "opt-in", "canaries.json"))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "canary.ReadFile")
 		for _, c := range cs {
 			Expect(string(md)).NotTo(ContainSubstring(c.Value), "planted %s", c.Role)
 		}
@@ -155,7 +155,7 @@ var _ = Describe("bisect", Label("integration"), func() {
 		Expect(b.Untested).To(BeEmpty())
 		Expect(len(b.Steps)).To(BeNumerically("<", 8), "not every version")
 		entries, err := os.ReadDir(filepath.Join(out, "1.5.0"))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.ReadDir")
 		var dirs []string
 		for _, e := range entries {
 			if e.IsDir() {

@@ -108,7 +108,7 @@ func sameAsEncodingJSON(line []byte) error {
 var _ = Describe("decoding a record", func() {
 	It("gives what encoding/json gives for every fixture line", func() {
 		lines, err := fixtureLines()
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "fixtureLines")
 		Expect(len(lines)).To(BeNumerically(">", 20))
 		fast := 0
 		for _, l := range lines {
@@ -128,7 +128,7 @@ var _ = Describe("decoding a record", func() {
 
 	It("gives what encoding/json gives for every prefix of a record", func() {
 		lines, err := fixtureLines()
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "fixtureLines")
 		l := lines[0]
 		for i := range len(l) {
 			Expect(sameAsEncodingJSON(l[:i])).To(Succeed())

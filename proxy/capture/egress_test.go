@@ -16,14 +16,14 @@ var _ = Describe("egress.json", func() {
 		no := false
 		Expect(capture.WriteEgress(dir, &capture.Egress{Sealed: true, Mode: "on", Contained: &no, ContainReason: "clone refused"})).To(Succeed())
 		e, err := capture.ReadEgress(dir)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "capture.ReadEgress")
 		Expect(e.Contained).To(HaveValue(BeFalse()))
 		Expect(e.ContainReason).To(Equal("clone refused"))
 
 		old := []byte(`{"sealed": true, "mode": "auto", "sink": "sink0 (dummy)"}`)
 		Expect(os.WriteFile(filepath.Join(dir, capture.EgressName), old, 0o644)).To(Succeed())
 		e, err = capture.ReadEgress(dir)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "capture.ReadEgress")
 		Expect(e.Sealed).To(BeTrue())
 		Expect(e.Contained).To(BeNil(), "unknown, not false")
 	})

@@ -21,7 +21,7 @@ var _ = Describe("a capture write that fails", func() {
 		path := filepath.Join(GinkgoT().TempDir(), "capture.jsonl")
 		Expect(os.Symlink("/dev/full", path)).To(Succeed())
 		w, err := capture.Create(path)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "capture.Create")
 		// The proxy only logs this error and goes on serving the tool.
 		Expect(w.Exchange(&capture.Exchange{Seq: 1, Kind: capture.KindHTTP})).To(MatchError(syscall.ENOSPC))
 		err = w.Close()

@@ -81,7 +81,7 @@ func harSchema() *jsonschema.Schema {
 func validateHAR(b []byte) error {
 	GinkgoHelper()
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "jsonschema.UnmarshalJSON")
 	return harSchema().Validate(doc)
 }
 
@@ -104,14 +104,14 @@ var _ = Describe("HAR", func() {
 		var buf bytes.Buffer
 		Expect(capture.WriteHAR(&buf, sample(), false)).To(Succeed())
 		got, err := capture.ReadHAR(&buf, "sample.har")
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "capture.ReadHAR")
 		Expect(got).To(Equal(sample()))
 	})
 
 	It("round-trips a capture read from JSON Lines, times included", func() {
 		dir := GinkgoT().TempDir()
 		w, err := capture.Create(filepath.Join(dir, capture.JSONLName))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "capture.Create")
 		for _, ex := range sample() {
 			resp := ex.Response
 			ex.Response = nil
@@ -124,15 +124,15 @@ var _ = Describe("HAR", func() {
 		}
 		Expect(w.Close()).To(Succeed())
 		fromJSONL, err := capture.Load(dir)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "capture.Load")
 
 		harPath := filepath.Join(dir, capture.HARName)
 		f, err := os.Create(harPath)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.Create")
 		Expect(capture.WriteHAR(f, fromJSONL, false)).To(Succeed())
 		Expect(f.Close()).To(Succeed())
 		fromHAR, err := capture.Load(harPath)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "capture.Load")
 		Expect(fromHAR).To(HaveLen(len(fromJSONL)))
 		for i := range fromHAR {
 			Expect(fromHAR[i].Time.Equal(fromJSONL[i].Time)).To(BeTrue(), "time of #%d", i+1)
@@ -152,7 +152,7 @@ var _ = Describe("HAR", func() {
 		Expect(buf.String()).NotTo(ContainSubstring("session=abc"))
 		Expect(buf.String()).NotTo(ContainSubstring("Zm9vOmJhcg=="))
 		got, err := capture.ReadHAR(&buf, "redacted.har")
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "capture.ReadHAR")
 		Expect(got[0].Headers).To(ContainElements(
 			capture.Header{Name: "Authorization", Value: capture.RedactedValue},
 			capture.Header{Name: "Cookie", Value: capture.RedactedValue},
@@ -221,7 +221,7 @@ var _ = Describe("HAR", func() {
 			  "content":{"size":2,"mimeType":"application/json","text":"{}"},"redirectURL":"","headersSize":-1,"bodySize":2},
 			"cache":{},"timings":{"send":0,"wait":12.5,"receive":0}}]}}`
 		got, err := capture.ReadHAR(strings.NewReader(other), "other.har")
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "capture.ReadHAR")
 		Expect(got).To(HaveLen(1))
 		Expect(got[0].Seq).To(BeEquivalentTo(1))
 		Expect(got[0].Kind).To(Equal(capture.KindHTTP))

@@ -21,7 +21,7 @@ var _ = Describe("integrity chain", func() {
 	record := func(n int) {
 		GinkgoHelper()
 		w, err := capture.Create(path)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "capture.Create")
 		for i := 1; i <= n; i++ {
 			Expect(w.Exchange(&capture.Exchange{Seq: int64(i), Kind: capture.KindHTTP, Host: "spire.bugout.dev", Method: "POST",
 				URL: "https://spire.bugout.dev/humbug/reports", Body: capture.Body{Raw: []byte(`{"n":1}`), Size: 7}})).To(Succeed())
@@ -32,7 +32,7 @@ var _ = Describe("integrity chain", func() {
 	lines := func() [][]byte {
 		GinkgoHelper()
 		b, err := os.ReadFile(path)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 		return bytes.SplitAfter(b, []byte("\n"))[:bytes.Count(b, []byte("\n"))]
 	}
 	rewrite := func(ls [][]byte) {
@@ -47,7 +47,7 @@ var _ = Describe("integrity chain", func() {
 
 	It("proves a capture is the recorder's, line for line, with a key that reaches the folder only at Close", func() {
 		w, err := capture.Create(path)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "capture.Create")
 		Expect(w.Exchange(&capture.Exchange{Seq: 1, Kind: capture.KindHTTP, Host: "a.example", Method: "GET", URL: "https://a.example/"})).To(Succeed())
 		_, err = os.Stat(filepath.Join(dir, capture.IntegrityName))
 		Expect(os.IsNotExist(err)).To(BeTrue(), "no key while the tool may run")
@@ -56,10 +56,10 @@ var _ = Describe("integrity chain", func() {
 		Expect(capture.Verify(path)).To(Succeed())
 		Expect(capture.Verify(dir)).To(Succeed())
 		in, err := capture.ReadIntegrity(dir)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "capture.ReadIntegrity")
 		Expect(in.Files).To(ConsistOf(And(HaveField("Name", capture.JSONLName), HaveField("Chain", HaveLen(1)))))
 		fi, err := os.Stat(filepath.Join(dir, capture.IntegrityName))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.Stat")
 		Expect(fi.Mode().Perm()).To(Equal(os.FileMode(0o600)))
 	})
 
@@ -129,10 +129,10 @@ var _ = Describe("integrity chain", func() {
 	It("does not keep the key of a stale integrity.json for a new capture", func() {
 		record(1)
 		old, err := os.ReadFile(filepath.Join(dir, capture.IntegrityName))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 		record(1)
 		now, err := os.ReadFile(filepath.Join(dir, capture.IntegrityName))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 		var a, b capture.Integrity
 		Expect(json.Unmarshal(old, &a)).To(Succeed())
 		Expect(json.Unmarshal(now, &b)).To(Succeed())

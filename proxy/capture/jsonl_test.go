@@ -23,7 +23,7 @@ var _ = Describe("JSON Lines captures", func() {
 	write := func(n int) {
 		GinkgoHelper()
 		w, err := capture.Create(path)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "capture.Create")
 		for i := 1; i <= n; i++ {
 			Expect(w.Exchange(&capture.Exchange{Seq: int64(i), Kind: capture.KindHTTP, Method: "POST",
 				URL: "https://spire.bugout.dev/humbug/reports", Body: capture.Body{Raw: []byte("body"), Size: 4}})).To(Succeed())
@@ -35,10 +35,10 @@ var _ = Describe("JSON Lines captures", func() {
 	It("is written 0600 and read back with responses merged", func() {
 		write(3)
 		st, err := os.Stat(path)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.Stat")
 		Expect(st.Mode().Perm()).To(Equal(os.FileMode(0o600)))
 		exs, err := capture.Load(dir)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "capture.Load")
 		Expect(exs).To(HaveLen(3))
 		for i, ex := range exs {
 			Expect(ex.Seq).To(BeEquivalentTo(i + 1))
@@ -49,7 +49,7 @@ var _ = Describe("JSON Lines captures", func() {
 	It("loads a capture cut mid-line up to the last complete record", func() {
 		write(3)
 		b, err := os.ReadFile(path)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 		lines := bytes.SplitAfter(b, []byte("\n"))
 		// Keep exchange 1, its response, exchange 2, and half of 2's response
 		// line: what a SIGKILL in the middle of a write leaves.

@@ -187,7 +187,7 @@ func recorded(dir string, n int) []byte {
 	GinkgoHelper()
 	path := filepath.Join(dir, "rec.jsonl")
 	w, err := capture.Create(path)
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "capture.Create")
 	t0 := time.Date(2026, 11, 27, 14, 0, 0, 0, time.UTC)
 	var open []int64
 	for i := 1; i <= n; i++ {
@@ -213,7 +213,7 @@ func recorded(dir string, n int) []byte {
 	}
 	Expect(w.Close()).To(Succeed())
 	b, err := os.ReadFile(path)
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 	return b
 }
 
@@ -284,7 +284,7 @@ var _ = Describe("a scan that fn panics out of", func() {
 		Expect(os.WriteFile(path, recorded(dir, 300), 0o600)).To(Succeed())
 		before := gleak.Goroutines()
 		f, err := os.Open(path)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.Open")
 		DeferCleanup(f.Close)
 		n := 0
 		Expect(func() {

@@ -17,13 +17,13 @@ import (
 
 func exchangeLine(seq int64, kind capture.Kind) string {
 	b, err := json.Marshal(capture.Record{Type: capture.RecordExchange, Exchange: &capture.Exchange{Seq: seq, Kind: kind, Method: "POST"}})
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "json.Marshal")
 	return string(b) + "\n"
 }
 
 func responseLine(seq int64, status int) string {
 	b, err := json.Marshal(capture.Record{Type: capture.RecordResponse, Seq: seq, Response: &capture.Response{Status: status}})
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "json.Marshal")
 	return string(b) + "\n"
 }
 
@@ -39,14 +39,14 @@ var _ = Describe("streaming a JSON Lines capture", func() {
 			})
 		}()
 		_, err := io.WriteString(pw, exchangeLine(1, capture.KindHTTP)+exchangeLine(2, capture.KindHTTP)+responseLine(2, 204))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "io.WriteString")
 		Eventually(got).Should(Receive(BeEquivalentTo(2)), "#2 is complete while #1 still waits and the writer is still open")
 		Consistently(got, "50ms").ShouldNot(Receive(), "#1 waits for its response")
 		_, err = io.WriteString(pw, exchangeLine(3, capture.KindOpaqueTunnel))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "io.WriteString")
 		Eventually(got).Should(Receive(BeEquivalentTo(3)), "a tunnel record never gets a response: handed over at once")
 		_, err = io.WriteString(pw, exchangeLine(5, capture.KindHTTP)+exchangeLine(4, capture.KindHTTP))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "io.WriteString")
 		Expect(pw.Close()).To(Succeed())
 		Eventually(done).Should(Receive(BeNil()))
 		Expect([]int64{<-got, <-got, <-got}).To(Equal([]int64{1, 4, 5}), "exchanges without a response come at the end, in sequence order")
@@ -56,7 +56,7 @@ var _ = Describe("streaming a JSON Lines capture", func() {
 		in := exchangeLine(1, capture.KindHTTP) + exchangeLine(2, capture.KindHTTP) + responseLine(2, 200) +
 			exchangeLine(3, capture.KindTunnelRejected) + responseLine(1, 201)
 		exs, err := capture.ReadJSONL(bytes.NewBufferString(in), "mem")
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "capture.ReadJSONL")
 		Expect(exs).To(HaveLen(3))
 		for i, ex := range exs {
 			Expect(ex.Seq).To(BeEquivalentTo(i + 1))
@@ -98,11 +98,11 @@ var _ = Describe("the JSON Lines writer", func() {
 	It("writes an exchange at once and a queued response with the next exchange, or on Flush", func() {
 		path := filepath.Join(GinkgoT().TempDir(), capture.JSONLName)
 		w, err := capture.Create(path)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "capture.Create")
 		DeferCleanup(w.Close)
 		lines := func() []string {
 			b, err := os.ReadFile(path)
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 			var types []string
 			for _, l := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
 				var r capture.Record
@@ -129,7 +129,7 @@ var _ = Describe("the JSON Lines writer", func() {
 	It("writes a queued response by itself soon when no exchange follows", func() {
 		path := filepath.Join(GinkgoT().TempDir(), capture.JSONLName)
 		w, err := capture.Create(path)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "capture.Create")
 		DeferCleanup(w.Close)
 		Expect(w.Exchange(&capture.Exchange{Seq: 1, Kind: capture.KindHTTP})).To(Succeed())
 		Expect(w.Response(1, &capture.Response{Status: 200})).To(Succeed())

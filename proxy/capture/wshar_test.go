@@ -30,7 +30,7 @@ var _ = Describe("WebSocket messages in HAR", func() {
 		Expect(buf.String()).To(ContainSubstring(`"data": "/wA="`), "binary data base64, as Chrome writes it")
 
 		back, err := capture.ReadHAR(&buf, "ws.har")
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "capture.ReadHAR")
 		Expect(back).To(HaveLen(3))
 		Expect(back[1].Kind).To(Equal(capture.KindWebSocketMessage))
 		Expect(back[1].Parent).To(BeEquivalentTo(1))

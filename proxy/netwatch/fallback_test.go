@@ -51,7 +51,7 @@ var _ = Describe("where sealed namespaces cannot be made", func() {
 		// The test's own namespace is the host's: it has interfaces other
 		// than lo that are up (or at least routes that are not lo's).
 		ifaces, err := net.Interfaces()
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "net.Interfaces")
 		lo := 0
 		others := 0
 		for _, i := range ifaces {

@@ -107,7 +107,7 @@ func netnsHolders(ino uint64) []string {
 func openFDs() int {
 	GinkgoHelper()
 	entries, err := os.ReadDir("/proc/self/fd")
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "os.ReadDir")
 	return len(entries)
 }
 
@@ -117,7 +117,7 @@ var _ = Describe("the lifetime of a sealed namespace", func() {
 	It("leaves no process and no descriptor behind after Close", func(ctx SpecContext) {
 		before := openFDs()
 		sb, err := netwatch.Start(ctx, netwatch.Options{})
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "netwatch.Start")
 		DeferCleanup(sb.Close)
 		Expect(sb.Go(netwatch.Command{Argv: []string{"sleep", "30"}, Env: []string{"PATH=/usr/bin:/bin"}})).To(Succeed())
 		Expect(sb.Processes()).To(ConsistOf(sb.Pid()), "the tool runs in the namespace")
@@ -132,7 +132,7 @@ var _ = Describe("the lifetime of a sealed namespace", func() {
 
 	It("finds a late sender that left the tool's process group, and kills it at Close", func(ctx SpecContext) {
 		sb, err := netwatch.Start(ctx, netwatch.Options{})
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "netwatch.Start")
 		DeferCleanup(sb.Close)
 		Expect(sb.Go(netwatch.Command{
 			Argv: []string{"sh", "-c", "setsid sleep 30 </dev/null >/dev/null 2>&1 & exit 0"},
@@ -154,7 +154,7 @@ var _ = Describe("the lifetime of a sealed namespace", func() {
 				Skip("bash is needed for the tool: " + err.Error())
 			}
 			self, err := os.Executable()
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "os.Executable")
 			pcap := filepath.Join(GinkgoT().TempDir(), "packets.pcapng")
 			harness := exec.Command(self)
 			harness.Env = append(os.Environ(), orphanEnv+"="+pcap)
@@ -162,12 +162,12 @@ var _ = Describe("the lifetime of a sealed namespace", func() {
 				harness.Env = append(harness.Env, orphanNoPIDNSEnv+"=1")
 			}
 			out, err := harness.StdoutPipe()
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "harness.StdoutPipe")
 			Expect(harness.Start()).To(Succeed())
 			DeferCleanup(func() { _ = harness.Process.Kill(); _ = harness.Wait() })
 
 			line, err := bufio.NewReader(out).ReadString('\n')
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "bufio.NewReader")
 			var pid int
 			var dev, ino uint64
 			_, err = fmt.Sscanf(line, "started %d %d %d", &pid, &dev, &ino)
@@ -206,21 +206,21 @@ var _ = Describe("the tool's process in the PID namespace", func() {
 	run := func(ctx context.Context, opts netwatch.Options, script string) (*netwatch.Sandbox, string, error) {
 		GinkgoHelper()
 		sb, err := netwatch.Start(ctx, opts)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "netwatch.Start")
 		DeferCleanup(sb.Close)
 		out, err := os.Create(filepath.Join(GinkgoT().TempDir(), "stdout"))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.Create")
 		defer out.Close()
 		Expect(sb.Go(netwatch.Command{Argv: []string{"sh", "-c", script}, Env: []string{"PATH=/usr/bin:/bin"}, Stdout: out})).To(Succeed())
 		werr := sb.Wait()
 		b, err := os.ReadFile(out.Name())
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 		return sb, string(b), werr
 	}
 
 	It("has a small pid and a /proc that shows only the namespace's processes", func(ctx SpecContext) {
 		sb, out, err := run(ctx, netwatch.Options{}, `echo "self $$"; echo "parent $PPID"; ls /proc`)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "run")
 		Expect(sb.PIDNamespace()).To(BeTrue())
 		var pids []int
 		var self, parent int
@@ -244,11 +244,11 @@ var _ = Describe("the tool's process in the PID namespace", func() {
 	It("never takes another sandbox's processes for its own once its namespace emptied", func(ctx SpecContext) {
 		env := []string{"PATH=/usr/bin:/bin"}
 		a, err := netwatch.Start(ctx, netwatch.Options{})
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "netwatch.Start")
 		DeferCleanup(a.Close)
 		helper := netwatch.HelperPid(a)
 		ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", helper))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.Readlink")
 		Expect(a.Go(netwatch.Command{Argv: []string{"true"}, Env: env})).To(Succeed())
 		Expect(a.Wait()).To(Succeed())
 		Eventually(func() error { return syscall.Kill(helper, 0) }).WithContext(ctx).WithTimeout(10*time.Second).
@@ -265,7 +265,7 @@ var _ = Describe("the tool's process in the PID namespace", func() {
 		Expect(held()).To(BeTrue(), "a keeps its emptied PID namespace %s, so its number cannot be another's", ns)
 
 		b, err := netwatch.Start(ctx, netwatch.Options{})
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "netwatch.Start")
 		DeferCleanup(b.Close)
 		Expect(b.Go(netwatch.Command{Argv: []string{"sleep", "30"}, Env: env})).To(Succeed())
 		Expect(b.Processes()).To(ConsistOf(b.Pid()))
@@ -277,7 +277,7 @@ var _ = Describe("the tool's process in the PID namespace", func() {
 
 	It("says how its helper ended when the helper died before the tool could start", func(ctx SpecContext) {
 		sb, err := netwatch.Start(ctx, netwatch.Options{})
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "netwatch.Start")
 		DeferCleanup(sb.Close)
 		Expect(syscall.Kill(netwatch.HelperPid(sb), syscall.SIGKILL)).To(Succeed())
 
@@ -303,7 +303,7 @@ var _ = Describe("the tool's process in the PID namespace", func() {
 
 	It("gets the signals its helper gets", func(ctx SpecContext) {
 		sb, err := netwatch.Start(ctx, netwatch.Options{})
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "netwatch.Start")
 		DeferCleanup(sb.Close)
 		Expect(sb.Go(netwatch.Command{Argv: []string{"sleep", "30"}, Env: []string{"PATH=/usr/bin:/bin"}})).To(Succeed())
 
@@ -315,7 +315,7 @@ var _ = Describe("the tool's process in the PID namespace", func() {
 
 	It("sees a /sys of its own: only lo and the sink, whose address is the canary MAC", func(ctx SpecContext) {
 		sb, out, err := run(ctx, netwatch.Options{}, `ls /sys/class/net; cat /sys/class/net/sink0/address`)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "run")
 		ok, why := sb.PrivateSys()
 		Expect(ok).To(BeTrue(), why)
 		Expect(why).To(BeEmpty())
@@ -334,7 +334,7 @@ var _ = Describe("the tool's process in the PID namespace", func() {
 		opts := netwatch.Options{}
 		netwatch.RefuseSysMount(&opts, "simulated: mnt_too_revealing")
 		sb, out, err := run(ctx, opts, `ls /sys/class/net`)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "run")
 		ok, why := sb.PrivateSys()
 		Expect(ok).To(BeFalse())
 		Expect(why).To(Equal("mount a private sysfs on /sys: simulated: mnt_too_revealing"))

@@ -30,18 +30,18 @@ var _ = Describe("the container facts a sealed run's tool sees", func() {
 	run := func(ctx context.Context, opts netwatch.Options) (*netwatch.Sandbox, []string) {
 		GinkgoHelper()
 		sb, err := netwatch.Start(ctx, opts)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "netwatch.Start")
 		DeferCleanup(sb.Close)
 		dir := GinkgoT().TempDir()
 		probe := filepath.Join(dir, "probe")
 		Expect(os.WriteFile(probe, []byte("host-file-seen\n"), 0o644)).To(Succeed())
 		out, err := os.Create(filepath.Join(dir, "stdout"))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.Create")
 		defer out.Close()
 		Expect(sb.Go(netwatch.Command{Argv: []string{"sh", "-c", markerScript, "sh", probe}, Env: []string{"PATH=/usr/bin:/bin"}, Dir: dir, Stdout: out})).To(Succeed())
 		Expect(sb.Wait()).To(Succeed())
 		b, err := os.ReadFile(out.Name())
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 		return sb, strings.Split(strings.TrimSpace(string(b)), "\n")
 	}
 

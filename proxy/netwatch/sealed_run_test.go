@@ -120,10 +120,10 @@ var _ = Describe("a sealed run of a tool that ignores the proxy", Ordered, func(
 		DeferCleanup(proxySrv.Close)
 
 		stdout, err := os.Create(filepath.Join(dir, "stdout"))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.Create")
 		defer stdout.Close()
 		stderr, err := os.Create(filepath.Join(dir, "stderr"))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.Create")
 		defer stderr.Close()
 		proxyPort := sb.ProxyListener().Addr().(*net.TCPAddr).Port
 		Expect(sb.Go(netwatch.Command{
@@ -138,7 +138,7 @@ var _ = Describe("a sealed run of a tool that ignores the proxy", Ordered, func(
 		Expect(sb.Close()).To(Succeed(), "closing the namespace")
 
 		out, err := os.ReadFile(filepath.Join(dir, "stdout"))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 		Expect(json.Unmarshal(out, &report)).To(Succeed(), "the tool's report: %s", out)
 	}, NodeTimeout(60*time.Second))
 
@@ -167,7 +167,7 @@ var _ = Describe("a sealed run of a tool that ignores the proxy", Ordered, func(
 			HaveField("Name", "spire.bugout.dev"), HaveField("Type", "A"), HaveField("Answer", "198.18.0.1"),
 		)))
 		lines, err := os.ReadFile(filepath.Join(dir, "dns.jsonl"))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 		Expect(string(lines)).To(ContainSubstring(`"name":"spire.bugout.dev"`), "dns.jsonl streams every name")
 		Expect(sb.Flows()).To(ContainElement(And(
 			HaveField("Kind", netwatch.KindDNS), HaveField("Names", ContainElement("spire.bugout.dev/A")),
@@ -292,7 +292,7 @@ func itoa(i int) string { return strconv.Itoa(i) }
 func writeTestCA(dir, host string) (caFile string, leaf tls.Certificate) {
 	GinkgoHelper()
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "ecdsa.GenerateKey")
 	now := time.Now()
 	caTmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "netwatch test CA"},
@@ -301,11 +301,11 @@ func writeTestCA(dir, host string) (caFile string, leaf tls.Certificate) {
 		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
 	}
 	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "x509.CreateCertificate")
 	ca, err := x509.ParseCertificate(caDER)
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "x509.ParseCertificate")
 	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "ecdsa.GenerateKey")
 	leafTmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: host}, DNSNames: []string{host},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
@@ -313,7 +313,7 @@ func writeTestCA(dir, host string) (caFile string, leaf tls.Certificate) {
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
 	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, ca, &leafKey.PublicKey, caKey)
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "x509.CreateCertificate")
 	caFile = filepath.Join(dir, "ca.pem")
 	Expect(os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o600)).To(Succeed())
 	return caFile, tls.Certificate{Certificate: [][]byte{leafDER}, PrivateKey: leafKey}

@@ -29,7 +29,7 @@ var _ = Describe("pinned host facts", func() {
 
 	It("hides the harness's CI variables and locale from a plain machine", func() {
 		env, err := build(session.EnvOptions{Host: &capture.Host{}})
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "build")
 		for _, k := range []string{"CI", "GITHUB_ACTIONS", "BUILD_NUMBER", "LC_MESSAGES"} {
 			Expect(env).NotTo(HaveKey(k))
 		}
@@ -41,7 +41,7 @@ var _ = Describe("pinned host facts", func() {
 
 	It("gives a CI scenario its vendor's set only", func() {
 		env, err := build(session.EnvOptions{Host: &capture.Host{CI: capture.CIGitLab, Locale: "fr_FR.UTF-8", Timezone: "America/Lima"}})
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "build")
 		Expect(env).To(HaveKeyWithValue("CI", "true"))
 		Expect(env).To(HaveKeyWithValue("GITLAB_CI", "true"))
 		Expect(env).NotTo(HaveKey("GITHUB_ACTIONS"))
@@ -52,7 +52,7 @@ var _ = Describe("pinned host facts", func() {
 
 	It("copies the harness's locale and zone as before when nothing is pinned", func() {
 		env, err := build(session.EnvOptions{})
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "build")
 		Expect(env).To(HaveKeyWithValue("TZ", "Europe/Berlin"))
 		Expect(env).To(HaveKeyWithValue("LANG", "de_DE.UTF-8"))
 		Expect(env).NotTo(HaveKey("CI"))
@@ -64,7 +64,7 @@ var _ = Describe("pinned host facts", func() {
 		_, err = build(session.EnvOptions{Host: &capture.Host{}, PassEnv: []string{"CI"}})
 		Expect(err).To(MatchError(ContainSubstring("pass-env CI: the pinned host facts decide CI")))
 		_, err = build(session.EnvOptions{Host: &capture.Host{}, Extra: []string{"TZ=UTC"}})
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "build")
 	})
 
 	It("gives the tool a terminal when asked, and records the facts in run.json", func(ctx SpecContext) {
@@ -80,7 +80,7 @@ var _ = Describe("pinned host facts", func() {
 		Expect(run.Host.Container).To(Equal(capture.ContainerNone))
 		Expect(run.Host.NotApplied).To(ConsistOf(ContainSubstring("the run was not sealed (sealing was switched off (seal off))")))
 		saved, err := capture.ReadRun(out)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "capture.ReadRun")
 		Expect(saved.Host).To(Equal(run.Host))
 	}, SpecTimeout(30*time.Second))
 

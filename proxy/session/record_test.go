@@ -105,7 +105,7 @@ var _ = Describe("Record", func() {
 		Expect(run.ExitCode).To(Equal(0))
 		Expect(run.Exchanges).To(BeEquivalentTo(1))
 		exs, err := capture.Load(out)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "capture.Load")
 		Expect(exs).To(HaveLen(1))
 		Expect(exs[0].Method).To(Equal("POST"))
 		Expect(exs[0].URL).To(Equal("https://spire.bugout.dev/humbug/reports"))
@@ -114,11 +114,11 @@ var _ = Describe("Record", func() {
 		Expect(readFile(filepath.Join(out, session.StdoutName))).To(Equal("status 200\n"))
 
 		har, err := capture.Load(filepath.Join(out, capture.HARName))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "capture.Load")
 		Expect(har).To(ConsistOf(HaveField("Body.Raw", Equal([]byte(body)))), "capture.har holds the same request")
 
 		saved, err := capture.ReadRun(out)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "capture.ReadRun")
 		Expect(saved.Argv).To(Equal(opts.Argv))
 		Expect(saved.Exchanges).To(BeEquivalentTo(1))
 		Expect(saved.End).To(BeTemporally(">=", exs[0].Time))
@@ -134,10 +134,10 @@ var _ = Describe("Record", func() {
 		Expect(run.TimedOut).To(BeTrue())
 		Expect(run.Killed).To(ConsistOf(HaveField("Reason", session.ReasonTimeout)))
 		exs, err := capture.Load(out)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "capture.Load")
 		Expect(exs).To(ConsistOf(HaveField("Body.Raw", Equal([]byte(`{"n":1}`)))), "the request sent before the timeout is kept")
 		saved, err := capture.ReadRun(out)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "capture.ReadRun")
 		Expect(saved.TimedOut).To(BeTrue())
 		Expect(saved.Error).To(ContainSubstring("timed out after 5s"))
 	}, SpecTimeout(40*time.Second))
@@ -211,7 +211,7 @@ var _ = Describe("Record", func() {
 
 		opts.NoRedact = true
 		_, err = session.Record(ctx, opts)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "session.Record")
 		Expect(readFile(filepath.Join(out, capture.HARName))).To(ContainSubstring("secret-token-1"))
 	}, SpecTimeout(40*time.Second))
 
@@ -226,7 +226,7 @@ var _ = Describe("Record", func() {
 		Expect(run.Killed).To(ConsistOf(HaveField("Reason", session.ReasonIdle)))
 		Expect(readFile(filepath.Join(out, session.StdoutName))).To(Equal("status 200\n"), "the daemon got its answer before it was stopped")
 		exs, err := capture.Load(out)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "capture.Load")
 		Expect(exs).To(ConsistOf(HaveField("Body.Raw", Equal([]byte(`{"kept":"alive"}`)))))
 	}, SpecTimeout(40*time.Second))
 
@@ -235,7 +235,7 @@ var _ = Describe("Record", func() {
 
 		run, err := session.Record(ctx, opts)
 
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "session.Record")
 		Expect(run.ExitCode).To(Equal(7))
 		Expect(readFile(filepath.Join(out, session.StderrName))).To(Equal("oops\n"))
 		Expect(filepath.Join(out, capture.JSONLName)).To(BeAnExistingFile())
@@ -274,7 +274,7 @@ var _ = Describe("Record", func() {
 func readFile(p string) string {
 	GinkgoHelper()
 	b, err := os.ReadFile(p)
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 	return string(b)
 }
 

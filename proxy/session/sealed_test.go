@@ -196,7 +196,7 @@ var _ = Describe("sealed Record", func() {
 			var stdout bytes.Buffer
 			opts.Stdout = &stdout
 			_, err := session.Record(ctx, opts)
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "session.Record")
 			seen := strings.ToLower(stdout.String())
 			Expect(seen).To(ContainSubstring("init --init-netns"), "pid 1 (the helper) was read")
 			Expect(seen).To(ContainSubstring("https_proxy="), "the tool's own environment was read")
@@ -211,7 +211,7 @@ var _ = Describe("sealed Record", func() {
 			Expect(err).NotTo(HaveOccurred(), "stderr: %s", readFile(filepath.Join(out, session.StderrName)))
 			Expect(readFile(filepath.Join(out, session.StdoutName))).To(ContainSubstring("escape failed as it should"))
 			e, err := capture.ReadEgress(out)
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "capture.ReadEgress")
 			Expect(e.Sealed).To(BeTrue())
 			Expect(e.Contained).To(HaveValue(BeTrue()), "the helper was the PID namespace's init")
 			Expect(e.ContainReason).To(BeEmpty())
@@ -239,7 +239,7 @@ var _ = Describe("sealed Record", func() {
 
 			Expect(err).NotTo(HaveOccurred(), "stderr: %s", readFile(filepath.Join(out, session.StderrName)))
 			exs, err := capture.Load(out)
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "capture.Load")
 			Expect(exs).To(HaveLen(1))
 			Expect(exs[0].Path).To(Equal(capture.PathTransparent), "no proxy variable left: it went straight to the endpoint")
 			Expect(exs[0].URL).To(Equal("https://spire.bugout.dev/late"))
@@ -255,7 +255,7 @@ var _ = Describe("sealed Record", func() {
 
 			run, err := session.Record(ctx, opts)
 
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "session.Record")
 			Expect(run.Killed).To(ContainElement(HaveField("Reason", session.ReasonIdle)), "the daemon was stopped")
 			_, ino := readMarker(marker)
 			Expect(inNetns(ino)).To(BeEmpty(), "no process lives in the run's namespace")
@@ -297,12 +297,12 @@ var _ = Describe("sealed Record", func() {
 			Expect(run.Signal).To(BeEmpty())
 			var done float64
 			_, err = fmt.Sscan(readFile(marker+".done"), &done)
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "fmt.Sscan")
 			daemonEnd := time.Unix(0, int64(done*1e9))
 			Expect(run.MainExit).To(BeTemporally("<", daemonEnd), "MainExit is the tool's exit, not the namespace's end")
 			Expect(run.End).To(BeTemporally(">=", daemonEnd), "the run waited for the daemon")
 			saved, err := capture.ReadRun(out)
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "capture.ReadRun")
 			Expect(saved.ExitCode).To(Equal(7), "run.json")
 		}, SpecTimeout(60*time.Second))
 
@@ -315,9 +315,9 @@ var _ = Describe("sealed Record", func() {
 
 			_, err := session.Record(ctx, opts)
 
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "session.Record")
 			e, err := capture.ReadEgress(out)
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "capture.ReadEgress")
 			Expect(e.Sealed).To(BeTrue(), "still sealed: egress was observed")
 			Expect(e.Contained).To(HaveValue(BeFalse()))
 			Expect(e.ContainReason).To(Equal("switched off (NoPIDNamespace)"))
@@ -334,7 +334,7 @@ var _ = Describe("sealed Record", func() {
 
 			Expect(err).NotTo(HaveOccurred(), "stderr: %s", readFile(filepath.Join(out, session.StderrName)))
 			e, err := capture.ReadEgress(out)
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "capture.ReadEgress")
 			Expect(e.PrivateSys).To(HaveValue(BeTrue()), e.SysReason)
 			if strings.HasSuffix(e.Sink, "(veth)") {
 				Skip("the sink is a veth pair here, whose peer is listed too (netwatch's spec covers that)")
@@ -357,11 +357,11 @@ c.getresponse().read()
 			Expect(err).NotTo(HaveOccurred(), "stderr: %s", readFile(filepath.Join(out, session.StderrName)))
 			keys := filepath.Join(out, capture.KeyLogName)
 			st, err := os.Stat(keys)
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "os.Stat")
 			Expect(st.Mode().Perm()).To(Equal(os.FileMode(0o600)))
 			Expect(readFile(keys)).To(MatchRegexp(`(?m)^CLIENT_TRAFFIC_SECRET_0 [0-9a-f]{64} [0-9a-f]+$`))
 			exs, err := capture.Load(out)
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "capture.Load")
 			Expect(exs).To(HaveLen(2))
 
 			tshark, err := exec.LookPath("tshark")
@@ -369,9 +369,9 @@ c.getresponse().read()
 				Skip("tshark is not installed: sslkeys.log not checked with it")
 			}
 			e, err := capture.ReadEgress(out)
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "capture.ReadEgress")
 			_, port, err := net.SplitHostPort(e.Proxy)
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "net.SplitHostPort")
 			uris := func(keylog ...string) []string {
 				GinkgoHelper()
 				// The proxy listens on a random port: tshark's heuristics
@@ -407,7 +407,7 @@ c.getresponse().read()
 
 			run, err := session.Record(ctx, opts)
 
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "session.Record")
 			Expect(run.Signal).To(Equal("SIGUSR1"))
 			Expect(run.ExitCode).To(Equal(-1))
 		}, SpecTimeout(60*time.Second))
@@ -417,11 +417,11 @@ c.getresponse().read()
 
 			_, err := session.Record(ctx, opts)
 
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "session.Record")
 			var pid int
 			var rest string
 			_, err = fmt.Sscanf(readFile(filepath.Join(out, session.StdoutName)), "%d %s", &pid, &rest)
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "fmt.Sscanf")
 			Expect(pid).To(BeNumerically("<", 100))
 			Expect(readFile(filepath.Join(out, session.StdoutName))).To(Equal(fmt.Sprintf("%d [1, %d]\n", pid, pid)), "init and the tool, nothing of the host")
 		}, SpecTimeout(60*time.Second))
@@ -459,7 +459,7 @@ c.getresponse().read()
 			Expect(err).NotTo(HaveOccurred(), "stderr: %s", readFile(filepath.Join(out, session.StderrName)))
 			Expect(run.Exchanges).To(BeEquivalentTo(1), "the proxy still records")
 			e, err := capture.ReadEgress(out)
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "capture.ReadEgress")
 			Expect(e.Sealed).To(BeFalse())
 			Expect(e.Mode).To(Equal(session.SealAuto))
 			Expect(e.Reason).To(ContainSubstring("simulated: user namespaces are off"))
@@ -485,9 +485,9 @@ c.getresponse().read()
 
 			_, err := session.Record(ctx, opts)
 
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "session.Record")
 			e, err := capture.ReadEgress(out)
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "capture.ReadEgress")
 			Expect(e).To(HaveField("Sealed", false))
 			Expect(e.Reason).To(ContainSubstring("switched off"))
 		})

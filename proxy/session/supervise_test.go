@@ -65,7 +65,7 @@ func readPID(path string) int {
 	b, err := os.ReadFile(path)
 	Expect(err).NotTo(HaveOccurred(), "daemon pid file %s", path)
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "strconv.Atoi")
 	return pid
 }
 
@@ -111,7 +111,7 @@ var _ = Describe("Supervise", func() {
 
 		run, err := session.Supervise(ctx, spec, nil)
 
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "session.Supervise")
 		Expect(run.ExitCode).To(Equal(0))
 		finished := doneTime(pidfile)
 		Expect(finished).To(BeTemporally(">", run.MainExit), "the daemon outlived the command")
@@ -127,7 +127,7 @@ var _ = Describe("Supervise", func() {
 
 		run, err := session.Supervise(ctx, spec, nil)
 
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "session.Supervise")
 		Expect(run.ExitCode).To(Equal(3))
 		Expect(run.End.Sub(run.MainExit)).To(BeNumerically("<", time.Second), "ends on the exit event, not after a polling period")
 		Expect(out.String()).To(Equal("hello\n"))
@@ -177,7 +177,7 @@ var _ = Describe("Supervise", func() {
 
 		run, err := session.Supervise(ctx, spec, nil)
 
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "session.Supervise")
 		Expect(run.TimedOut).To(BeFalse())
 		Expect(run.Killed).To(ContainElement(HaveField("PID", readPID(pidfile))))
 		Expect(run.Killed).To(HaveEach(HaveField("Reason", session.ReasonIdle)))
@@ -191,7 +191,7 @@ var _ = Describe("Supervise", func() {
 
 		run, err := session.Supervise(ctx, spec, nil)
 
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "session.Supervise")
 		Expect(run.Killed).To(BeEmpty())
 		Expect(filepath.Join(dir, "daemon.pid.done")).To(BeAnExistingFile())
 	}, SpecTimeout(30*time.Second))
@@ -203,7 +203,7 @@ var _ = Describe("Supervise", func() {
 		go func() {
 			defer GinkgoRecover()
 			run, err := session.Supervise(ctx, spec, conns)
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "session.Supervise")
 			done <- run
 		}()
 
@@ -221,7 +221,7 @@ var _ = Describe("Supervise", func() {
 
 		run, err := session.Supervise(ctx, spec, newFakeConns(0))
 
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "session.Supervise")
 		Expect(run.End.Sub(run.MainExit)).To(BeNumerically(">=", 400*time.Millisecond))
 	}, SpecTimeout(30*time.Second))
 
@@ -240,7 +240,7 @@ var _ = Describe("Supervise", func() {
 				defer GinkgoRecover()
 				defer wg.Done()
 				run, err := session.Supervise(ctx, s, nil)
-				Expect(err).NotTo(HaveOccurred())
+				Expect(err).NotTo(HaveOccurred(), "session.Supervise")
 				runs[i] = run
 			}()
 		}
@@ -268,7 +268,7 @@ var _ = Describe("Supervise", func() {
 			out.Reset()
 			_, err := session.Supervise(ctx, spec, nil)
 
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "session.Supervise")
 			seen := strings.Split(strings.TrimSuffix(out.String(), "\x00"), "\x00")
 			Expect(seen).To(HaveLen(len(env) + 1))
 			Expect(seen).To(ContainElements(env))

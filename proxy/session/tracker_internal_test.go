@@ -18,7 +18,7 @@ var _ = Describe("tracker", func() {
 		Expect(cmd.Start()).To(Succeed())
 		DeferCleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
 		t, err := newTracker("/proc", "no-marker", cmd.Process.Pid)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "newTracker")
 		DeferCleanup(t.close)
 		open := t.openPidfd
 		t.openPidfd = func(pid, flags int) (int, error) {
@@ -31,7 +31,7 @@ var _ = Describe("tracker", func() {
 
 		live, err := t.scan()
 
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "t.scan")
 		Expect(live).To(BeEmpty())
 		Expect(t.recheck()).NotTo(BeNil(), "the scan asks to look again soon")
 	})
@@ -41,12 +41,12 @@ var _ = Describe("tracker", func() {
 		Expect(cmd.Start()).To(Succeed())
 		DeferCleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
 		t, err := newTracker("/proc", "no-marker", cmd.Process.Pid)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "newTracker")
 		DeferCleanup(t.close)
 
 		live, err := t.scan()
 
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "t.scan")
 		Expect(live).To(HaveLen(1))
 		Expect(live[0].stat.pid).To(Equal(cmd.Process.Pid))
 		Expect(cmd.Process.Kill()).To(Succeed())

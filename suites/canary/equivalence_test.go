@@ -107,7 +107,7 @@ func nearMiss(r *rand.Rand, sp string) string {
 // hex and base64 text, random bytes (invalid UTF-8) and nothing.
 func fillers(r *rand.Rand, n int) [][]byte {
 	report, err := os.ReadFile("../observe/testdata/pants-2.16.json")
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 	rnd := make([]byte, n)
 	for i := range rnd {
 		rnd[i] = byte(r.IntN(256))
@@ -148,7 +148,7 @@ func expectSame(s, ref *canary.Searcher, body []byte) {
 			Body:    capture.Body{Raw: body, Encoding: "x-test", Decoded: bytes.TrimSpace(body)},
 		}
 		obs, err := observe.Observe(ex, pantsOpts)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "observe.Observe")
 		Expect(s.Search(obs)).To(Equal(ref.Search(obs)), "search of %q", body)
 	}
 }
@@ -164,9 +164,9 @@ var _ = Describe("the scan", func() {
 		cs = equivalenceCanaries()
 		var err error
 		s, err = canary.NewSearcher(cs)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "canary.NewSearcher")
 		ref, err = canary.NewReferenceSearcher(cs)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "canary.NewReferenceSearcher")
 		seed := uint64(GinkgoRandomSeed())
 		r = rand.New(rand.NewPCG(seed, seed^0x5eed))
 	})
@@ -207,16 +207,16 @@ var _ = Describe("the scan", func() {
 		}
 		var err error
 		s, err = canary.NewSearcher(many)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "canary.NewSearcher")
 		ref, err = canary.NewReferenceSearcher(many)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "canary.NewReferenceSearcher")
 		hits := events(1<<18, many[0].Value)
 		Expect(s.SearchBytes(hits, 1, "log")).NotTo(BeEmpty())
 		for _, body := range [][]byte{events(1<<16, ""), hits} {
 			ex := &capture.Exchange{Seq: 1, Method: "POST", URL: "https://telemetry.example/v1/events?v=1",
 				Headers: []capture.Header{{Name: "Content-Type", Value: "application/json"}}, Body: capture.Body{Raw: body}}
 			obs, err := observe.Observe(ex, observe.Options{TagLists: []observe.TagList{{Path: "$[*].tags", Sep: ":"}}})
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "observe.Observe")
 			Expect(s.Search(obs)).To(Equal(ref.Search(obs)))
 			Expect(s.ScanMatches(body)).To(Equal(ref.ScanMatches(body)))
 		}
@@ -233,9 +233,9 @@ var _ = Describe("the scan", func() {
 		var err error
 		rep := []canary.Canary{{Role: "user", Value: "aaaaaaaaaaaa"}, {Role: "host", Value: "aaaaaaaaab"}}
 		s, err = canary.NewSearcher(rep)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "canary.NewSearcher")
 		ref, err = canary.NewReferenceSearcher(rep)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "canary.NewReferenceSearcher")
 		body := []byte("xx" + strings.Repeat("a", 40) + "b" + strings.Repeat("A", 30) + "B")
 		Expect(len(ref.ScanMatches(body))).To(BeNumerically(">", 20))
 		expectSame(s, ref, body)
@@ -245,9 +245,9 @@ var _ = Describe("the scan", func() {
 		var err error
 		one := []canary.Canary{{Role: "short", Value: "aBc1"}}
 		s, err = canary.NewSearcher(one)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "canary.NewSearcher")
 		ref, err = canary.NewReferenceSearcher(one)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "canary.NewReferenceSearcher")
 		expectSame(s, ref, []byte("xxabc1ABC1aBc1 YWJjMQ== 61626331 aBc"))
 	})
 })

@@ -105,13 +105,13 @@ var _ = Describe("Generate", func() {
 		var searchers []*canary.Searcher
 		for i := 0; i < len(cs); i += 50 {
 			s, err := canary.NewSearcher(cs[i:min(i+50, len(cs))])
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "canary.NewSearcher")
 			searchers = append(searchers, s)
 		}
 		exchanges := 0
 		for _, f := range files {
 			raw, err := os.ReadFile(f)
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 			// Some test data is broken on purpose: what reads is searched.
 			_ = capture.ScanFile(f, func(ex *capture.Exchange) error {
 				exchanges++
@@ -142,7 +142,7 @@ var _ = Describe("canaries.json", func() {
 		path := filepath.Join(dir, "canaries.json")
 		Expect(canary.WriteFile(path, in)).To(Succeed())
 		fi, err := os.Stat(path)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.Stat")
 		Expect(fi.Mode().Perm()).To(Equal(os.FileMode(0o600)))
 		Expect(canary.ReadFile(path)).To(Equal(in))
 		data, _ := os.ReadFile(path)

@@ -119,7 +119,7 @@ var _ = Describe("Layered search", func() {
 	BeforeEach(func() {
 		var err error
 		s, err = canary.NewSearcherWith([]canary.Canary{user, host, goal}, canary.Options{Constants: []string{"pantsbuild/pants"}})
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "canary.NewSearcherWith")
 	})
 
 	// platform is free text in the Pants policy: the leaks go there.
@@ -127,7 +127,7 @@ var _ = Describe("Layered search", func() {
 		GinkgoHelper()
 		body := `{"title":"pants run x","platform":` + jsonString("Linux-6.1-x86_64 "+leak) + `,"tags":["os:Linux"]}`
 		obs, err := observe.Observe(exchange("https://telemetry.example/r", body), pantsOpts)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "observe.Observe")
 		return s.Search(obs)
 	}
 	withChain := func(hs []canary.Hit) []map[string]any {
@@ -197,7 +197,7 @@ var _ = Describe("Layered search", func() {
 	It("says truncated for a value cut inside JSON inside a JSON string", func() {
 		inner := jsonString(`{"platform":"Linux ` + v[:13] + `","n":"\u00e9"}`)
 		obs, err := observe.Observe(exchange("https://telemetry.example/r", `{"content":`+inner+`}`), pantsOpts)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "observe.Observe")
 		Expect(withChain(s.Search(obs))).To(ConsistOf(gstruct.MatchKeys(gstruct.IgnoreExtras, gstruct.Keys{
 			"Location": Equal("$.content.platform"), "Chain": Equal("truncated(user, 13 of 15 chars)"),
 		})))
@@ -206,7 +206,7 @@ var _ = Describe("Layered search", func() {
 	It("takes the policy's minimum prefix per role, and refuses one below 8", func() {
 		var err error
 		s, err = canary.NewSearcherWith([]canary.Canary{user}, canary.Options{MinPrefixByRole: map[string]int{"user": 9}})
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "canary.NewSearcherWith")
 		Expect(search("err=" + v[:9] + "...")).To(ContainElement(HaveField("Matched", 9)))
 		_, err = canary.NewSearcherWith([]canary.Canary{user}, canary.Options{MinPrefixByRole: map[string]int{"user": 5}})
 		Expect(err).To(MatchError(ContainSubstring("role user: minimum prefix 5 is below 8")))
@@ -215,7 +215,7 @@ var _ = Describe("Layered search", func() {
 	It("finds a value split over two fields, and over three positions", func() {
 		body := `{"a":"x-` + v[:6] + `","b":"` + v[6:] + `-y"}`
 		obs, err := observe.Observe(exchange("https://telemetry.example/r", body), pantsOpts)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "observe.Observe")
 		hs := s.Search(obs)
 		Expect(withChain(hs)).To(ConsistOf(gstruct.MatchKeys(gstruct.IgnoreExtras, gstruct.Keys{
 			"Form": Equal(canary.FormFragments), "Location": Equal("$.a + $.b"), "Chain": Equal("fragments(user, 2 pieces)"),
@@ -223,7 +223,7 @@ var _ = Describe("Layered search", func() {
 
 		h := host.Value // 18 chars: three pieces of 6
 		obs, err = observe.Observe(exchange("https://telemetry.example/r?q="+h[12:], `{"a":"`+h[6:12]+`","b":"`+h[:6]+`"}`), pantsOpts)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "observe.Observe")
 		Expect(withChain(s.Search(obs))).To(ContainElement(gstruct.MatchKeys(gstruct.IgnoreExtras, gstruct.Keys{
 			"Form": Equal(canary.FormFragments), "Chain": Equal("fragments(host, 3 pieces)"),
 		})))

@@ -56,7 +56,7 @@ var _ = Describe("Searcher", func() {
 	search := func(ex *capture.Exchange) []canary.Hit {
 		GinkgoHelper()
 		obs, err := observe.Observe(ex, pantsOpts)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "observe.Observe")
 		return s.Search(obs)
 	}
 
@@ -65,7 +65,7 @@ var _ = Describe("Searcher", func() {
 		goal = canary.Generate("custom-goal")
 		var err error
 		s, err = canary.NewSearcher([]canary.Canary{user, goal, canary.Generate("host")})
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "canary.NewSearcher")
 	})
 
 	It("finds nothing in a compliant report", func() {
@@ -115,7 +115,7 @@ var _ = Describe("Searcher", func() {
 			odd := canary.Canary{Role: "config-value", Value: "kavo~~~~~~~~?>?>"}
 			var err error
 			s, err = canary.NewSearcher([]canary.Canary{odd})
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "canary.NewSearcher")
 			for a := range 3 {
 				std := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("p", a) + odd.Value))
 				url := base64.RawURLEncoding.EncodeToString([]byte(strings.Repeat("p", a) + odd.Value))
@@ -139,7 +139,7 @@ var _ = Describe("Searcher", func() {
 			spaced := canary.Canary{Role: "cmdline-arg", Value: "kavo arg 0k3j9x"}
 			var err error
 			s, err = canary.NewSearcher([]canary.Canary{spaced})
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "canary.NewSearcher")
 			hits := search(exchange("https://telemetry.example/r?a=kavo+arg+0k3j9x&b=kavo%20arg%200k3j9x", ""))
 			Expect(hits).To(ContainElements(
 				HaveField("Form", canary.FormURL),

@@ -28,7 +28,7 @@ var _ = Describe("Discover", func() {
 		Expect(os.Symlink(bin, filepath.Join(proj, "node_modules/.bin/acme"))).To(Succeed())
 
 		n, err := envsweep.Discover([]string{filepath.Join(proj, "node_modules/.bin/acme")}, nil)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "envsweep.Discover")
 		Expect(n.Roots).To(ConsistOf(proj))
 		Expect(n.Names).To(ContainElements("ACME_TEAM", "ACME_SIGNING_KEY", "ACME_REGION"))
 		Expect(n.From["ACME_TEAM"]).To(Equal(envsweep.SourceJS))
@@ -44,7 +44,7 @@ c = os.getenv("ACME_SITE")
 d = os.environ["HOME"]
 `)
 		n, err := envsweep.Discover([]string{"python3", script}, nil)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "envsweep.Discover")
 		Expect(n.Roots).To(ConsistOf(script))
 		Expect(n.Names).To(ContainElements("ACME_USER_NAME", "ACME_PROFILE", "ACME_SITE"))
 		Expect(n.Names).NotTo(ContainElement("HOME"), "the harness sets HOME")
@@ -55,7 +55,7 @@ d = os.environ["HOME"]
 		dir := GinkgoT().TempDir()
 		bin := write(dir, "acme", "\x7fELF\x02\x01\x01\x00junk\x00ACME_TEAMACME_SIGNATURE_KEY\x00ACME_REGION\x01ARROW_DOWN\x00GITHUB_SHA\x00notaname\x00ACME_A")
 		n, err := envsweep.Discover([]string{bin}, nil)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "envsweep.Discover")
 		Expect(n.Names).To(ContainElements("ACME_TEAM", "ACME_SIGNATURE_KEY", "ACME_REGION", "GITHUB_SHA"))
 		Expect(n.Names).NotTo(ContainElement("ARROW_DOWN"), "a binary's upper-case run without the tool's or a family's prefix is not taken for a variable")
 		Expect(n.From["ACME_TEAM"]).To(Equal(envsweep.SourceBinary))
@@ -63,7 +63,7 @@ d = os.environ["HOME"]
 
 	It("adds the families and the run's own environment", func() {
 		n, err := envsweep.Discover([]string{"true"}, []string{"ACME_FROM_RUN=1"})
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "envsweep.Discover")
 		Expect(n.Names).To(ContainElements("CI", "GITHUB_REPOSITORY", "CLAUDECODE", "ACME_FROM_RUN"))
 		Expect(n.From["ACME_FROM_RUN"]).To(Equal(envsweep.SourceRunEnv))
 	})

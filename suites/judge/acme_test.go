@@ -41,7 +41,7 @@ var _ = Describe("a second tool's policy (fixtures/policies/acme.yaml)", func() 
 			e[k] = v
 		}
 		b, err := json.Marshal(e)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "json.Marshal")
 		return &capture.Exchange{Seq: 1, Kind: capture.KindHTTP, Time: time.Now(), Host: "telemetry.acme.example:443",
 			TLS: &capture.TLS{SNI: "telemetry.acme.example"}, Method: "POST", URL: "https://telemetry.acme.example/v1/events",
 			Headers: []capture.Header{{Name: "Host", Value: "telemetry.acme.example"}, {Name: "Content-Type", Value: "application/json"},
@@ -52,7 +52,7 @@ var _ = Describe("a second tool's policy (fixtures/policies/acme.yaml)", func() 
 		GinkgoHelper()
 		res, err := judge.Judge(judge.Input{Policy: loadPolicy("fixtures/policies/acme.yaml"), Scenario: scenario,
 			Runs: []judge.RunData{{Exchanges: []*capture.Exchange{ex}, Canaries: canaries}}})
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "judge.Judge")
 		return res
 	}
 
@@ -101,7 +101,7 @@ var _ = Describe("a second tool's policy (fixtures/policies/acme.yaml)", func() 
 		Expect(json.Unmarshal(ex.Body.Raw, &e)).To(Succeed())
 		delete(e, "anonymousId")
 		b, err := json.Marshal(e)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "json.Marshal")
 		ex.Body = capture.Body{Raw: b, Size: int64(len(b))}
 		cr, _ := judgeAcme("enabled", ex).Clause("ids.hashed")
 		Expect(cr.Verdict).To(Equal(judge.NotExercised), cr.Reason)

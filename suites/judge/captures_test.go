@@ -40,7 +40,7 @@ func cases() []captureCase {
 func loadPolicy(name string) *policy.Policy {
 	GinkgoHelper()
 	p, err := policy.Load(filepath.Join(root, name))
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "policy.Load")
 	return p
 }
 
@@ -48,7 +48,7 @@ func judgeFolders(p *policy.Policy, scenario string, dirs ...string) *judge.Resu
 	GinkgoHelper()
 	var runs []judge.RunData
 	sc, err := p.Scenario(scenario)
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "p.Scenario")
 	for i, d := range dirs {
 		r, err := judge.LoadRun(d)
 		Expect(err).NotTo(HaveOccurred(), "loading %s", d)
@@ -58,7 +58,7 @@ func judgeFolders(p *policy.Policy, scenario string, dirs ...string) *judge.Resu
 		runs = append(runs, r)
 	}
 	res, err := judge.Judge(judge.Input{Policy: p, Scenario: scenario, Runs: runs})
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "judge.Judge")
 	return res
 }
 
@@ -78,7 +78,7 @@ func violatedClauses(res *judge.Result) []string {
 func canaryValues(dir string) []string {
 	GinkgoHelper()
 	cs, err := canary.ReadFile(filepath.Join(dir, "canaries.json"))
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "canary.ReadFile")
 	var out []string
 	for _, c := range cs {
 		out = append(out, c.Value)
@@ -132,7 +132,7 @@ var _ = Describe("hand-written captures", func() {
 		p := loadPolicy("policy.yaml")
 		res := judgeFolders(p, "opt-in-custom-goals", filepath.Join(root, "fixtures/captures/compliant"))
 		sc, err := p.Scenario("opt-in-custom-goals")
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "p.Scenario")
 		for _, cr := range res.Clauses {
 			switch {
 			case strings.HasPrefix(cr.Clause, "server."):

@@ -28,7 +28,7 @@ var _ = Describe("evidence that must arrive (fixtures/policies/batches.yaml)", f
 
 	post := func(seq int64, events ...map[string]any) *capture.Exchange {
 		b, err := json.Marshal(events)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "json.Marshal")
 		return &capture.Exchange{Seq: seq, Kind: capture.KindHTTP, Time: time.Now(), Host: "telemetry.batches.example:443",
 			TLS: &capture.TLS{SNI: "telemetry.batches.example"}, Method: "POST", URL: "https://telemetry.batches.example/v1/events",
 			Headers: []capture.Header{{Name: "Host", Value: "telemetry.batches.example"}, {Name: "Content-Type", Value: "application/json"}},
@@ -53,7 +53,7 @@ var _ = Describe("evidence that must arrive (fixtures/policies/batches.yaml)", f
 			in.Runs = append(in.Runs, judge.RunData{Exchanges: exs, Canaries: canaries, State: state})
 		}
 		res, err := judge.Judge(in)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "judge.Judge")
 		return res
 	}
 	verdict := func(res *judge.Result, id string) judge.ClauseResult {
@@ -128,7 +128,7 @@ var _ = Describe("a connection without a byte where nothing may be sent", func()
 			BytesToClient: 39}
 		res, err := judge.Judge(judge.Input{Policy: loadPolicy("fixtures/policies/acme.yaml"), Scenario: "disabled",
 			Runs: []judge.RunData{{Exchanges: []*capture.Exchange{ex}, Canaries: []canary.Canary{{Role: "user", Value: "mkowalskiz3k9"}}}}})
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "judge.Judge")
 		cr, _ := res.Clause("consent.env-opt-out")
 		Expect(cr.Verdict).To(Equal(judge.Violated))
 		Expect(res.Findings[0].Message).To(ContainSubstring("a connection to telemetry.acme.example was opened (tunnel), then closed without a byte"))
@@ -147,7 +147,7 @@ var _ = Describe("declared non-telemetry traffic (other_traffic)", func() {
 		GinkgoHelper()
 		res, err := judge.Judge(judge.Input{Policy: loadPolicy("fixtures/policies/batches.yaml"), Scenario: "custom-task",
 			Runs: []judge.RunData{{Exchanges: exs, Canaries: canaries}}})
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "judge.Judge")
 		return res
 	}
 

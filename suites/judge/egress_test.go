@@ -19,10 +19,10 @@ func copyCase(name string) string {
 	dst := filepath.Join(GinkgoT().TempDir(), name)
 	Expect(os.MkdirAll(dst, 0o755)).To(Succeed())
 	entries, err := os.ReadDir(src)
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "os.ReadDir")
 	for _, e := range entries {
 		b, err := os.ReadFile(filepath.Join(src, e.Name()))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 		Expect(os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644)).To(Succeed())
 	}
 	return dst
@@ -55,7 +55,7 @@ var _ = Describe("egress.proxy-only", func() {
 		notContained := func(dir string) {
 			GinkgoHelper()
 			e, err := capture.ReadEgress(dir)
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "capture.ReadEgress")
 			no := false
 			e.Contained, e.ContainReason = &no, "clone a PID and mount namespace: operation not permitted"
 			Expect(capture.WriteEgress(dir, e)).To(Succeed())
@@ -82,7 +82,7 @@ var _ = Describe("egress.proxy-only", func() {
 		It("says nothing of containment for an egress.json older than the field", func() {
 			dir := copyCase("compliant")
 			b, err := os.ReadFile(filepath.Join(dir, capture.EgressName))
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 			Expect(string(b)).NotTo(ContainSubstring("contained"), "the fixture predates the field")
 			res := judgeFolders(loadPolicy("policy.yaml"), "opt-in-custom-goals", dir)
 			cr, _ := res.Clause("egress.proxy-only")
@@ -93,7 +93,7 @@ var _ = Describe("egress.proxy-only", func() {
 		It("notes a tool that saw the host's /sys", func() {
 			dir := copyCase("compliant")
 			e, err := capture.ReadEgress(dir)
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "capture.ReadEgress")
 			no := false
 			e.PrivateSys, e.SysReason = &no, "mount a private sysfs on /sys: operation not permitted"
 			Expect(capture.WriteEgress(dir, e)).To(Succeed())
@@ -106,7 +106,7 @@ var _ = Describe("egress.proxy-only", func() {
 		It("says nothing when it was contained", func() {
 			dir := copyCase("compliant")
 			e, err := capture.ReadEgress(dir)
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "capture.ReadEgress")
 			yes := true
 			e.Contained, e.PrivateSys = &yes, &yes
 			Expect(capture.WriteEgress(dir, e)).To(Succeed())

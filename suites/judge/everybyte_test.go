@@ -51,7 +51,7 @@ var _ = Describe("every byte judged", func() {
 		dir := GinkgoT().TempDir()
 		Expect(os.CopyFS(dir, os.DirFS(filepath.Join(root, "fixtures/captures/body-over-limit")))).To(Succeed())
 		b, err := os.ReadFile(filepath.Join(dir, "capture.jsonl"))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 		// The cut body's prefix with the user canary at its start.
 		lines := strings.SplitN(string(b), "\n", 2)
 		var rec map[string]any
@@ -60,7 +60,7 @@ var _ = Describe("every byte judged", func() {
 		body := ex["body"].(map[string]any)
 		body["raw"] = base64.StdEncoding.EncodeToString([]byte(`{"title": "malidosekuvala52`))
 		first, err := json.Marshal(rec)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "json.Marshal")
 		Expect(os.WriteFile(filepath.Join(dir, "capture.jsonl"), []byte(string(first)+"\n"+lines[1]), 0o600)).To(Succeed())
 		// The edited capture no longer matches its chain; without one it is
 		// still judged, and its violations still reported.
@@ -89,7 +89,7 @@ var _ = Describe("every byte judged", func() {
 		c := func(name string) string { return filepath.Join(root, "fixtures/captures", name) }
 		By("a leak in the second run of repeated-runs, which does not list anonymity")
 		sc, err := p.Scenario("repeated-runs")
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "p.Scenario")
 		Expect(sc.Exercises("anonymity.no-personal-values")).To(BeFalse())
 		res := judgeFolders(p, "repeated-runs", c("compliant"), c("user-raw"), c("compliant"))
 		cr, ok := res.Clause("anonymity.no-personal-values")
@@ -117,7 +117,7 @@ var _ = Describe("every byte judged", func() {
 	It("finds a value another scenario planted and names that scenario", func() {
 		p := loadPolicy("policy.yaml")
 		run, err := judge.LoadRun(filepath.Join(root, "fixtures/captures/user-raw"))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "judge.LoadRun")
 		// This scenario's user is another value; the one in the capture was
 		// planted by two-repos.
 		var sent string
@@ -130,7 +130,7 @@ var _ = Describe("every byte judged", func() {
 		Expect(sent).NotTo(BeEmpty())
 		in := judge.Input{Policy: p, Scenario: "opt-in-custom-goals", Runs: []judge.RunData{run}}
 		res, err := judge.Judge(in)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "judge.Judge")
 		cr, _ := res.Clause("anonymity.no-personal-values")
 		Expect(cr.Verdict).To(Equal(judge.Passed), "without the other scenarios' values the leak is not seen")
 
@@ -140,7 +140,7 @@ var _ = Describe("every byte judged", func() {
 		})
 		Expect(err).NotTo(HaveOccurred())
 		res, err = judge.Judge(in)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "judge.Judge")
 		Expect(res.Findings).To(ContainElement(SatisfyAll(
 			HaveField("Clause", "anonymity.no-personal-values"),
 			HaveField("Message", ContainSubstring("the user canary planted in scenario two-repos is sent")),

@@ -19,7 +19,7 @@ var _ = Describe("interpretations (policies/turborepo.yaml)", func() {
 	taskEvent := func(task string) *capture.Exchange {
 		b, err := json.Marshal([]map[string]any{{"task": map[string]any{
 			"id": "0f8fad5b-d9cb-469f-a165-70867728950e", "package": "1f2e", "task": task, "key": "env_mode", "value": "strict"}}})
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "json.Marshal")
 		return &capture.Exchange{Seq: 1, Kind: capture.KindHTTP, Time: time.Now(), Host: "telemetry.vercel.com:443",
 			TLS: &capture.TLS{SNI: "telemetry.vercel.com"}, Method: "POST", URL: "https://telemetry.vercel.com/api/turborepo/v1/events",
 			Headers: []capture.Header{{Name: "Host", Value: "telemetry.vercel.com"}, {Name: "Content-Type", Value: "application/json"}},
@@ -33,7 +33,7 @@ var _ = Describe("interpretations (policies/turborepo.yaml)", func() {
 			p.Scenarios[i].Evidence = nil
 		}
 		res, err := judge.Judge(judge.Input{Policy: p, Scenario: "default", Runs: []judge.RunData{{Exchanges: []*capture.Exchange{taskEvent(task)}}}})
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "judge.Judge")
 		cr, ok := res.Clause("names.not-collected")
 		Expect(ok).To(BeTrue())
 		return cr

@@ -30,13 +30,13 @@ var _ = Describe("a tool whose salt lives in its state file (policies/turborepo.
 	canaries := []canary.Canary{{Role: "workdir", Value: workdir}, {Role: "package-name", Value: pkg}, {Role: "custom-task", Value: task}}
 	state := func() map[string][]byte {
 		b, err := json.Marshal(map[string]any{"telemetry_enabled": true, "telemetry_id": tid, "telemetry_salt": salt})
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "json.Marshal")
 		return map[string][]byte{"telemetry-json": b}
 	}
 	uuid := "0f8fad5b-d9cb-469f-a165-70867728950e"
 	batch := func(headerID string, events ...map[string]any) *capture.Exchange {
 		b, err := json.Marshal(events)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "json.Marshal")
 		return &capture.Exchange{Seq: 1, Kind: capture.KindHTTP, Time: time.Now(), Host: "telemetry.vercel.com:443",
 			TLS: &capture.TLS{SNI: "telemetry.vercel.com"}, Method: "POST", URL: "https://telemetry.vercel.com/api/turborepo/v1/events",
 			Headers: []capture.Header{{Name: "host", Value: "telemetry.vercel.com"}, {Name: "content-type", Value: "application/json"},
@@ -57,7 +57,7 @@ var _ = Describe("a tool whose salt lives in its state file (policies/turborepo.
 		GinkgoHelper()
 		res, err := judge.Judge(judge.Input{Policy: loadPolicy("policies/turborepo.yaml"), Scenario: scenario,
 			Runs: []judge.RunData{{Exchanges: []*capture.Exchange{ex}, Canaries: canaries, State: st}}})
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "judge.Judge")
 		return res
 	}
 	verdict := func(res *judge.Result, clause string) judge.Verdict {

@@ -21,7 +21,7 @@ import (
 func writeCapture(path, host string, n int, answer func(i int) int) {
 	GinkgoHelper()
 	w, err := capture.Create(path)
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "capture.Create")
 	t0 := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	for i := 1; i <= n; i++ {
 		ex := &capture.Exchange{Seq: int64(i), Kind: capture.KindHTTP, Time: t0.Add(time.Duration(i) * time.Millisecond),
@@ -42,7 +42,7 @@ func judgeOpened(scenario string, paths ...string) (*judge.Result, error) {
 	var runs []judge.RunData
 	for _, d := range paths {
 		r, err := judge.OpenRun(d)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "judge.OpenRun")
 		Expect(r.Capture).NotTo(BeEmpty(), "OpenRun streams the capture instead of loading it")
 		Expect(r.Exchanges).To(BeNil())
 		runs = append(runs, r)
@@ -56,7 +56,7 @@ var _ = Describe("streamed judging", func() {
 		for _, c := range cases() {
 			dir := filepath.Join(root, "fixtures/captures", c.Name)
 			sc, err := p.Scenario(c.Scenario)
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "p.Scenario")
 			var loaded, opened []judge.RunData
 			dirs := []string{dir}
 			if len(sc.Runs) > 0 {
@@ -89,7 +89,7 @@ var _ = Describe("streamed judging", func() {
 		n := judge.MaxFindings + 250
 		writeCapture(path, "elsewhere.example", n, func(i int) int { return i + 1 })
 		res, err := judgeOpened("opt-out", path)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "judgeOpened")
 		cr, ok := res.Clause("consent.nothing-until-opt-in")
 		Expect(ok).To(BeTrue())
 		Expect(cr.Verdict).To(Equal(judge.Violated))
@@ -110,7 +110,7 @@ var _ = Describe("streamed judging", func() {
 		const n = 40
 		writeCapture(path, "elsewhere.example", n, func(i int) int { return n - i }) // last request answered first
 		res, err := judgeOpened("opt-out", path)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "judgeOpened")
 		var seqs []int64
 		for _, f := range res.Findings {
 			if f.Clause == "consent.nothing-until-opt-in" {
@@ -128,7 +128,7 @@ var _ = Describe("streamed judging", func() {
 		path := filepath.Join(dir, "capture.jsonl")
 		writeCapture(path, "elsewhere.example", 3, func(i int) int { return i + 1 })
 		b, err := os.ReadFile(path)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 		Expect(os.WriteFile(path, append(b, []byte(`{"type":"exchange","exchange":{"seq":4,"ki`)...), 0o600)).To(Succeed())
 		_, err = judge.OpenRun(path)
 		Expect(err).To(And(MatchError(capture.ErrTruncated), MatchError(capture.ErrIntegrity)))
@@ -158,14 +158,14 @@ var _ = Describe("streamed judging", func() {
 	It("names at most ten blind exchanges in a reason and counts the others", func() {
 		path := filepath.Join(GinkgoT().TempDir(), "capture.jsonl")
 		w, err := capture.Create(path)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "capture.Create")
 		for i := 1; i <= 25; i++ {
 			Expect(w.Exchange(&capture.Exchange{Seq: int64(i), Kind: capture.KindTunnelRejected, Conn: int64(i),
 				Host: fmt.Sprintf("pinned%02d.example:443", i), Note: "client rejected the certificate"})).To(Succeed())
 		}
 		Expect(w.Close()).To(Succeed())
 		res, err := judgeOpened("opt-in", path)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "judgeOpened")
 		cr, ok := res.Clause("fields.documented-only")
 		Expect(ok).To(BeTrue())
 		Expect(cr.Verdict).To(Equal(judge.Unobservable))

@@ -97,12 +97,12 @@ to comply with clause "anonymity.no-personal-values" (scenario "opt-in")
 	It("clears what it found between calls, as Eventually needs", func() {
 		m := matchers.ComplyWith("anonymity.no-personal-values")
 		ok, err := m.Match(res)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "m.Match")
 		Expect(ok).To(BeFalse())
 		res.Findings = res.Findings[1:2] // only the files.no-names finding is left
 		res.Clauses[0] = judge.ClauseResult{Clause: "anonymity.no-personal-values", Verdict: judge.Passed}
 		ok, err = m.Match(res)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "m.Match")
 		Expect(ok).To(BeTrue())
 		Expect(m.NegatedFailureMessage(res)).NotTo(ContainSubstring("user canary"), "findings of the first call must not leak into the second")
 	})

@@ -129,12 +129,12 @@ var _ = Describe("the mutant manifest", Label("manifest"), func() {
 	BeforeEach(func() {
 		var err error
 		p, err = policy.Load(filepath.Join("..", "..", "policy.yaml"))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "policy.Load")
 	})
 
 	It("reads the shipped manifest: names unique, clauses sorted and in the policy", func() {
 		ms, err := loadManifest(filepath.Join("..", "..", "fixtures", "mutants", "manifest.yaml"), p)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "loadManifest")
 		Expect(len(ms)).To(BeNumerically(">=", 25))
 		for _, m := range ms {
 			Expect(m.Clauses).To(Equal(sortedUnique(m.Clauses)), m.Name)

@@ -220,7 +220,7 @@ func (b *bench) selected() ([]int, error) {
 // run runs the selected subjects, defaultPool at once.
 func (b *bench) run(ctx context.Context) {
 	idx, err := b.selected()
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "b.selected")
 	if len(idx) == 0 {
 		return
 	}

@@ -47,9 +47,9 @@ var _ = Describe("Observe", func() {
 		BeforeEach(func() {
 			var err error
 			body, err = os.ReadFile("testdata/pants-2.16.json")
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 			obs, err = observe.Observe(jsonExchange("https://spire.bugout.dev/humbug/reports", string(body)), pantsOpts)
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "observe.Observe")
 		})
 
 		It("splits the request line", func() {
@@ -110,7 +110,7 @@ var _ = Describe("Observe", func() {
 		observeBody := func(body string) *observe.Observation {
 			GinkgoHelper()
 			obs, err := observe.Observe(jsonExchange("http://127.0.0.1:8080/v1/events?a=1", body), observe.Options{})
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "observe.Observe")
 			return obs
 		}
 
@@ -157,7 +157,7 @@ var _ = Describe("Observe", func() {
 			Expect(texts(obs.Get("query:a"))).To(Equal([]string{"1"}))
 			ex := jsonExchange("https://h.example/p?q=a%20b&q=c+d&bad=%zz", "")
 			obs, err := observe.Observe(ex, observe.Options{})
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "observe.Observe")
 			Expect(texts(obs.Get("query:q"))).To(Equal([]string{"a b", "c d"}))
 			Expect(texts(obs.Get("query:bad"))).To(Equal([]string{"%zz"}), "an undecodable value is kept raw")
 		})
@@ -190,10 +190,10 @@ var _ = Describe("Observe", func() {
 			}
 			ex := jsonExchange("https://h.example/p", `{"c":`+s+`}`)
 			obs, err := observe.Observe(ex, observe.Options{MaxDepth: 8})
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "observe.Observe")
 			Expect(obs.BodyError).To(ContainSubstring("nesting too deep"))
 			obs, err = observe.Observe(ex, observe.Options{MaxDepth: 12})
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "observe.Observe")
 			Expect(obs.BodyError).To(BeEmpty())
 			Expect(obs.Embedded).To(HaveLen(10))
 		})
@@ -202,7 +202,7 @@ var _ = Describe("Observe", func() {
 			ex := jsonExchange("https://h.example/p", "hello=world")
 			ex.Headers = []capture.Header{{Name: "Content-Type", Value: "application/x-www-form-urlencoded"}}
 			obs, err := observe.Observe(ex, observe.Options{})
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "observe.Observe")
 			Expect(obs.BodyError).To(BeEmpty())
 			Expect(obs.JSON).To(BeNil())
 			Expect(string(obs.Body)).To(Equal("hello=world"))
@@ -212,7 +212,7 @@ var _ = Describe("Observe", func() {
 			ex := jsonExchange("https://h.example/p", "")
 			ex.Body = capture.Body{Raw: []byte{0x1f, 0x8b}, Encoding: "gzip", Decoded: []byte(`{"k":"v"}`)}
 			obs, err := observe.Observe(ex, observe.Options{})
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "observe.Observe")
 			Expect(texts(obs.Get("$.k"))).To(Equal([]string{"v"}))
 		})
 	})
@@ -229,7 +229,7 @@ var _ = Describe("Observe", func() {
 
 		It("observes a non-HTTP record without error", func() {
 			obs, err := observe.Observe(&capture.Exchange{Kind: capture.KindTunnelRejected, Host: "Example.COM:443"}, observe.Options{})
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "observe.Observe")
 			Expect(obs.Host).To(Equal("example.com"))
 			Expect(obs.Port).To(Equal("443"))
 		})

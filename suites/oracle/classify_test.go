@@ -138,7 +138,7 @@ var _ = Describe("nodes", func() {
 
 	It("lists this machine's candidates as 48-bit decimals, universal ones first", func() {
 		nodes, err := oracle.NodeCandidates()
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "oracle.NodeCandidates")
 		seenLocal := false
 		for _, n := range nodes {
 			Expect(n.MAC).To(HaveLen(6))

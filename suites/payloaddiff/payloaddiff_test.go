@@ -20,7 +20,7 @@ func runDir(dir, url string, cs []canary.Canary, bodies ...string) {
 	GinkgoHelper()
 	Expect(os.MkdirAll(dir, 0o755)).To(Succeed())
 	w, err := capture.Create(filepath.Join(dir, capture.JSONLName))
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "capture.Create")
 	for i, b := range bodies {
 		host := strings.SplitN(strings.TrimPrefix(url, "https://"), "/", 2)[0]
 		Expect(w.Exchange(&capture.Exchange{Seq: int64(i + 1), Kind: capture.KindHTTP, Host: host + ":443", Method: "POST", URL: url,
@@ -49,7 +49,7 @@ var _ = Describe("Diff", func() {
 		runDir(filepath.Join(b, "other"), "https://else.example/x", nil, `{}`)
 
 		d, err := payloaddiff.Dirs(a, b)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "payloaddiff.Dirs")
 		Expect(d.Scenarios).To(HaveLen(2))
 		s := d.Scenarios[0]
 		Expect(s.Scenario).To(Equal("default"))
@@ -80,7 +80,7 @@ var _ = Describe("Diff", func() {
 			`{"deps":{"`+depB.Value+`":"git+https://`+depB.Value+`@h/x"},"events":[{"eventName":"`+depB.Value+`"}],"name":"`+depB.Value+`"}`)
 
 		d, err := payloaddiff.Dirs(a, b)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "payloaddiff.Dirs")
 		s := d.Scenarios[0]
 		Expect(s.FieldsAdded).To(Equal([]string{"$.name"}), "the planted key is «dep-name» on both sides")
 		Expect(s.EventsAdded).To(Equal([]string{"$.events[*].eventName = «dep-name»"}))
@@ -97,7 +97,7 @@ var _ = Describe("Diff", func() {
 		runDir(filepath.Join(a, "default"), "https://t.example/v1", nil, `{"a":1}`)
 		runDir(filepath.Join(b, "default"), "https://t.example/v1", nil, `{"a":2}`)
 		d, err := payloaddiff.Dirs(filepath.Join(a, "default"), b)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "payloaddiff.Dirs")
 		Expect(d.Empty()).To(BeTrue(), "one value each side: a new value alone is no change (ids and durations change every run)")
 		var md bytes.Buffer
 		Expect(payloaddiff.Write(&md, d, "md")).To(Succeed())

@@ -30,7 +30,7 @@ func problems(err error) []string {
 var _ = Describe("Load", func() {
 	It("loads the shipped policy with every clause of the contract", func() {
 		p, err := policy.Load(filepath.Join(root, "policy.yaml"))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "policy.Load")
 		var client, server []string
 		for _, c := range p.Clauses {
 			if c.Testable == policy.TestableClient {
@@ -57,21 +57,21 @@ var _ = Describe("Load", func() {
 
 	It("gives a scenario without runs one run that carries the scenario's sink", func() {
 		p, err := policy.Load(filepath.Join(root, "policy.yaml"))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "policy.Load")
 		slow, err := p.Scenario("slow-endpoint")
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "p.Scenario")
 		runs := slow.RunsOf()
 		Expect(runs).To(HaveLen(1))
 		Expect(runs[0].Sink.Delay.D().Seconds()).To(BeNumerically("==", 10))
 		errs, err := p.Scenario("endpoint-error")
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "p.Scenario")
 		Expect(errs.RunsOf()[0].Sink.Status).To(Equal(500))
 		Expect(errs.RunsOf()[1].Sink.Refuse).To(BeTrue())
 	})
 
 	It("names an unknown scenario together with the known ones", func() {
 		p, err := policy.Load(filepath.Join(root, "fixtures/policies/acme.yaml"))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "policy.Load")
 		_, err = p.Scenario("nope")
 		Expect(err).To(MatchError(ContainSubstring(`scenario "nope" not found in policy ../../fixtures/policies/acme.yaml (known: disabled, enabled)`)))
 	})
@@ -127,7 +127,7 @@ var _ = Describe("Load", func() {
 	It("rejects every broken and invalid policy in fixtures/policies", func() {
 		for _, dir := range []string{"broken", "invalid"} {
 			files, err := filepath.Glob(filepath.Join(root, "fixtures/policies", dir, "*.yaml"))
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "filepath.Glob")
 			Expect(files).NotTo(BeEmpty())
 			for _, f := range files {
 				_, err := policy.Load(f)
@@ -146,7 +146,7 @@ var _ = Describe("Load", func() {
 
 	It("rejects a second YAML document", func() {
 		b, err := os.ReadFile(filepath.Join(root, "fixtures/policies/acme.yaml"))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 		_, err = policy.Parse(append(b, []byte("---\nversion: 2\n")...), "two.yaml")
 		Expect(err).To(MatchError(ContainSubstring("a second YAML document follows the policy")))
 	})
@@ -179,7 +179,7 @@ var _ = Describe("a scenario's host block", func() {
 
 	It("accepts env entries that repeat what the host facts give", func() {
 		b, err := os.ReadFile(filepath.Join(root, "fixtures/policies/invalid/bad-host.yaml"))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 		_, err = policy.Parse(b, "bad-host.yaml")
 		for _, line := range problems(err) {
 			Expect(line).NotTo(ContainSubstring("scenarios[1]"), "TZ: UTC and LANG: C.UTF-8 under a host with the defaults")

@@ -37,7 +37,7 @@ var _ = Describe("policy.schema.json", func() {
 
 	BeforeEach(func() {
 		doc, err := jsonschema.UnmarshalJSON(mustOpen(filepath.Join(root, "policy.schema.json")))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "jsonschema.UnmarshalJSON")
 		c := jsonschema.NewCompiler()
 		Expect(c.AddResource(policy.SchemaID, doc)).To(Succeed())
 		schema, err = c.Compile(policy.SchemaID)
@@ -46,13 +46,13 @@ var _ = Describe("policy.schema.json", func() {
 
 	It("is the schema generated from the policy model (regenerate with POLICY_SCHEMA_UPDATE=1)", func() {
 		want, err := policy.JSONSchema()
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "policy.JSONSchema")
 		path := filepath.Join(root, "policy.schema.json")
 		if os.Getenv("POLICY_SCHEMA_UPDATE") != "" {
 			Expect(os.WriteFile(path, want, 0o644)).To(Succeed())
 		}
 		got, err := os.ReadFile(path)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 		Expect(string(got)).To(Equal(string(want)), "policy.schema.json is stale")
 	})
 
@@ -62,20 +62,20 @@ var _ = Describe("policy.schema.json", func() {
 			_, err := policy.Load(path)
 			Expect(err).NotTo(HaveOccurred(), "loader on %s", f)
 			v, err := yamlAsJSON(path)
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "yamlAsJSON")
 			Expect(schema.Validate(v)).To(Succeed(), "schema on %s", f)
 		}
 	})
 
 	It("rejects every broken policy, as the loader does", func() {
 		files, err := filepath.Glob(filepath.Join(root, "fixtures/policies/broken/*.yaml"))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "filepath.Glob")
 		Expect(len(files)).To(BeNumerically(">=", 10))
 		for _, f := range files {
 			_, err := policy.Load(f)
 			Expect(err).To(HaveOccurred(), "loader on %s", f)
 			v, err := yamlAsJSON(f)
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "yamlAsJSON")
 			Expect(schema.Validate(v)).NotTo(Succeed(), "schema on %s", f)
 		}
 	})
@@ -84,7 +84,7 @@ var _ = Describe("policy.schema.json", func() {
 func mustOpen(path string) *os.File {
 	GinkgoHelper()
 	f, err := os.Open(path)
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "os.Open")
 	DeferCleanup(f.Close)
 	return f
 }

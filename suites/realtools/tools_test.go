@@ -99,7 +99,7 @@ func describeTool(rt realTool) bool {
 			Expect(err).NotTo(HaveOccurred(), "loading %s", rt.Policy)
 
 			out, err = filepath.Abs(artifacts(rt.Name))
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "filepath.Abs")
 			Expect(os.MkdirAll(filepath.Dir(out), 0o755)).To(Succeed())
 			AddReportEntry("output folder", out)
 			cmd := exec.CommandContext(ctx, cliPath, "run", "--policy", rt.Policy, "--tool", rt.Tool(filepath.Join(cache, rt.Dir)), "--out", out, "--timeout", "5m")

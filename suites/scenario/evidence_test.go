@@ -27,16 +27,16 @@ var _ = Describe("evidence out of the tool's reach", func() {
 		}
 		GinkgoT().Setenv("OUT_FOLDER", out)
 		list, err := scenario.RunAll(ctx, opts, []string{"repeated-runs", "opt-in"})
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "scenario.RunAll")
 		runs, sealed := 0, 0
 		for _, res := range list {
 			Expect(res.Err).NotTo(HaveOccurred(), res.Scenario)
 			for _, rr := range res.Runs {
 				runs++
 				seen, err := os.ReadFile(filepath.Join(rr.Dir, "stdout"))
-				Expect(err).NotTo(HaveOccurred())
+				Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 				e, err := capture.ReadEgress(rr.Dir)
-				Expect(err).NotTo(HaveOccurred())
+				Expect(err).NotTo(HaveOccurred(), "capture.ReadEgress")
 				if e.Sealed {
 					// A sealed run covers the output folder: the tool
 					// sees it empty.
@@ -53,7 +53,7 @@ var _ = Describe("evidence out of the tool's reach", func() {
 				Expect(capture.Verify(rr.Dir)).To(Succeed())
 				Expect(capture.Verify(filepath.Join(rr.Dir, capture.HARName))).To(Succeed())
 				fi, err := os.Stat(rr.Dir)
-				Expect(err).NotTo(HaveOccurred())
+				Expect(err).NotTo(HaveOccurred(), "os.Stat")
 				Expect(fi.Mode().Perm()).To(Equal(os.FileMode(0o700)))
 			}
 		}
@@ -70,14 +70,14 @@ var _ = Describe("evidence out of the tool's reach", func() {
 	It("refuses a capture the tool rewrote while it ran: a harness error naming file and line (mutant edit-capture, not sealed)", func(ctx SpecContext) {
 		root := repoRoot()
 		python, err := scenario.Python(ctx)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "scenario.Python")
 		out := GinkgoT().TempDir()
 		opts := scenario.Options{
 			Policy: loadPolicy(root), Root: root, Out: out, Timeout: 30 * time.Second, Seal: session.SealOff,
 			Tool: scenario.ResolveTool([]string{python, "fixtures/reference/pants.py", "--ref-mutant=edit-capture"}, root),
 		}
 		list, err := scenario.RunAll(ctx, opts, []string{"opt-in"})
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "scenario.RunAll")
 		Expect(list[0].Err).To(MatchError(capture.ErrIntegrity))
 		Expect(list[0].Err.Error()).To(MatchRegexp(`opt-in/capture\.jsonl line \d+: capture does not match its integrity chain`))
 	}, SpecTimeout(time.Minute))

@@ -39,7 +39,7 @@ var _ = Describe("a tool that cannot run", func() {
 	It("names a tool file that does not exist before starting the interpreter", func(ctx SpecContext) {
 		opts.Tool = []string{"python3", filepath.Join(root, "fixtures/reference/no-such-pants.py")}
 		sc, err := opts.Policy.Scenario("opt-out")
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "opts.Policy.Scenario")
 		r, err := scenario.Run(ctx, opts, sc)
 		Expect(err).To(MatchError(ContainSubstring("no-such-pants.py")))
 		Expect(r.Runs).To(HaveLen(1))
@@ -55,7 +55,7 @@ echo ran "$@"
 		opts.Timeout = time.Second
 		start := time.Now()
 		list, err := scenario.RunAll(ctx, opts, []string{"opt-out", "repeated-runs"})
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "scenario.RunAll")
 		Expect(time.Since(start)).To(BeNumerically("<", 15*time.Second))
 
 		hung := list[0]
@@ -65,7 +65,7 @@ echo ran "$@"
 		Expect(hung.Runs[0].Run.TimedOut).To(BeTrue())
 		Expect(hung.Runs[0].Run.Killed).NotTo(BeEmpty())
 		facts, err := capture.ReadRun(hung.Runs[0].Dir)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "capture.ReadRun")
 		Expect(facts.TimedOut).To(BeTrue(), "run.json says the run timed out")
 
 		ok := list[1]
@@ -83,7 +83,7 @@ echo ran "$@"
 		cancel()
 		opts.Tool = []string{"true"}
 		list, err := scenario.RunAll(cctx, opts, []string{"repeated-runs"})
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "scenario.RunAll")
 		Expect(list[0].Err).To(MatchError(context.Canceled))
 		Expect(list[0].Runs).To(BeEmpty())
 	})

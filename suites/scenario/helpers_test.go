@@ -21,7 +21,7 @@ import (
 func repoRoot() string {
 	GinkgoHelper()
 	dir, err := os.Getwd()
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "os.Getwd")
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
 			return dir
@@ -71,7 +71,7 @@ func reportContent(ex *capture.Exchange) map[string]any {
 func readCanaries(dir string) []canary.Canary {
 	GinkgoHelper()
 	cs, err := canary.ReadFile(filepath.Join(dir, scenario.CanariesName))
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "canary.ReadFile")
 	return cs
 }
 

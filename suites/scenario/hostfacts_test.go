@@ -54,7 +54,7 @@ var _ = Describe("host facts pinned per scenario", Ordered, Label("sealed"), fun
 	runScenario := func(ctx SpecContext, name, seal string) outcome {
 		GinkgoHelper()
 		sc, err := p.Scenario(name)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "p.Scenario")
 		opts := scenario.Options{
 			Policy: p, Tool: scenario.ResolveTool([]string{"python3", filepath.Join(fixture, "sender.py")}, root), Root: fixture,
 			Out: filepath.Join(out, seal), Timeout: 30 * time.Second, Seal: seal, Log: GinkgoWriter,
@@ -63,18 +63,18 @@ var _ = Describe("host facts pinned per scenario", Ordered, Label("sealed"), fun
 		Expect(err).NotTo(HaveOccurred(), name)
 		dir := res.Runs[0].Dir
 		b, err := os.ReadFile(filepath.Join(dir, session.StdoutName))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 		var o outcome
 		// The last line: on a terminal stderr (a shell's locale warning
 		// where de_DE is not installed) lands in stdout too.
 		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 		Expect(json.Unmarshal([]byte(strings.TrimSpace(lines[len(lines)-1])), &o.facts)).To(Succeed(), "%s said: %s", name, b)
 		o.run, err = capture.ReadRun(dir)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "capture.ReadRun")
 		jr, err := judge.LoadRun(dir)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "judge.LoadRun")
 		r, err := judge.Judge(judge.Input{Policy: p, Scenario: name, Runs: []judge.RunData{jr}})
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "judge.Judge")
 		cr, ok := r.Clause("consent.quiet-on-developer-machines")
 		Expect(ok).To(BeTrue())
 		o.verdict = cr.Verdict
@@ -89,7 +89,7 @@ var _ = Describe("host facts pinned per scenario", Ordered, Label("sealed"), fun
 		fixture = filepath.Join(root, "fixtures", "hostfacts")
 		var err error
 		p, err = policy.Load(filepath.Join(fixture, "policy.yaml"))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "policy.Load")
 		out = GinkgoT().TempDir()
 		for _, name := range []string{"plain", "docker", "podman", "ci"} {
 			outcomes[name] = runScenario(ctx, name, session.SealOn)

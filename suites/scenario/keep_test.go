@@ -21,21 +21,21 @@ grep -c DEPLOY_STAGE pants.toml
 			Policy: loadPolicy(root), Tool: []string{"/bin/sh", tool}, Root: root, Out: GinkgoT().TempDir(), Keep: true,
 		}
 		sc, err := opts.Policy.Scenario("unset")
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "opts.Policy.Scenario")
 		r, err := scenario.Run(ctx, opts, sc)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "scenario.Run")
 		rr := r.Runs[0]
 		DeferCleanup(os.RemoveAll, filepath.Dir(filepath.Dir(rr.Workdir)))
 
 		Expect(rr.Workdir).To(BeADirectory())
 		Expect(rr.Home).To(BeADirectory())
 		toml, err := os.ReadFile(filepath.Join(rr.Workdir, "pants.toml"))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 		Expect(string(toml)).To(ContainSubstring(`extra_env_vars = ["DEPLOY_STAGE=` + valueOf(rr, "config-value") + `"]`))
 		Expect(string(toml)).To(HavePrefix("# Scenario repo"), "the repo's own pants.toml is kept, the scenario's part appended")
 
 		recorded, err := os.ReadFile(filepath.Join(rr.Dir, "stdout"))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 		Expect(string(recorded)).To(ContainSubstring("user=" + valueOf(rr, "user") + " logname=" + valueOf(rr, "user")))
 		Expect(string(recorded)).To(ContainSubstring("token=" + valueOf(rr, "env-value")))
 

@@ -37,7 +37,7 @@ var _ = Describe("running the shipped scenarios against the reference", Ordered,
 			Log:     GinkgoWriter,
 		}
 		list, err := scenario.RunAll(ctx, opts, []string{"opt-in", "opt-out", "two-repos"})
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "scenario.RunAll")
 		Expect(list).To(HaveLen(3))
 		results = map[string]*scenario.Result{}
 		for _, r := range list {
@@ -53,7 +53,7 @@ var _ = Describe("running the shipped scenarios against the reference", Ordered,
 		Expect(rr.Dir).To(Equal(filepath.Join(out, "opt-in")))
 		Expect(rr.Run.ExitCode).To(Equal(0))
 		exs, err := capture.Load(rr.Dir)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "capture.Load")
 		Expect(exs).To(HaveLen(1))
 		Expect(exs[0].Host).To(HavePrefix("spire.bugout.dev"))
 		Expect(string(exs[0].Body.Bytes())).To(ContainSubstring(sha256Hex(valueOf(rr, "repo-id"))))
@@ -62,7 +62,7 @@ var _ = Describe("running the shipped scenarios against the reference", Ordered,
 	It("plants the user canary where the tool reads the user name", func() {
 		rr := results["opt-in"].Runs[0]
 		exs, err := capture.Load(rr.Dir)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "capture.Load")
 		Expect(exs).To(HaveLen(1))
 		content := reportContent(exs[0])
 		Expect(content).To(HaveKeyWithValue("user_id", sha256Hex(valueOf(rr, "repo-id")+"."+valueOf(rr, "user"))))
@@ -90,7 +90,7 @@ var _ = Describe("running the shipped scenarios against the reference", Ordered,
 			Expect(valueOf(rr, "host")).To(Equal(e.Hostname), "the namespace's host name is the host canary")
 			Expect(valueOf(rr, "node")).To(Equal(e.Node), "the first node canary is the sink's MAC as uuid.getnode() returns it")
 			mac, err := net.ParseMAC(e.MAC)
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "net.ParseMAC")
 			for _, form := range append(oracle.NodeForms(mac), strings.ToUpper(hex.EncodeToString(mac))) {
 				Expect(rr.Canaries).To(ContainElement(canary.Canary{Role: "node", Value: form}))
 			}
@@ -99,7 +99,7 @@ var _ = Describe("running the shipped scenarios against the reference", Ordered,
 			Expect(rr.Canaries).NotTo(ContainElement(HaveField("Role", "host")))
 		}
 		nodes, err := oracle.NodeCandidates()
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "oracle.NodeCandidates")
 		for _, n := range nodes {
 			for _, form := range oracle.NodeForms(n.MAC) {
 				Expect(rr.Canaries).To(ContainElement(canary.Canary{Role: "node", Value: form}))
@@ -131,10 +131,10 @@ var _ = Describe("running the shipped scenarios against the reference", Ordered,
 		rr := r.Runs[0]
 		Expect(rr.Run.ExitCode).To(Equal(0))
 		exs, err := capture.Load(rr.Dir)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "capture.Load")
 		Expect(exs).To(BeEmpty())
 		stderr, err := os.ReadFile(filepath.Join(rr.Dir, "stderr"))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 		Expect(string(stderr)).NotTo(ContainSubstring("telemetry"))
 		Expect(readCanaries(rr.Dir)).To(ConsistOf(rr.Canaries))
 	})
@@ -153,7 +153,7 @@ var _ = Describe("running the shipped scenarios against the reference", Ordered,
 		Expect(a1.Workdir).NotTo(Equal(a2.Workdir), "every run gets a fresh copy")
 		for _, rr := range r.Runs {
 			exs, err := capture.Load(rr.Dir)
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "capture.Load")
 			Expect(exs).To(HaveLen(1), "run %s", rr.Name)
 			Expect(reportContent(exs[0])).To(HaveKeyWithValue("repo_id", sha256Hex(valueOf(rr, "repo-id"))), "run %s", rr.Name)
 		}

@@ -55,7 +55,7 @@ var _ = Describe("sealed runs of the reference and its network mutants", Ordered
 				words = append(words, r.tool)
 			}
 			sc, err := p.Scenario(r.scenario)
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "p.Scenario")
 			opts := scenario.Options{
 				Policy: p, Tool: scenario.ResolveTool(words, root), Root: root,
 				Out: filepath.Join(out, name), Timeout: 30 * time.Second, Seal: session.SealOn, Log: GinkgoWriter,
@@ -74,7 +74,7 @@ var _ = Describe("sealed runs of the reference and its network mutants", Ordered
 	egressOf := func(name string) *capture.Egress {
 		GinkgoHelper()
 		e, err := capture.ReadEgress(dirs[name])
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "capture.ReadEgress")
 		Expect(e.Sealed).To(BeTrue(), "run %s was sealed", name)
 		return e
 	}
@@ -111,7 +111,7 @@ var _ = Describe("sealed runs of the reference and its network mutants", Ordered
 	It("verifies machine_id exactly: sha256 of the repo id, a dot and the canary MAC's node", func() {
 		e := egressOf("reference")
 		exs, err := capture.Load(dirs["reference"])
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "capture.Load")
 		Expect(exs).To(HaveLen(1))
 		content := reportContent(exs[0])
 		cs := canariesOf(dirs["reference"])
@@ -122,7 +122,7 @@ var _ = Describe("sealed runs of the reference and its network mutants", Ordered
 
 	It("records a mutant that ignores the proxy through the transparent path and judges its payload", func() {
 		exs, err := capture.Load(dirs["ignore-proxy"])
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "capture.Load")
 		Expect(exs).To(HaveLen(1))
 		Expect(exs[0].Path).To(Equal(capture.PathTransparent))
 		Expect(exs[0].URL).To(Equal("https://spire.bugout.dev/humbug/reports"))
@@ -140,10 +140,10 @@ var _ = Describe("sealed runs of the reference and its network mutants", Ordered
 		Expect(violated("hardcoded-ip")).To(Equal([]string{"egress.proxy-only"}))
 		Expect(results["hardcoded-ip"].Findings[0].Message).To(ContainSubstring("198.51.100.7:443"))
 		f, err := os.Open(filepath.Join(dirs["hardcoded-ip"], capture.PcapName))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.Open")
 		defer f.Close()
 		r, err := pcapgo.NewNgReader(f, pcapgo.DefaultNgReaderOptions)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "pcapgo.NewNgReader")
 		syn := false
 		for {
 			data, _, err := r.ReadPacketData()

@@ -61,7 +61,7 @@ var _ = Describe("Prefilter", func() {
 
 	It("lets a Set search each literal once and run only the expressions whose literals occur", func() {
 		set, err := textmatch.CompileSet(policyPatterns)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "textmatch.CompileSet")
 		Expect(set.Len()).To(Equal(len(policyPatterns)))
 		Expect(set.Match(body(10 << 10))).To(BeEmpty())
 		Expect(set.FindIndexes(body(10 << 10))).To(BeNil())
@@ -79,7 +79,7 @@ var _ = Describe("Prefilter", func() {
 
 	It("is safe for concurrent use (run with -race)", func() {
 		set, err := textmatch.CompileSet(policyPatterns)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "textmatch.CompileSet")
 		text := string(body(1<<10)) + " anonymous "
 		results := make(chan []int, 4)
 		for range 4 {

@@ -52,7 +52,7 @@ var _ = Describe("Spec.RunMatrix", func() {
 
 		vs := []string{"1.0.0", "1.5.0", "2.0.0", "9.0.0", "2.1.0", "7.0.0", "8.0.0"}
 		m, err := spec.RunMatrix(ctx, vs)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "spec.RunMatrix")
 		var got []string
 		for _, r := range m.Versions {
 			got = append(got, r.Version+"="+versions.Cell(r, "c"))
@@ -73,10 +73,10 @@ var _ = Describe("Spec.RunMatrix", func() {
 		Expect(m.WriteAll(filepath.Join(tmp, "out"))).To(Succeed())
 
 		again, err := spec.RunMatrix(ctx, []string{"1.0.0"})
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "spec.RunMatrix")
 		Expect(again.Versions[0].Installed).To(BeFalse())
 		b, err := os.ReadFile(filepath.Join(tmp, "cache", "1.0.0", "count"))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "os.ReadFile")
 		Expect(strings.Count(string(b), "x")).To(Equal(1), "the stamp keeps a rerun from installing")
 		Expect(log.String()).To(ContainSubstring("1.0.0: installed already"))
 	})

@@ -74,7 +74,7 @@ var _ = Describe("Bisect", func() {
 		for firstBad := 1; firstBad < len(vs); firstBad++ {
 			var runs []string
 			b, err := versions.Bisect(ctx, vs, "c", stub(vs, firstBad, nil, &runs))
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "versions.Bisect")
 			Expect(b.FirstBad.Version).To(Equal(vs[firstBad]))
 			Expect(b.LastGood.Version).To(Equal(vs[firstBad-1]))
 			Expect(b.Evidence).To(ConsistOf(judge.Finding{Clause: "c", Message: "leak in " + vs[firstBad]}))
@@ -86,7 +86,7 @@ var _ = Describe("Bisect", func() {
 		var runs []string
 		skip := map[string]bool{vs[9]: true, vs[10]: true}
 		b, err := versions.Bisect(ctx, vs, "c", stub(vs, 10, skip, &runs))
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "versions.Bisect")
 		Expect(b.FirstBad.Version).To(Equal(vs[11]))
 		Expect(b.LastGood.Version).To(Equal(vs[8]))
 		Expect(b.Untested).To(Equal([]string{vs[9], vs[10]}))
