@@ -30,8 +30,8 @@ type Query struct {
 	Answer string `json:"answer,omitempty"`
 }
 
-// dnsResponder answers every A and AAAA question with the namespace's
-// transparent addresses, so that a client that ignores the proxy connects to
+// dnsResponder answers every A question (and AAAA, when v6 is set) with the
+// namespace's transparent addresses, so that a client that ignores the proxy connects to
 // the transparent listeners, and logs every name it is asked.
 type dnsResponder struct {
 	conn   *net.UDPConn

@@ -56,8 +56,9 @@
 // The harness serves the sockets from its own namespace: the proxy's upstream
 // connections leave from the host as usual, while the tool can reach nothing
 // but the proxy, the DNS responder and the transparent listeners. The DNS
-// responder (gopacket's layers.DNS) answers every A and AAAA with the
-// transparent addresses and streams every question to dns.jsonl. The capture
+// responder (gopacket's layers.DNS) answers every A with the transparent
+// IPv4 address (AAAA gets no record, so that no client races two address
+// families) and streams every question to dns.jsonl. The capture
 // writes packets.pcapng (pcapgo.NgWriter, one interface block per namespace
 // interface, flushed every 100 ms) and sorts packets into flows: proxy,
 // transparent, dns, escape (anything sent to the sink), noise and other.

@@ -439,10 +439,12 @@ func (s *Sandbox) adopt(fds []int, opts Options) error {
 	s.capture = c
 	go s.capture.run()
 
+	// A records only: a client given both families races an IPv6 against
+	// an IPv4 connection (Node's autoSelectFamily) and resets the loser in
+	// its TLS handshake, which left a rejected handshake to judge in some
+	// runs and not in others. The IPv6 listeners stay for clients that dial
+	// an IPv6 literal.
 	s.dns = &dnsResponder{conn: s.dnsConn, v4: transparentIPv4, marker: s.marker, done: make(chan struct{})}
-	if s.info.IPv6 {
-		s.dns.v6 = transparentIPv6
-	}
 	if s.dnsFile != nil {
 		s.dns.log = s.dnsFile
 	}
