@@ -162,7 +162,7 @@ func Attach(r *Report, p *policy.Policy, out string) {
 			}
 		}
 	}
-	lists := tagLists(p)
+	lists := judge.TagLists(p)
 	fieldScenario := fieldScenario(r, p)
 	var fields *fieldCounter
 	if fieldScenario != "" {
@@ -320,14 +320,6 @@ func relTo(out, path string) string {
 		return path
 	}
 	return filepath.ToSlash(rel)
-}
-
-func tagLists(p *policy.Policy) []observe.TagList {
-	var out []observe.TagList
-	for _, f := range p.TagLists() {
-		out = append(out, observe.TagList{Path: f.Path, Sep: f.Sep, Name: lastKey(f.Path)})
-	}
-	return out
 }
 
 func lastKey(path string) string {

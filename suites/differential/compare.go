@@ -65,7 +65,7 @@ type Options struct {
 func Compare(p *policy.Policy, runs []Triple, opts Options) (*judge.Differential, error) {
 	d := &judge.Differential{}
 	ex := newExplainer(p)
-	lists := tagLists(p)
+	lists := judge.TagLists(p)
 	for _, r := range runs {
 		var snaps [3]snapshot
 		for i, f := range []Folder{r.Base, r.Same, r.Replaced} {
@@ -208,7 +208,7 @@ func newExplainer(p *policy.Policy) *explainer {
 	for i := range p.Fields {
 		f := &p.Fields[i]
 		if f.Type == policy.TypeTagList {
-			name := lastKey(f.Path)
+			name := f.TagListName()
 			for j := range f.Tags {
 				t := &f.Tags[j]
 				if t.Derive == nil {

@@ -189,21 +189,6 @@ func bodyValue(b []byte) string {
 }
 
 // tagLists are the policy's tag lists as observe takes them.
-func tagLists(p *policy.Policy) []observe.TagList {
-	var out []observe.TagList
-	for _, f := range p.TagLists() {
-		out = append(out, observe.TagList{Path: f.Path, Sep: f.Sep, Name: lastKey(f.Path)})
-	}
-	return out
-}
-
-// lastKey is the last member name of a JSON path ($.a.tags → tags).
-func lastKey(path string) string {
-	if i := strings.LastIndexByte(path, '.'); i >= 0 {
-		return path[i+1:]
-	}
-	return path
-}
 
 // walker adds the body's leaves: array indexes folded, members of an
 // event qualified by its kind ("$[*].generic.value {key=execution}").

@@ -166,7 +166,7 @@ func (j *judgement) tagFindings(clause, kind string, rv *runView, o *observe.Obs
 		specs[f.Tags[i].Key] = &f.Tags[i]
 	}
 	ex := o.Exchange.Seq
-	for _, t := range o.Tags(lastKey(f.Path)) {
+	for _, t := range o.Tags(f.TagListName()) {
 		ev := fmt.Sprintf("tag value of %d chars, redacted", len(t.Value))
 		if !t.HasSep {
 			out = append(out, j.finding(clause, kind, rv, ex, t.Path, fmt.Sprintf("tag without the %q separator", f.Sep), fmt.Sprintf("%d chars, redacted", len(t.Key))))
@@ -282,8 +282,8 @@ func (j *judgement) requiredFields(clause string, c policy.Check) *checker {
 				if !t.Required {
 					continue
 				}
-				if !slices.ContainsFunc(o.Tags(lastKey(f.Path)), func(x observe.Tag) bool { return x.Key == t.Key }) {
-					out.add(j.finding(clause, c.Kind, rv, o.Exchange.Seq, lastKey(f.Path)+"["+t.Key+"]",
+				if !slices.ContainsFunc(o.Tags(f.TagListName()), func(x observe.Tag) bool { return x.Key == t.Key }) {
+					out.add(j.finding(clause, c.Kind, rv, o.Exchange.Seq, f.TagListName()+"["+t.Key+"]",
 						fmt.Sprintf("required tag %q is missing", t.Key), ""))
 				}
 			}

@@ -250,7 +250,7 @@ func (j *judgement) idsAbsent(clause string, c policy.Check) *checker {
 					if t.Derive == nil || t.Derive.From != name {
 						continue
 					}
-					for _, v := range o.Get(lastKey(tf.Path) + "[" + t.Key + "]") {
+					for _, v := range o.Get(tf.TagListName() + "[" + t.Key + "]") {
 						if v.Text != "" {
 							out.add(j.finding(clause, c.Kind, rv, o.Exchange.Seq, v.Path,
 								fmt.Sprintf("tag %q repeats %s although it should be removed", t.Key, f.Name), fmt.Sprintf("%d chars, value redacted", len(v.Text))))

@@ -281,11 +281,10 @@ type judgement struct {
 
 func newJudgement(in Input, sc *policy.Scenario) (*judgement, error) {
 	j := &judgement{p: in.Policy, sc: sc, in: in, tagListOf: map[string]string{}, regexes: map[string]*textmatch.Regexp{}}
+	j.obsOpts.TagLists = TagLists(in.Policy)
 	for _, f := range in.Policy.TagLists() {
-		name := lastKey(f.Path)
-		j.obsOpts.TagLists = append(j.obsOpts.TagLists, observe.TagList{Path: f.Path, Sep: f.Sep, Name: name})
 		for _, t := range f.Tags {
-			j.tagListOf[t.Key] = name
+			j.tagListOf[t.Key] = f.TagListName()
 		}
 	}
 	var all []canary.Canary
@@ -320,13 +319,6 @@ func newJudgement(in Input, sc *policy.Scenario) (*judgement, error) {
 	return j, nil
 }
 
-func lastKey(path string) string {
-	if i := strings.LastIndexByte(path, '.'); i >= 0 {
-		return path[i+1:]
-	}
-	return path
-}
-
 // finding builds a finding of clause for a check in run rv.
 func (j *judgement) finding(clause, kind string, rv *runView, ex int64, path, msg, evidence string) Finding {
 	name := ""
@@ -334,4 +326,14 @@ func (j *judgement) finding(clause, kind string, rv *runView, ex int64, path, ms
 		name = rv.Name
 	}
 	return Finding{Clause: clause, Scenario: j.sc.Name, Run: name, Exchange: ex, Path: path, Check: kind, Message: msg, Evidence: evidence}
+}
+
+// TagLists are the policy's tag lists as observe splits them: every reader
+// of a capture observes with these, so that tags have one path grammar.
+func TagLists(p *policy.Policy) []observe.TagList {
+	var out []observe.TagList
+	for _, f := range p.TagLists() {
+		out = append(out, observe.TagList{Path: f.Path, Sep: f.Sep, Name: f.TagListName()})
+	}
+	return out
 }

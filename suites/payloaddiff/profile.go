@@ -135,11 +135,7 @@ func tagLists(dir string) []observe.TagList {
 	}
 	var out []observe.TagList
 	for _, f := range p.TagLists() {
-		name := f.Path
-		if i := strings.LastIndexByte(name, '.'); i >= 0 {
-			name = name[i+1:]
-		}
-		out = append(out, observe.TagList{Path: f.Path, Sep: f.Sep, Name: name})
+		out = append(out, observe.TagList{Path: f.Path, Sep: f.Sep, Name: f.TagListName()})
 	}
 	return out
 }

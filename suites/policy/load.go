@@ -432,6 +432,15 @@ func (s *Scenario) Exercises(id string) bool {
 }
 
 // TagLists returns the tag-list fields, for building observations.
+// TagListName is the name a tag-list field's tags go by in tag paths
+// (tags[goal]): the last member name of its path ($.a.tags → tags).
+func (f *Field) TagListName() string {
+	if i := strings.LastIndexByte(f.Path, '.'); i >= 0 {
+		return f.Path[i+1:]
+	}
+	return f.Path
+}
+
 func (p *Policy) TagLists() []*Field {
 	var out []*Field
 	for i := range p.Fields {
