@@ -199,6 +199,17 @@ func blindEnd(k *checker) func(rv *runView) {
 	}
 }
 
+// newChecker is a checker and the outcome its steps write to; with blind,
+// its end step reports a run whose exchanges it could not see into as
+// unobservable (blindEnd), which most checks of what was sent need.
+func newChecker(blind bool) (*checker, *outcome) {
+	k := &checker{}
+	if blind {
+		k.end = blindEnd(k)
+	}
+	return k, &k.out
+}
+
 // unobservableChecker is a checker that judges nothing: the check cannot
 // run (an unknown field, a bad regexp, no ids declared).
 func unobservableChecker(format string, args ...any) *checker {

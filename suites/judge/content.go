@@ -30,9 +30,7 @@ func (j *judgement) goalsSubset(clause string, c policy.Check) *checker {
 	if !ok {
 		return unobservableChecker("unknown field %q", c.Field)
 	}
-	k := &checker{}
-	out := &k.out
-	k.end = blindEnd(k)
+	k, out := newChecker(true)
 	k.each = func(rv *runView, x *item) {
 		if !x.payload() {
 			return
@@ -67,9 +65,7 @@ func (j *judgement) goalCount(clause string, c policy.Check) *checker {
 	if !ok {
 		return unobservableChecker("unknown field %q", c.Field)
 	}
-	k := &checker{}
-	out := &k.out
-	k.end = blindEnd(k)
+	k, out := newChecker(true)
 	var distinct map[string]bool
 	var expandErr string
 	k.start = func(rv *runView) {
@@ -110,8 +106,7 @@ func (j *judgement) goalCount(clause string, c policy.Check) *checker {
 // canaryAbsent searches every exchange for the roles' planted values in
 // every form.
 func (j *judgement) canaryAbsent(clause string, c policy.Check) *checker {
-	k := &checker{}
-	out := &k.out
+	k, out := newChecker(false)
 	roles := map[string]bool{}
 	for _, r := range c.Roles {
 		roles[r] = true
@@ -189,9 +184,7 @@ func (j *judgement) canaryAbsent(clause string, c policy.Check) *checker {
 
 // forbiddenPatterns matches the URL, every decoded string and the raw body.
 func (j *judgement) forbiddenPatterns(clause string, c policy.Check) *checker {
-	k := &checker{}
-	out := &k.out
-	k.end = blindEnd(k)
+	k, out := newChecker(true)
 	k.each = func(rv *runView, x *item) {
 		o := x.o
 		if o == nil {

@@ -33,8 +33,7 @@ func egressBlind(rv *runView) string {
 // sealed run whose processes were not contained in a PID namespace passes
 // with a note saying so.
 func (j *judgement) egress(clause string, c policy.Check) *checker {
-	k := &checker{}
-	out := &k.out
+	k, out := newChecker(false)
 	sealed := false
 	k.start = func(rv *runView) {
 		sealed = false

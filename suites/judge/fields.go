@@ -97,9 +97,7 @@ func (j *judgement) regex(expr string) (*textmatch.Regexp, error) {
 }
 
 func (j *judgement) allowedFields(clause string, c policy.Check) *checker {
-	k := &checker{}
-	out := &k.out
-	k.end = blindEnd(k)
+	k, out := newChecker(true)
 	allowed := map[string]map[string]bool{}
 	for _, cl := range j.p.Payload.Closed {
 		allowed[cl] = map[string]bool{}
@@ -228,9 +226,7 @@ func (j *judgement) derived(o *observe.Observation, d *policy.Derive, v string) 
 }
 
 func (j *judgement) allowedHeaders(clause string, c policy.Check) *checker {
-	k := &checker{}
-	out := &k.out
-	k.end = blindEnd(k)
+	k, out := newChecker(true)
 	k.each = func(rv *runView, x *item) {
 		o := x.o
 		if o == nil || x.attributed() != nil {
@@ -261,8 +257,7 @@ func (j *judgement) allowedHeaders(clause string, c policy.Check) *checker {
 }
 
 func (j *judgement) requiredFields(clause string, c policy.Check) *checker {
-	k := &checker{}
-	out := &k.out
+	k, out := newChecker(false)
 	reports := 0
 	k.start = func(*runView) { reports = 0 }
 	k.each = func(rv *runView, x *item) {
@@ -308,8 +303,7 @@ func (j *judgement) requiredFields(clause string, c policy.Check) *checker {
 }
 
 func (j *judgement) fieldFormat(clause string, c policy.Check) *checker {
-	k := &checker{}
-	out := &k.out
+	k, out := newChecker(false)
 	// seen are the listed fields some report carried: a format check of
 	// fields that never came judged nothing (no empty pass).
 	seen := map[string]bool{}

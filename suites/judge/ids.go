@@ -28,9 +28,7 @@ func (j *judgement) idSalted(clause string, c policy.Check) *checker {
 	if ids == nil {
 		return unobservableChecker("the policy declares no ids")
 	}
-	k := &checker{}
-	out := &k.out
-	k.end = blindEnd(k)
+	k, out := newChecker(true)
 	var salt, saltWhy string
 	var in oracle.Inputs
 	k.start = func(rv *runView) {
@@ -154,9 +152,7 @@ func declared(ids *policy.IDs, f policy.IDField) string {
 // idsUnlinkable compares ids across runs: stable within a canary set,
 // different across sets.
 func (j *judgement) idsUnlinkable(clause string, c policy.Check) *checker {
-	k := &checker{}
-	out := &k.out
-	k.end = blindEnd(k)
+	k, out := newChecker(true)
 	sets := map[string]bool{}
 	// field -> set -> value -> first run that sent it
 	seen := map[string]map[string]map[string]*runView{}
@@ -227,8 +223,7 @@ func (j *judgement) idsUnlinkable(clause string, c policy.Check) *checker {
 // idsAbsent passes when the id fields (and tags repeating them) are absent
 // or empty, or nothing was sent.
 func (j *judgement) idsAbsent(clause string, c policy.Check) *checker {
-	k := &checker{}
-	out := &k.out
+	k, out := newChecker(false)
 	k.each = func(rv *runView, x *item) {
 		if !x.payload() {
 			return

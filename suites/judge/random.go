@@ -39,9 +39,7 @@ func (j *judgement) random(clause string, c policy.Check) *checker {
 			return m[1], true
 		}
 	}
-	k := &checker{}
-	out := &k.out
-	k.end = blindEnd(k)
+	k, out := newChecker(true)
 	// firstRun maps a random part to the run that sent it first.
 	firstRun := map[string]*runView{}
 	k.each = func(rv *runView, x *item) {

@@ -134,8 +134,7 @@ func (j *judgement) nothingSent(clause string, c policy.Check) *checker {
 }
 
 func (j *judgement) noLogMention(clause string, c policy.Check) *checker {
-	k := &checker{}
-	out := &k.out
+	k, out := newChecker(false)
 	k.start = func(rv *runView) {
 		if !rv.HaveLogs {
 			out.unobs("stdout and stderr were not captured")
@@ -167,8 +166,7 @@ func (j *judgement) noLogMention(clause string, c policy.Check) *checker {
 }
 
 func (j *judgement) destination(clause string, c policy.Check) *checker {
-	k := &checker{}
-	out := &k.out
+	k, out := newChecker(false)
 	k.start = func(*runView) { out.exercised = true }
 	k.each = func(rv *runView, x *item) {
 		if x.ex.Kind == capture.KindWebSocketMessage {
@@ -197,8 +195,7 @@ func (j *judgement) destination(clause string, c policy.Check) *checker {
 }
 
 func (j *judgement) oneReport(clause string, c policy.Check) *checker {
-	k := &checker{}
-	out := &k.out
+	k, out := newChecker(false)
 	// n counts a run's reports; first and second are the two lowest
 	// sequence numbers among them (the capture streams in completion order).
 	var n int
@@ -248,9 +245,7 @@ func (j *judgement) runID(clause string, c policy.Check) *checker {
 			return unobservableChecker("time zone %s: %v", c.TimeZone, err)
 		}
 	}
-	k := &checker{}
-	out := &k.out
-	k.end = blindEnd(k)
+	k, out := newChecker(true)
 	slack := c.Slack.D()
 	firstRun := map[string]string{}
 	var ids map[string]bool
@@ -332,8 +327,7 @@ func runEnd(r *capture.RunFacts) time.Time {
 }
 
 func (j *judgement) background(clause string, c policy.Check) *checker {
-	k := &checker{}
-	out := &k.out
+	k, out := newChecker(false)
 	tol := c.Tolerance.D()
 	reports := 0
 	k.start = func(rv *runView) {
@@ -377,8 +371,7 @@ func (j *judgement) background(clause string, c policy.Check) *checker {
 }
 
 func (j *judgement) failureHarmless(clause string, c policy.Check) *checker {
-	k := &checker{}
-	out := &k.out
+	k, out := newChecker(false)
 	k.end = func(rv *runView) {
 		if r := blindReason(rv); r != "" {
 			out.unobs("%s", r)
