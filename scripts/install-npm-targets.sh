@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the pinned real telemetry clients that suites/realtools runs
-# (Turborepo, Next.js, Astro) with npm into a cache folder outside the
+# (Turborepo, Next.js, Astro, Storybook) with npm into a cache folder outside the
 # repository, one folder per tool:
 #
 #   <cache>/turbo/node_modules/.bin/turbo
 #   <cache>/next/node_modules/.bin/next   (with react and react-dom)
 #   <cache>/astro/node_modules/.bin/astro
+#   <cache>/storybook/node_modules/.bin/storybook (with its Vite builder)
 #
 # Usage: scripts/install-npm-targets.sh [CACHE]
 #   CACHE defaults to $TELEMETRY_HARNESS_NPM_CACHE, else
@@ -24,8 +25,11 @@ declare -A pins=(
 	[turbo]="turbo@2.11.11"
 	[next]="next@16.4.6 react@19.3.1 react-dom@19.3.1"
 	[astro]="astro@5.18.2"
+	# 10.6.0: the newest release whose framework package the registry here
+	# serves (storybook itself has 10.6.9, @storybook/html-vite 10.6.0).
+	[storybook]="storybook@10.6.0 @storybook/html-vite@10.6.0 vite@7.3.8"
 )
-order=(turbo astro next)
+order=(turbo astro storybook next)
 
 cache="${1:-${TELEMETRY_HARNESS_NPM_CACHE:-}}"
 if [[ -z "$cache" ]]; then

@@ -181,7 +181,7 @@ var _ = Describe("Layered search", func() {
 		Entry("sha256 salted with another planted value", fmt.Sprintf("%x", sha256.Sum256([]byte(host.Value+"|"+v))), "salted-sha256", `sha256(host + "|" + user)`),
 		// v + goal reads both ways; the salt-first reading (goal salted
 		// with v) is the one reported, so a constant shows the other.
-		Entry("sha1 salted after, no separator", fmt.Sprintf("%x", sha1.Sum([]byte(v+"pantsbuild/pants"))), "salted-sha1", `sha1(user + "" + "pantsbuild/pants")`),
+		Entry("sha1 salted after, no separator", fmt.Sprintf("%x", sha1.Sum([]byte(v+"pantsbuild/pants"))), "salted-sha1", `sha1(user + "pantsbuild/pants")`),
 		Entry("sha256 salted with a policy constant", fmt.Sprintf("%x", sha256.Sum256([]byte("pantsbuild/pants/"+v))), "salted-sha256", `sha256("pantsbuild/pants" + "/" + user)`),
 	)
 

@@ -82,10 +82,15 @@ func (h Hit) Chain() string {
 	case h.Matched > 0:
 		inner = fmt.Sprintf("truncated(%s, %d of %d chars)", inner, h.Matched, len(h.Canary.Value))
 	case h.Salt != "":
+		// Values joined directly read as two terms, not three.
+		sep := " + "
+		if h.Sep != "" {
+			sep = " + " + strconv.Quote(h.Sep) + " + "
+		}
 		if h.SaltAfter {
-			inner = inner + " + " + strconv.Quote(h.Sep) + " + " + h.Salt
+			inner = inner + sep + h.Salt
 		} else {
-			inner = h.Salt + " + " + strconv.Quote(h.Sep) + " + " + inner
+			inner = h.Salt + sep + inner
 		}
 		form = strings.ReplaceAll(form, SaltedPrefix, "")
 	case h.Form == FormFragments:

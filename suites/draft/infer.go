@@ -98,6 +98,10 @@ type pathStat struct {
 	listOf   map[string]int // kinds of list elements
 	requests int
 	leaky    map[string]bool // values that matched a canary
+	// keyedBy is a key of the object that no path can name ("@scope/pkg"):
+	// the object is a map keyed by data (package or addon names), drafted
+	// open, its members not fields.
+	keyedBy string
 }
 
 // exState is what one endpoint request showed, for tag derivations.
@@ -415,6 +419,16 @@ func (inf *inferrer) headerStat(name string) *pathStat {
 	return s
 }
 
+// keyedAncestor is the map keyed by names that path lies under, or "".
+func (inf *inferrer) keyedAncestor(path string) string {
+	for p, s := range inf.stats {
+		if s.keyedBy != "" && p != path && strings.HasPrefix(path, p) && (strings.HasPrefix(path[len(p):], ".") || strings.HasPrefix(path[len(p):], "[")) {
+			return p
+		}
+	}
+	return ""
+}
+
 func (inf *inferrer) addClosed(path string) {
 	if !slices.Contains(inf.closed, path) {
 		inf.closed = append(inf.closed, path)
@@ -443,13 +457,21 @@ func (inf *inferrer) observation(o *observe.Observation, leakPaths map[string]bo
 		switch x := v.(type) {
 		case map[string]any:
 			s.kinds["object"]++
-			inf.addClosed(g)
 			var keys []string
 			for _, k := range o.Keys(cpath) {
 				if !slices.Contains(keys, k) {
 					keys = append(keys, k)
 				}
 			}
+			if i := slices.IndexFunc(keys, func(k string) bool { return !keyRe.MatchString(k) }); i >= 0 && s.keyedBy == "" {
+				s.keyedBy = keys[i]
+			}
+			if s.keyedBy != "" {
+				// A map keyed by names: its keys are data for the canary
+				// search to judge, not fields to list.
+				return
+			}
+			inf.addClosed(g)
 			for _, k := range keys {
 				walk(x[k], childPath(cpath, k))
 			}
@@ -710,8 +732,14 @@ func (inf *inferrer) fields() []fieldInfo {
 			inf.notes = append(inf.notes, fmt.Sprintf("%s: a key a field path cannot name (only letters, digits, _ and -): not drafted; TODO", s.path))
 			continue
 		}
+		if under := inf.keyedAncestor(s.path); under != "" {
+			continue // a member of a map keyed by names (noted at the map)
+		}
 		fi := fieldInfo{}
 		switch {
+		case s.keyedBy != "":
+			fi.field = policy.Field{Type: policy.TypeObject, Doc: "TODO"}
+			fi.evidence = fmt.Sprintf("an object keyed by names (e.g. %q), seen in %d report(s): left open, its keys and values are judged by the canary search; TODO: say in doc what the names are", s.keyedBy, s.requests)
 		case s.kinds["object"] > 0 || s.kinds["list"] > 0 && s.listOf["object"] > 0 && len(s.listOf) == 1:
 			fi.field = policy.Field{Type: policy.TypeObject, Doc: "TODO"}
 			fi.evidence = fmt.Sprintf("an object, seen in %d report(s)", s.requests)
@@ -762,6 +790,9 @@ func (inf *inferrer) fields() []fieldInfo {
 }
 
 var headerFieldRe = regexp.MustCompile(`^header:[A-Za-z0-9!#$%&'*+.^_|~-]+$`)
+
+// keyRe is a JSON key a field path can name.
+var keyRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
 
 var fieldPathRe = regexp.MustCompile(`^\$(\.[A-Za-z_][A-Za-z0-9_-]*|\[\*\])*$`)
 

@@ -58,7 +58,13 @@ func (inf *inferrer) policy(ep Destination, headers []string, res *Result, repor
 	}
 	// A closed path needs a field of its own unless it is $ or inside a
 	// list; drafted fields cover every object seen.
-	p.Payload.Closed = slices.Clone(inf.closed)
+	// An object first seen with nameable keys and later keyed by names
+	// stays open.
+	for _, c := range inf.closed {
+		if st, ok := inf.stats[c]; (!ok || st.keyedBy == "") && inf.keyedAncestor(c) == "" {
+			p.Payload.Closed = append(p.Payload.Closed, c)
+		}
+	}
 	if len(p.Payload.Closed) == 0 {
 		p.Payload.Closed = []string{}
 	}

@@ -140,6 +140,28 @@ var _ = Describe("a second tool's policy (fixtures/policies/acme.yaml)", func() 
 		Expect(msgs).To(ConsistOf(`the user canary is sent (salted-sha256) as sha256(script + "-" + user)`))
 	})
 
+	It("finds a hash under a salt from the tool's source only when tool.salts declares it", func() {
+		const salt = "acme-telemetry-salt"
+		ex := func() *capture.Exchange { return event(map[string]any{"cliVersion": "1.2.3+" + hash(salt+user)}) }
+		leaks := func(res *judge.Result) []string {
+			var msgs []string
+			for _, f := range res.Findings {
+				if f.Clause == "anonymity.no-user-data" {
+					msgs = append(msgs, f.Message)
+				}
+			}
+			return msgs
+		}
+		Expect(leaks(judgeAcme("enabled", ex()))).To(BeEmpty(), "without the declaration the salt is unknown")
+
+		p := loadPolicy("fixtures/policies/acme.yaml")
+		p.Tool.Salts = []string{salt}
+		res, err := judge.Judge(judge.Input{Policy: p, Scenario: "enabled",
+			Runs: []judge.RunData{{Exchanges: []*capture.Exchange{ex()}, Canaries: canaries}}})
+		Expect(err).NotTo(HaveOccurred(), "judge.Judge with tool.salts")
+		Expect(leaks(res)).To(ConsistOf(`the user canary is sent (salted-sha256) as sha256("acme-telemetry-salt" + user)`))
+	})
+
 	It("reads its own opt-out scenario", func() {
 		res := judgeAcme("disabled", event(nil))
 		Expect(violatedClauses(res)).To(Equal([]string{"consent.env-opt-out"}))

@@ -127,6 +127,11 @@ func searchOptions(p *policy.Policy) canary.Options {
 	if p.Tool.Name != "" {
 		o.Constants = append(o.Constants, p.Tool.Name)
 	}
+	for _, salt := range p.Tool.Salts {
+		if !slices.Contains(o.Constants, salt) {
+			o.Constants = append(o.Constants, salt)
+		}
+	}
 	for _, f := range p.Fields {
 		for _, t := range f.Tags {
 			if t.Const != "" && !slices.Contains(o.Constants, t.Const) {

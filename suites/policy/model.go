@@ -66,6 +66,12 @@ type Tool struct {
 	// and wire shape were checked against; empty when unknown. A matrix or
 	// bisect notes every version outside it.
 	Versions string `yaml:"versions,omitempty" example:">=2.13 <2.17"`
+	// Salts are constants the tool's published source mixes into its
+	// hashes (Storybook's "storybook-telemetry-salt"). The canary search
+	// tries them as salts like the planted values: a hash under a salt
+	// everyone can read reverses as easily as an unsalted one. They only
+	// let the search find more; nothing is allowed by them.
+	Salts []string `yaml:"salts,omitempty" example:"[storybook-telemetry-salt]"`
 }
 
 // Promise identifies the page that makes the promise.
