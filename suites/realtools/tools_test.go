@@ -45,7 +45,11 @@ type realTool struct {
 	Bin string
 	// Tool returns the --tool command for the tool installed in dir.
 	Tool func(dir string) string
-	Want []want
+	// Differential runs the policy with run --differential, for verdicts
+	// only the differential runs can reach (an id derived from a planted
+	// value by a transform the canary search cannot invert).
+	Differential bool
+	Want         []want
 }
 
 // npmCache finds the folder install-npm-targets.sh installed into.
@@ -102,7 +106,11 @@ func describeTool(rt realTool) bool {
 			Expect(err).NotTo(HaveOccurred(), "filepath.Abs")
 			Expect(os.MkdirAll(filepath.Dir(out), 0o755)).To(Succeed())
 			AddReportEntry("output folder", out)
-			cmd := exec.CommandContext(ctx, cliPath, "run", "--policy", rt.Policy, "--tool", rt.Tool(filepath.Join(cache, rt.Dir)), "--out", out, "--timeout", "5m")
+			args := []string{"run", "--policy", rt.Policy, "--tool", rt.Tool(filepath.Join(cache, rt.Dir)), "--out", out, "--timeout", "5m"}
+			if rt.Differential {
+				args = append(args, "--differential")
+			}
+			cmd := exec.CommandContext(ctx, cliPath, args...)
 			cmd.Dir = repoRoot
 			cmd.Stdout, cmd.Stderr = GinkgoWriter, GinkgoWriter
 			err = cmd.Run()
@@ -183,7 +191,7 @@ func describeTool(rt realTool) bool {
 	})
 }
 
-// npmTool is the --tool command for Next.js and Astro: fixtures/npm/bin/npm-tool
+// npmTool is the --tool command for Next.js, Astro and Storybook: fixtures/npm/bin/npm-tool
 // links the cache's node_modules into the run's copy, then runs bin.
 func npmTool(bin string) func(string) string {
 	return func(dir string) string {
