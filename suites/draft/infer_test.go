@@ -4,6 +4,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
+	"github.com/telemetry-harness/telemetry-harness/suites/observe"
 	"github.com/telemetry-harness/telemetry-harness/suites/policy"
 )
 
@@ -113,5 +115,39 @@ var _ = Describe("names and places", func() {
 		Expect(fieldFor(leakPath("$.content.x.y"), fs)).To(Equal("$.content"))
 		Expect(fieldFor(leakPath("header:User-Agent"), fs)).To(BeEmpty())
 		Expect(leakPath("body@12")).To(Equal("body"))
+	})
+})
+
+var _ = Describe("maps keyed by names", func() {
+	// Storybook's metadata.storybookPackages is keyed by package names,
+	// which no field path can name: the draft once closed the map and
+	// listed a member path the loader refused.
+	observeJSON := func(body string) *observe.Observation {
+		GinkgoHelper()
+		o, err := observe.Observe(&capture.Exchange{Kind: capture.KindHTTP, Method: "POST", URL: "https://t.example/e",
+			Headers: []capture.Header{{Name: "Content-Type", Value: "application/json"}},
+			Body:    capture.Body{Raw: []byte(body), Size: int64(len(body))}}, observe.Options{})
+		Expect(err).NotTo(HaveOccurred(), "observe.Observe")
+		return o
+	}
+
+	It("drafts the map open, as one object field, and none of its members", func() {
+		inf := &inferrer{stats: map[string]*pathStat{}, headers: map[string]*pathStat{}}
+		// The first report's map has a nameable key only, the second a
+		// scoped package name: the map stays open either way.
+		inf.observation(observeJSON(`{"meta":{"pkgs":{"storybook":{"version":"10.6.0"}},"lang":"js"}}`), nil)
+		inf.observation(observeJSON(`{"meta":{"pkgs":{"@storybook/html-vite":{"version":"10.6.0"},"storybook":{"version":"10.6.0"}},"lang":"js"}}`), nil)
+		var paths []string
+		var evidence string
+		for _, f := range inf.fields() {
+			paths = append(paths, f.field.Path)
+			if f.field.Path == "$.meta.pkgs" {
+				evidence = f.evidence
+			}
+		}
+		Expect(paths).To(ConsistOf("$.meta", "$.meta.pkgs", "$.meta.lang"))
+		Expect(evidence).To(ContainSubstring(`keyed by names (e.g. "@storybook/html-vite")`))
+
+		Expect(inf.closedPaths()).To(ConsistOf("$", "$.meta"), "the map and its members are not closed")
 	})
 })

@@ -58,13 +58,7 @@ func (inf *inferrer) policy(ep Destination, headers []string, res *Result, repor
 	}
 	// A closed path needs a field of its own unless it is $ or inside a
 	// list; drafted fields cover every object seen.
-	// An object first seen with nameable keys and later keyed by names
-	// stays open.
-	for _, c := range inf.closed {
-		if st, ok := inf.stats[c]; (!ok || st.keyedBy == "") && inf.keyedAncestor(c) == "" {
-			p.Payload.Closed = append(p.Payload.Closed, c)
-		}
-	}
+	p.Payload.Closed = inf.closedPaths()
 	if len(p.Payload.Closed) == 0 {
 		p.Payload.Closed = []string{}
 	}
@@ -148,4 +142,17 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// closedPaths are the objects seen closed, without the maps keyed by names
+// and their members: an object first seen with nameable keys and later
+// keyed by names stays open.
+func (inf *inferrer) closedPaths() []string {
+	var out []string
+	for _, c := range inf.closed {
+		if st, ok := inf.stats[c]; (!ok || st.keyedBy == "") && inf.keyedAncestor(c) == "" {
+			out = append(out, c)
+		}
+	}
+	return out
 }
