@@ -15,7 +15,8 @@ import (
 var _ = Describe("tool.versions", func() {
 	It("records, in every bundled policy, the releases its promise text was checked against", func() {
 		for file, inside := range map[string]string{"../../policy.yaml": "2.16.1", "../../policies/nextjs.yaml": "16.4.6",
-			"../../policies/turborepo.yaml": "2.11.11", "../../policies/astro.yaml": "5.18.2"} {
+			"../../policies/turborepo.yaml": "2.11.11", "../../policies/astro.yaml": "5.18.2",
+			"../../policies/storybook.yaml": "10.6.0"} {
 			p, err := policy.Load(file)
 			Expect(err).NotTo(HaveOccurred(), "policy.Load")
 			c, err := p.Tool.VersionRange()

@@ -1,6 +1,7 @@
 // Package realtools holds the suite that runs real telemetry clients,
 // installed from the npm registry, through every scenario of their policies
-// (policies/turborepo.yaml, policies/astro.yaml, policies/nextjs.yaml) with
+// (policies/turborepo.yaml, policies/astro.yaml, policies/nextjs.yaml,
+// policies/storybook.yaml) with
 // the telemetry-harness CLI, and checks the verdicts it reaches clause by
 // clause against verdicts written down by hand from the captured evidence.
 //
