@@ -78,6 +78,9 @@ type Result struct {
 	Others []Destination
 	// Sealed is true when every run was sealed (egress observed).
 	Sealed bool
+	// Bypassed counts the requests that ignored HTTPS_PROXY and reached a
+	// transparent listener of the sealed namespace.
+	Bypassed int
 	// Notes are what the user must look at beyond TODO (printed and in the
 	// draft's head comment).
 	Notes []string
@@ -98,6 +101,8 @@ type pathStat struct {
 	listOf   map[string]int // kinds of list elements
 	requests int
 	leaky    map[string]bool // values that matched a canary
+	// runs are the runs each string value was seen in.
+	runs map[string]map[int]bool
 	// keyedBy is a key of the object that no path can name ("@scope/pkg"):
 	// the object is a map keyed by data (package or addon names), drafted
 	// open, its members not fields.
@@ -118,6 +123,8 @@ type inferrer struct {
 	closed  []string
 	notes   []string
 	exs     []exState
+	// run is the run folder of the report being walked.
+	run int
 	// drafted are the fields with the evidence their comments show.
 	drafted []fieldInfo
 }
@@ -133,7 +140,7 @@ func Infer(in Input) (*Result, error) {
 	sealed := true
 	perRun := make([]map[Destination]int, len(in.Dirs))
 	exits := map[string]bool{}
-	var abandoned, opaque int
+	var abandoned, opaque, bypassed int
 	var notes []string
 	for i, dir := range in.Dirs {
 		exs, err := capture.Load(dir)
@@ -187,7 +194,10 @@ func Infer(in Input) (*Result, error) {
 			}
 			dests[d]++
 			perRun[i][d]++
-			r := req{o: o}
+			r := req{o: o, run: i}
+			if ex.Path == capture.PathTransparent {
+				bypassed++
+			}
 			if search != nil {
 				r.hits = search.Search(o)
 			}
@@ -224,7 +234,7 @@ func Infer(in Input) (*Result, error) {
 			ep.Requests = dests[d]
 		}
 	}
-	res := &Result{Sealed: sealed}
+	res := &Result{Sealed: sealed, Bypassed: bypassed}
 	for _, d := range destOrder {
 		if d == (Destination{Scheme: ep.Scheme, Host: ep.Host, Port: ep.Port, Path: ep.Path, Method: ep.Method}) {
 			continue
@@ -283,6 +293,7 @@ func Infer(in Input) (*Result, error) {
 				}
 				hs.kinds["string"]++
 				hs.strs = append(hs.strs, h.Value)
+				hs.seenIn(h.Value, r.run)
 				if leakHeaders[k] {
 					hs.leaky[h.Value] = true
 				}
@@ -295,6 +306,7 @@ func Infer(in Input) (*Result, error) {
 			nonJSON++
 			continue
 		}
+		inf.run = r.run
 		inf.observation(r.o, leakPaths)
 	}
 	if nonJSON > 0 {
@@ -339,6 +351,7 @@ func usable(cs []canary.Canary) []canary.Canary {
 type req struct {
 	o    *observe.Observation
 	hits []canary.Hit
+	run  int // index of the run folder
 }
 
 func contentTypes(reqs []req, pick func(*observe.Observation) bool) string {
@@ -499,6 +512,7 @@ func (inf *inferrer) observation(o *observe.Observation, leakPaths map[string]bo
 		case string:
 			s.kinds["string"]++
 			s.strs = append(s.strs, x)
+			s.seenIn(x, inf.run)
 			st.scalars[g] = append(st.scalars[g], x)
 			if leakPaths[cpath] {
 				s.leaky[x] = true
@@ -659,6 +673,11 @@ func scalarField(s *pathStat) (policy.Field, string, bool) {
 		f.AllowEmpty = hasEmpty(vals)
 		return f, ev + "; a version", true
 	}
+	if s.perRun() {
+		// Repeated within a run, never across runs: a session id, not
+		// a set of values.
+		return f, ev + "; one value per run, never repeated across runs: a random or per-run id? TODO: a pattern, and varies: per-run", false
+	}
 	enum := len(distinct) <= maxEnumValues && len(vals) > len(distinct) && len(s.leaky) == 0
 	for _, v := range distinct {
 		if len(v) > maxEnumLen {
@@ -670,6 +689,32 @@ func scalarField(s *pathStat) (policy.Field, string, bool) {
 		return f, ev + "; an enum of the values seen (widen it to what the tool can send)", true
 	}
 	return f, ev + "; free text", false
+}
+
+// seenIn records that value v was seen in run.
+func (s *pathStat) seenIn(v string, run int) {
+	if s.runs == nil {
+		s.runs = map[string]map[int]bool{}
+	}
+	if s.runs[v] == nil {
+		s.runs[v] = map[int]bool{}
+	}
+	s.runs[v][run] = true
+}
+
+// perRun reports whether the path held a different value in every run it
+// was seen in, over two runs or more.
+func (s *pathStat) perRun() bool {
+	all := map[int]bool{}
+	for _, rs := range s.runs {
+		if len(rs) != 1 {
+			return false
+		}
+		for r := range rs {
+			all[r] = true
+		}
+	}
+	return len(all) >= 2 && len(s.runs) == len(all)
 }
 
 func isUnix(v string) bool {

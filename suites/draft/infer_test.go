@@ -151,3 +151,52 @@ var _ = Describe("maps keyed by names", func() {
 		Expect(inf.closedPaths()).To(ConsistOf("$", "$.meta"), "the map and its members are not closed")
 	})
 })
+
+var _ = Describe("values per run", func() {
+	It("drafts a value repeated within each run but new in every run as a per-run id, not an enum", func() {
+		s := stat("$.sessionId", "string", "aaa111", "aaa111", "bbb222", "bbb222")
+		s.seenIn("aaa111", 0)
+		s.seenIn("bbb222", 1)
+		f, ev, checked := scalarField(s)
+		Expect(f.Enum).To(BeEmpty(), "a session id is no set of values")
+		Expect(ev).To(ContainSubstring("one value per run"))
+		Expect(checked).To(BeFalse())
+
+		s.seenIn("aaa111", 1)
+		f, _, _ = scalarField(s)
+		Expect(f.Enum).To(ConsistOf("aaa111", "bbb222"), "a value seen in two runs is a value the tool sends again")
+	})
+})
+
+var _ = Describe("a tool that ignores HTTPS_PROXY", func() {
+	draft := func(bypassed int) (*policy.Policy, []string) {
+		inf := &inferrer{in: Input{ToolName: "t", Repo: ".", Goals: []string{"build"}, OptOut: &Setup{Env: map[string]string{"T_OFF": "1"}}},
+			stats: map[string]*pathStat{}, headers: map[string]*pathStat{}}
+		p := inf.policy(Destination{Scheme: "https", Host: "t.example", Path: "/e", Method: "POST"}, nil,
+			&Result{Sealed: true, Bypassed: bypassed}, map[int]bool{1: true}, map[string]bool{"success": true})
+		return p, inf.notes
+	}
+	scenarioClauses := func(p *policy.Policy, name string) []string {
+		for _, sc := range p.Scenarios {
+			if sc.Name == name {
+				return sc.Clauses
+			}
+		}
+		return nil
+	}
+
+	It("keeps egress on the sending scenario when every request used the proxy", func() {
+		p, _ := draft(0)
+		Expect(scenarioClauses(p, "default")).To(ContainElement(ClauseEgress))
+		Expect(scenarioClauses(p, "opt-out")).To(ContainElement(ClauseEgress))
+	})
+
+	It("drafts no egress clause, saying why, when requests bypassed the proxy (egress is judged in every scenario)", func() {
+		p, notes := draft(2)
+		for _, c := range p.Clauses {
+			Expect(c.ID).NotTo(Equal(ClauseEgress))
+		}
+		Expect(scenarioClauses(p, "opt-out")).NotTo(ContainElement(ClauseEgress))
+		Expect(notes).To(ContainElement(ContainSubstring("2 request(s) ignored HTTPS_PROXY")))
+	})
+})

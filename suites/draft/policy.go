@@ -89,13 +89,19 @@ func (inf *inferrer) policy(ep Destination, headers []string, res *Result, repor
 			Promise: todo("reports go only to the documented endpoint"), Checks: []policy.Check{{Kind: policy.KindDestination}}},
 	)
 	optInClauses = append(optInClauses, ClauseDocumented, ClauseAnonymity, ClauseDestination)
-	if res.Sealed {
+	switch {
+	case res.Sealed && res.Bypassed > 0:
+		// Reaching the endpoint without the proxy is how the tool sends,
+		// not a leak of its own; egress is judged in every scenario, so
+		// the clause would fail every run.
+		inf.notes = append(inf.notes, fmt.Sprintf("%d request(s) ignored HTTPS_PROXY and were caught by the sealed namespace's transparent listener (the tool connects directly), so no egress clause was drafted; add one (kind: egress) only if the tool promises to use a configured proxy", res.Bypassed))
+	case res.Sealed:
 		p.Clauses = append(p.Clauses, policy.Clause{ID: ClauseEgress, Section: "TODO", Testable: policy.TestableClient,
 			Promise: todo("nothing leaves but through the configured proxy (no hard-coded address, no request that ignores HTTPS_PROXY)"),
 			Checks:  []policy.Check{{Kind: policy.KindEgress}}})
 		optInClauses = append(optInClauses, ClauseEgress)
 		quietClauses = append(quietClauses, ClauseEgress)
-	} else {
+	default:
 		inf.notes = append(inf.notes, "the runs were not sealed (egress.json says why), so no egress clause was drafted; run init where network namespaces are available to get one")
 	}
 	reports := policy.ReportsSome
