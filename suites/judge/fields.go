@@ -2,7 +2,6 @@ package judge
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,16 +11,6 @@ import (
 	"github.com/telemetry-harness/telemetry-harness/suites/policy"
 	"github.com/telemetry-harness/telemetry-harness/suites/textmatch"
 )
-
-var identRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
-
-// childPath is the observe path of member key of the object at parent.
-func childPath(parent, key string) string {
-	if identRe.MatchString(key) {
-		return parent + "." + key
-	}
-	return parent + "[" + strconv.Quote(key) + "]"
-}
 
 func splitPath(path string) (parent, key string) {
 	i := strings.LastIndexByte(path, '.')
@@ -132,7 +121,7 @@ func (j *judgement) allowedFields(clause string, c policy.Check) *checker {
 					if allowed[cl][k] {
 						continue
 					}
-					p := childPath(op, k)
+					p := observe.ChildKey(op, k)
 					out.add(j.finding(clause, c.Kind, rv, ex, p,
 						fmt.Sprintf("undocumented field %q", k), describeAt(o, p)))
 				}

@@ -3,7 +3,6 @@ package judge
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -193,33 +192,15 @@ func Judge(in Input) (*Result, error) {
 	return res, nil
 }
 
-// redactor replaces every planted value, case-insensitively, by «role».
+// redactor replaces every planted value of every run (and the other
+// scenarios'), case-insensitively, by «role»: the raw part of the one
+// Redactor.
 func (j *judgement) redactor() func(string) string {
-	type rep struct {
-		re   *regexp.Regexp
-		role string
-	}
-	var reps []rep
-	seen := map[string]bool{}
-	lists := [][]canary.Canary{j.elsewhere}
+	all := slices.Clone(j.elsewhere)
 	for _, rv := range j.runs {
-		lists = append(lists, rv.Canaries)
+		all = append(all, rv.Canaries...)
 	}
-	for _, cs := range lists {
-		for _, c := range cs {
-			if c.Value == "" || seen[strings.ToLower(c.Value)] {
-				continue
-			}
-			seen[strings.ToLower(c.Value)] = true
-			reps = append(reps, rep{regexp.MustCompile("(?i)" + regexp.QuoteMeta(c.Value)), c.Role})
-		}
-	}
-	return func(s string) string {
-		for _, r := range reps {
-			s = r.re.ReplaceAllLiteralString(s, "«"+r.role+"»")
-		}
-		return s
-	}
+	return newRawRedactor(all).Raw
 }
 
 func joinUnique(s []string) string {

@@ -1,4 +1,4 @@
-package reports
+package judge
 
 import (
 	"bytes"
@@ -28,10 +28,10 @@ const (
 // policy says: they carry credentials, not telemetry.
 var alwaysSecret = []string{"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"}
 
-// redactor scrubs planted values (raw, case-insensitively; any other form
+// Redactor scrubs planted values (raw, case-insensitively; any other form
 // the canary search knows hides the whole value) and secret headers from
-// what a report prints.
-type redactor struct {
+// what a report or a finding prints: the one redactor of the harness.
+type Redactor struct {
 	raw     []rawRep
 	search  *canary.Searcher
 	secrets map[string]bool
@@ -48,8 +48,10 @@ type rawRep struct {
 	role string
 }
 
-func newRedactor(cs []canary.Canary, p *policy.Policy) *redactor {
-	r := &redactor{secrets: map[string]bool{}, expected: map[string]map[string]bool{}}
+// NewRedactor redacts the planted values cs; p names the secret headers
+// and the forms its canary-absent checks accept (nil: none).
+func NewRedactor(cs []canary.Canary, p *policy.Policy) *Redactor {
+	r := &Redactor{secrets: map[string]bool{}, expected: map[string]map[string]bool{}}
 	for _, h := range alwaysSecret {
 		r.secrets[h] = true
 	}
@@ -73,6 +75,26 @@ func newRedactor(cs []canary.Canary, p *policy.Policy) *redactor {
 			}
 		}
 	}
+	valid := r.addRaw(cs)
+	if len(valid) > 0 {
+		// A searcher that cannot be built leaves the raw replacement only.
+		r.search, _ = canary.NewSearcher(valid)
+	}
+	return r
+}
+
+// newRawRedactor replaces the planted values cs and nothing else (no
+// search for other forms, no secret headers).
+func newRawRedactor(cs []canary.Canary) *Redactor {
+	r := &Redactor{}
+	r.addRaw(cs)
+	return r
+}
+
+// addRaw adds a literal replacement for each distinct value of cs (first
+// role wins, letter case ignored) and returns the values long enough for
+// the canary search.
+func (r *Redactor) addRaw(cs []canary.Canary) []canary.Canary {
 	seen := map[string]bool{}
 	var valid []canary.Canary
 	for _, c := range cs {
@@ -87,17 +109,12 @@ func newRedactor(cs []canary.Canary, p *policy.Policy) *redactor {
 			valid = append(valid, c)
 		}
 	}
-	if len(valid) > 0 {
-		// A searcher that cannot be built leaves the raw replacement only.
-		r.search, _ = canary.NewSearcher(valid)
-	}
-	return r
+	return valid
 }
 
-// text returns s with every planted value replaced by «role»; a value that
-// holds a planted value in another form (base64, a hash, ...) is replaced
-// as a whole.
-func (r *redactor) text(s string) string {
+// Raw returns s with every planted value, in any letter case, replaced by
+// «role».
+func (r *Redactor) Raw(s string) string {
 	if r == nil || s == "" {
 		return s
 	}
@@ -106,6 +123,17 @@ func (r *redactor) text(s string) string {
 			s = rp.re.Regexp().ReplaceAllLiteralString(s, "«"+rp.role+"»")
 		}
 	}
+	return s
+}
+
+// Text returns s with every planted value replaced by «role»; a value that
+// holds a planted value in another form (base64, a hash, ...) is replaced
+// as a whole.
+func (r *Redactor) Text(s string) string {
+	if r == nil || s == "" {
+		return s
+	}
+	s = r.Raw(s)
 	if r.search != nil {
 		for _, h := range r.search.SearchBytes([]byte(s), 0, "value") {
 			// A salted hash is how documented ids are made and shows
@@ -118,37 +146,37 @@ func (r *redactor) text(s string) string {
 	return s
 }
 
-// header returns a header's printable value.
-func (r *redactor) header(name, value string) string {
+// Header returns a header's printable value.
+func (r *Redactor) Header(name, value string) string {
 	if r.secrets[strings.ToLower(name)] {
 		return fmt.Sprintf("«secret: %d chars redacted»", len(value))
 	}
-	return r.text(value)
+	return r.Text(value)
 }
 
 // pretty prints one exchange as lines: the request line, the headers, and
 // the body (JSON indented, with JSON held in strings opened up), each line
 // carrying the observe path of its value so that a finding's path can be
 // highlighted. o may be nil.
-func pretty(ex *capture.Exchange, o *observe.Observation, red *redactor) []Line {
-	var lines []Line
+func pretty(ex *capture.Exchange, o *observe.Observation, red *Redactor) []EvidenceLine {
+	var lines []EvidenceLine
 	switch ex.Kind {
 	case capture.KindTunnelRejected, capture.KindOpaqueTunnel:
-		lines = append(lines, Line{Text: fmt.Sprintf("%s to %s", ex.Kind, red.text(ex.Host)), Path: "host"})
+		lines = append(lines, EvidenceLine{Text: fmt.Sprintf("%s to %s", ex.Kind, red.Text(ex.Host)), Path: "host"})
 		if ex.Note != "" {
-			lines = append(lines, Line{Text: red.text(ex.Note)})
+			lines = append(lines, EvidenceLine{Text: red.Text(ex.Note)})
 		}
 		return lines
 	}
-	lines = append(lines, Line{Text: strings.TrimSpace(ex.Method + " " + red.text(ex.URL) + " " + ex.Proto), Path: "url", Alt: "host"})
+	lines = append(lines, EvidenceLine{Text: strings.TrimSpace(ex.Method + " " + red.Text(ex.URL) + " " + ex.Proto), Path: "url", Alt: "host"})
 	for _, h := range ex.Headers {
-		lines = append(lines, Line{Text: h.Name + ": " + clip(red.header(h.Name, h.Value)), Path: "header:" + h.Name})
+		lines = append(lines, EvidenceLine{Text: h.Name + ": " + clip(red.Header(h.Name, h.Value)), Path: "header:" + h.Name})
 	}
 	body := ex.Body.Bytes()
 	if len(body) == 0 {
 		return lines
 	}
-	lines = append(lines, Line{})
+	lines = append(lines, EvidenceLine{})
 	pp := &printer{red: red}
 	if o != nil && o.IsJSON {
 		pp.tagsOf = o
@@ -161,7 +189,7 @@ func pretty(ex *capture.Exchange, o *observe.Observation, red *redactor) []Line 
 	}
 	if len(lines) > maxEvidenceLines {
 		more := len(lines) - maxEvidenceLines
-		lines = append(lines[:maxEvidenceLines], Line{Text: fmt.Sprintf("… %d more lines not shown", more)})
+		lines = append(lines[:maxEvidenceLines], EvidenceLine{Text: fmt.Sprintf("… %d more lines not shown", more)})
 	}
 	return lines
 }
@@ -179,13 +207,13 @@ func clip(s string) string {
 
 // textBody prints a body that is not JSON: its lines when it is text, else
 // its size.
-func textBody(b []byte, red *redactor) []Line {
+func textBody(b []byte, red *Redactor) []EvidenceLine {
 	if !utf8.Valid(b) || bytes.IndexByte(b, 0) >= 0 {
-		return []Line{{Text: fmt.Sprintf("«%d bytes of binary body»", len(b)), Path: "$"}}
+		return []EvidenceLine{{Text: fmt.Sprintf("«%d bytes of binary body»", len(b)), Path: "$"}}
 	}
-	var out []Line
+	var out []EvidenceLine
 	for _, l := range strings.Split(string(b), "\n") {
-		out = append(out, Line{Text: clip(red.text(l)), Path: "$"})
+		out = append(out, EvidenceLine{Text: clip(red.Text(l)), Path: "$"})
 	}
 	return out
 }
@@ -261,8 +289,8 @@ func parseNode(dec *json.Decoder, depth int) (*node, error) {
 
 // printer writes a node tree as indented lines.
 type printer struct {
-	red    *redactor
-	lines  []Line
+	red    *Redactor
+	lines  []EvidenceLine
 	tagsOf *observe.Observation
 }
 
@@ -278,27 +306,27 @@ func (pp *printer) node(n *node, path, indent, label string, comma bool) {
 			open, closeB = "[", "]"
 		}
 		if len(n.kids) == 0 {
-			pp.lines = append(pp.lines, Line{Text: indent + label + open + closeB + end, Path: path})
+			pp.lines = append(pp.lines, EvidenceLine{Text: indent + label + open + closeB + end, Path: path})
 			return
 		}
-		pp.lines = append(pp.lines, Line{Text: indent + label + open, Path: path})
+		pp.lines = append(pp.lines, EvidenceLine{Text: indent + label + open, Path: path})
 		for i, c := range n.kids {
 			var cp, cl string
 			if n.kind == '{' {
-				cp, cl = childPath(path, n.keys[i]), jsonString(pp.red.text(n.keys[i]))+": "
+				cp, cl = observe.ChildKey(path, n.keys[i]), jsonString(pp.red.Text(n.keys[i]))+": "
 			} else {
 				cp = path + "[" + strconv.Itoa(i) + "]"
 			}
 			pp.node(c, cp, indent+"  ", cl, i < len(n.kids)-1)
 		}
-		pp.lines = append(pp.lines, Line{Text: indent + closeB + end})
+		pp.lines = append(pp.lines, EvidenceLine{Text: indent + closeB + end})
 	case n.embedded:
 		inner := n.kids[0]
 		pp.node(inner, path, indent, label+"(JSON in a string) ", comma)
 	case n.kind == 's':
-		pp.lines = append(pp.lines, Line{Text: indent + label + clip(jsonString(pp.red.text(n.lit))) + end, Path: path, Alt: pp.tagAlt(path)})
+		pp.lines = append(pp.lines, EvidenceLine{Text: indent + label + clip(jsonString(pp.red.Text(n.lit))) + end, Path: path, Alt: pp.tagAlt(path)})
 	default:
-		pp.lines = append(pp.lines, Line{Text: indent + label + pp.red.text(n.lit) + end, Path: path})
+		pp.lines = append(pp.lines, EvidenceLine{Text: indent + label + pp.red.Text(n.lit) + end, Path: path})
 	}
 }
 
@@ -310,7 +338,7 @@ func (pp *printer) tagAlt(path string) string {
 	}
 	for _, t := range pp.tagsOf.Tags(tagListOf(path)) {
 		if t.Path == path {
-			return t.List + "[" + tagKey(t.Key) + "]"
+			return observe.TagPath(t.List, t.Key)
 		}
 	}
 	return ""
@@ -324,13 +352,6 @@ func tagListOf(path string) string {
 	return path
 }
 
-func tagKey(k string) string {
-	if strings.ContainsAny(k, `[]"`) {
-		return strconv.Quote(k)
-	}
-	return k
-}
-
 func jsonString(s string) string {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
@@ -338,5 +359,3 @@ func jsonString(s string) string {
 	_ = enc.Encode(s) // a string always encodes
 	return strings.TrimSuffix(b.String(), "\n")
 }
-
-func quote(s string) string { return strconv.Quote(s) }
