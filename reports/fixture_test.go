@@ -59,21 +59,16 @@ func judgeFolder(out string, scenarios ...string) (*reports.Report, *policy.Poli
 	for _, name := range scenarios {
 		sc, err := p.Scenario(name)
 		Expect(err).NotTo(HaveOccurred(), "p.Scenario")
-		in := judge.Input{Policy: p, Scenario: name}
 		var dirs []string
 		for _, r := range sc.RunsOf() {
 			dir := filepath.Join(out, name)
 			if len(sc.Runs) > 0 {
 				dir = filepath.Join(dir, r.Name)
 			}
-			jr, err := judge.LoadRun(dir)
-			Expect(err).NotTo(HaveOccurred(), "loading %s", dir)
-			if len(sc.Runs) > 0 {
-				jr.Name, jr.Set = r.Name, r.Set
-			}
-			in.Runs = append(in.Runs, jr)
 			dirs = append(dirs, dir)
 		}
+		in, err := judge.OpenRuns(p, sc, dirs)
+		Expect(err).NotTo(HaveOccurred(), "judge.OpenRuns")
 		res, err := judge.Judge(in)
 		Expect(err).NotTo(HaveOccurred(), "judge.Judge")
 		outcomes = append(outcomes, reports.ScenarioOutcome{Scenario: name, Dirs: dirs, Judged: res})

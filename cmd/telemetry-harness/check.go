@@ -95,20 +95,14 @@ func runCheck(_ context.Context, opts checkOptions, stdout, stderr io.Writer) in
 			return harnessError(stderr, err)
 		}
 	}
-	in := judge.Input{Policy: p, Scenario: sc.Name}
-	runs := sc.RunsOf()
-	for i, d := range dirs {
-		r, err := judge.OpenRun(d)
-		if err != nil {
-			return harnessError(stderr, err)
+	in, err := judge.OpenRuns(p, sc, dirs)
+	if err != nil {
+		return harnessError(stderr, err)
+	}
+	if opts.Canaries != "" {
+		for i := range in.Runs {
+			in.Runs[i].Canaries = shared
 		}
-		if len(sc.Runs) > 0 {
-			r.Name, r.Set = runs[i].Name, runs[i].Set
-		}
-		if opts.Canaries != "" {
-			r.Canaries = shared
-		}
-		in.Runs = append(in.Runs, r)
 	}
 	if opts.Baseline != "" {
 		if in.Baseline, err = capture.ReadRun(opts.Baseline); err != nil {

@@ -21,6 +21,9 @@ const (
 	// StdoutName and StderrName are the tool's output.
 	StdoutName = "stdout"
 	StderrName = "stderr"
+	// AttemptPrefix names the folders of a best-effort scenario's later
+	// attempts: <out>/<scenario>/attempt-2, attempt-3, ...
+	AttemptPrefix = "attempt-"
 	// CanariesName holds the canaries the scenario planted.
 	CanariesName = "canaries.json"
 	// StateDir is a folder holding the tool's state files, one file per

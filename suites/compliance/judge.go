@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
 	"github.com/telemetry-harness/telemetry-harness/suites/canary"
@@ -46,38 +45,25 @@ func JudgeRuns(p *policy.Policy, sc *policy.Scenario, dirs []string, held map[st
 // JudgeRunsWith is JudgeRuns that also searches the scenario's traffic for
 // the values the other scenarios planted (judge.Input.Elsewhere).
 func JudgeRunsWith(p *policy.Policy, sc *policy.Scenario, dirs []string, held map[string]scenario.Held, elsewhere *judge.Elsewhere) (*judge.Result, error) {
-	runs := sc.RunsOf()
-	if len(dirs) == 0 || len(dirs)%len(runs) != 0 {
-		return nil, fmt.Errorf("judge scenario %s: %d run folders for %d runs", sc.Name, len(dirs), len(runs))
+	in, err := judge.OpenRuns(p, sc, dirs)
+	if err != nil {
+		return nil, err
 	}
-	attempts := len(dirs) / len(runs)
-	var err error
-	in := judge.Input{Policy: p, Scenario: sc.Name, Elsewhere: elsewhere}
+	in.Elsewhere = elsewhere
+	attempts := len(dirs) / len(sc.RunsOf())
 	for i, d := range dirs {
-		if _, err := os.Stat(d); err != nil {
-			return nil, fmt.Errorf("judge scenario %s: %w", sc.Name, err)
+		h, ok := held[d]
+		if !ok {
+			continue
 		}
-		r, err := judge.OpenRun(d)
-		if err != nil {
-			return nil, fmt.Errorf("judge scenario %s: %w", sc.Name, err)
-		}
-		if h, ok := held[d]; ok {
-			r.Canaries = h.Canaries
-			if h.Integrity != nil && r.Capture != "" {
-				if err := capture.VerifyWith(r.Capture, h.Integrity); err != nil {
-					return nil, fmt.Errorf("judge scenario %s: %w", sc.Name, err)
-				}
-				r.Unverified = ""
+		r := &in.Runs[i]
+		r.Canaries = h.Canaries
+		if h.Integrity != nil && r.Capture != "" {
+			if err := capture.VerifyWith(r.Capture, h.Integrity); err != nil {
+				return nil, fmt.Errorf("judge scenario %s: %w", sc.Name, err)
 			}
+			r.Unverified = ""
 		}
-		if len(sc.Runs) > 0 {
-			r.Name, r.Set = runs[i%len(runs)].Name, runs[i%len(runs)].Set
-		}
-		// Every attempt is judged; their findings name the attempt.
-		if k := i/len(runs) + 1; k > 1 {
-			r.Name = strings.TrimSuffix(fmt.Sprintf("%s%d/%s", scenario.AttemptPrefix, k, r.Name), "/")
-		}
-		in.Runs = append(in.Runs, r)
 	}
 	if in.Differential, err = differentialOf(p, sc, dirs, held); err != nil {
 		return nil, fmt.Errorf("judge scenario %s: %w", sc.Name, err)

@@ -6,9 +6,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
 	"github.com/telemetry-harness/telemetry-harness/suites/canary"
+	"github.com/telemetry-harness/telemetry-harness/suites/policy"
 )
 
 // The run folder's names, as proxy/capture defines them.
@@ -50,6 +52,41 @@ type RunData struct {
 	// exchanges are held in memory. A clause that would pass on such a
 	// run is unobservable instead: the tool could have changed it.
 	Unverified string
+}
+
+// OpenRuns opens the run folders of scenario sc, as the runner lays them
+// out (its runs in the scenario's order, attempt after attempt: what
+// compliance.ScenarioDirs lists), into the judge's input: each run named
+// and given its canary set from the scenario, a later attempt's runs named
+// attempt-K/RUN. It is the one way from run folders to an Input; run,
+// replay, check and the specs use it, and adjust the runs after (the
+// planted values a live runner holds, a --canaries file). A missing or
+// unreadable folder is an error: a run that left nothing behind must not
+// pass.
+func OpenRuns(p *policy.Policy, sc *policy.Scenario, dirs []string) (Input, error) {
+	in := Input{Policy: p, Scenario: sc.Name}
+	runs := sc.RunsOf()
+	if len(dirs) == 0 || len(dirs)%len(runs) != 0 {
+		return in, fmt.Errorf("judge scenario %s: %d run folders for %d runs", sc.Name, len(dirs), len(runs))
+	}
+	for i, d := range dirs {
+		if _, err := os.Stat(d); err != nil {
+			return in, fmt.Errorf("judge scenario %s: %w", sc.Name, err)
+		}
+		r, err := OpenRun(d)
+		if err != nil {
+			return in, fmt.Errorf("judge scenario %s: %w", sc.Name, err)
+		}
+		if len(sc.Runs) > 0 {
+			r.Name, r.Set = runs[i%len(runs)].Name, runs[i%len(runs)].Set
+		}
+		// Every attempt is judged; their findings name the attempt.
+		if k := i/len(runs) + 1; k > 1 {
+			r.Name = strings.TrimSuffix(fmt.Sprintf("%s%d/%s", capture.AttemptPrefix, k, r.Name), "/")
+		}
+		in.Runs = append(in.Runs, r)
+	}
+	return in, nil
 }
 
 // LoadRun is OpenRun with every exchange read into RunData.Exchanges: for

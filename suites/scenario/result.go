@@ -36,8 +36,8 @@ func (r *Result) Held() map[string]Held {
 }
 
 // AttemptPrefix names the folders of a best-effort scenario's later
-// attempts: <out>/<scenario>/attempt-2, attempt-3, ...
-const AttemptPrefix = "attempt-"
+// attempts (the run-folder contract's, capture.AttemptPrefix).
+const AttemptPrefix = capture.AttemptPrefix
 
 // AttemptDirs lists the run folders of scenario sc under out, in the
 // scenario's run order, attempt after attempt: out/<scenario> (or
