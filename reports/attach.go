@@ -84,10 +84,7 @@ func Attach(r *Report, p *policy.Policy, out string) {
 		}
 	}
 	fieldScenario := fieldScenario(r, p)
-	var fields *judge.FieldCounter
-	if fieldScenario != "" {
-		fields = judge.NewFieldCounter(p)
-	}
+	var fields *judge.FieldCounter // when the judge kept no field table
 	for i := range r.Scenarios {
 		s := &r.Scenarios[i]
 		sc, err := p.Scenario(s.Name)
@@ -95,21 +92,46 @@ func Attach(r *Report, p *policy.Policy, out string) {
 			continue
 		}
 		runs := sc.RunsOf()
+		// What the judge read while judging, when it kept it for every
+		// run: then no capture is read again.
+		var listed []RunListing
+		for j := range s.Dirs {
+			name := ""
+			if len(sc.Runs) > 0 && j < len(runs) {
+				name = runs[j].Name
+			}
+			run, ok := s.judged.Listing(j, cited[s.Name+"/"+name])
+			if !ok {
+				listed = nil
+				break
+			}
+			listed = append(listed, run)
+		}
+		var fc *judge.FieldCounter
+		if s.Name == fieldScenario {
+			if t := s.judged.FieldTable(); listed != nil && t != nil {
+				r.Fields = t
+			} else {
+				fc = judge.NewFieldCounter(p)
+				fields = fc
+			}
+		}
 		s.Runs = nil
 		for j, d := range s.Dirs {
 			name := ""
 			if len(sc.Runs) > 0 && j < len(runs) {
 				name = runs[j].Name
 			}
-			dir := d
-			if !filepath.IsAbs(dir) {
-				dir = filepath.Join(out, dir)
+			var run RunListing
+			if listed != nil {
+				run = listed[j]
+			} else {
+				dir := d
+				if !filepath.IsAbs(dir) {
+					dir = filepath.Join(out, dir)
+				}
+				run = judge.ListRun(dir, p, cited[s.Name+"/"+name], fc)
 			}
-			var fc *judge.FieldCounter
-			if s.Name == fieldScenario {
-				fc = fields
-			}
-			run := judge.ListRun(dir, p, cited[s.Name+"/"+name], fc)
 			run.Name, run.Dir = name, relTo(out, d)
 			if run.Capture != "" {
 				run.Capture = relTo(out, run.Capture)

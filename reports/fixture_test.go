@@ -53,6 +53,14 @@ func outputFolder(scenarios ...string) string {
 // builds the report with deterministic times and paths.
 func judgeFolder(out string, scenarios ...string) (*reports.Report, *policy.Policy) {
 	GinkgoHelper()
+	return judgeFolderWith(true, out, scenarios...)
+}
+
+// judgeFolderWith is judgeFolder with the judge keeping the run listings
+// in its pass (listing, as run does) or not (the reports then read each
+// run folder with judge.ListRun).
+func judgeFolderWith(listing bool, out string, scenarios ...string) (*reports.Report, *policy.Policy) {
+	GinkgoHelper()
 	p, err := policy.Load(filepath.Join(out, reports.PolicyName))
 	Expect(err).NotTo(HaveOccurred(), "policy.Load")
 	var outcomes []reports.ScenarioOutcome
@@ -69,6 +77,7 @@ func judgeFolder(out string, scenarios ...string) (*reports.Report, *policy.Poli
 		}
 		in, err := judge.OpenRuns(p, sc, dirs)
 		Expect(err).NotTo(HaveOccurred(), "judge.OpenRuns")
+		in.Listing = listing
 		res, err := judge.Judge(in)
 		Expect(err).NotTo(HaveOccurred(), "judge.Judge")
 		outcomes = append(outcomes, reports.ScenarioOutcome{Scenario: name, Dirs: dirs, Judged: res})

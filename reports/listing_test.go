@@ -260,3 +260,46 @@ var _ = Describe("omitted findings", func() {
 		Expect(total).To(Equal(map[string]int{bigScenario: 1235, "opt-in": 6}))
 	})
 })
+
+var _ = Describe("the run listing read once", func() {
+	It("is the same whether the judge kept it in its pass or the reports read the run folders again", func() {
+		out := outputFolder(fixtureScenarios...)
+		kept, p := judgeFolderWith(true, out, fixtureScenarios...)
+		again, _ := judgeFolderWith(false, out, fixtureScenarios...)
+		a, err := json.Marshal(kept)
+		Expect(err).NotTo(HaveOccurred(), "json.Marshal")
+		b, err := json.Marshal(again)
+		Expect(err).NotTo(HaveOccurred(), "json.Marshal")
+		Expect(string(a)).To(Equal(string(b)))
+		Expect(kept.Fields).NotTo(BeNil(), "the field table")
+
+		// And the judge's pass held every cited request itself: no
+		// second read was needed.
+		sc, err := p.Scenario("opt-in-custom-goals")
+		Expect(err).NotTo(HaveOccurred(), "p.Scenario")
+		in, err := judge.OpenRuns(p, sc, []string{filepath.Join(out, "opt-in-custom-goals")})
+		Expect(err).NotTo(HaveOccurred(), "judge.OpenRuns")
+		in.Listing = true
+		res, err := judge.Judge(in)
+		Expect(err).NotTo(HaveOccurred(), "judge.Judge")
+		cited := map[int64]bool{}
+		for _, f := range res.Findings {
+			if f.Exchange != 0 {
+				cited[f.Exchange] = true
+			}
+		}
+		Expect(cited).NotTo(BeEmpty(), "the fixture has a finding on a request")
+		run, ok := res.Listing(0, cited)
+		Expect(ok).To(BeTrue(), "every cited request was printed in the judge's pass")
+		var withEvidence int
+		for _, rq := range run.Requests {
+			if len(rq.Evidence) > 0 {
+				withEvidence++
+			}
+		}
+		Expect(withEvidence).To(Equal(len(cited)))
+
+		_, ok = res.Listing(0, map[int64]bool{999999: true})
+		Expect(ok).To(BeFalse(), "a cited exchange the pass never printed asks for a second read")
+	})
+})

@@ -156,6 +156,10 @@ type Scenario struct {
 	// Diagnostic says, for a diagnostic-mode scenario, whether the mode
 	// sends and whether what it prints is what it sends.
 	Diagnostic string `json:"diagnostic,omitempty"`
+
+	// judged is the judge's result, whose pass over the captures may
+	// already hold the run listings (judge.Input.Listing).
+	judged *judge.Result
 }
 
 // SweepSummary is a scenario's environment sweep in the report.
@@ -197,7 +201,7 @@ func Build(p *policy.Policy, outcomes []ScenarioOutcome) *Report {
 		if err != nil {
 			continue
 		}
-		s := Scenario{Name: sc.Name, Description: sc.Description, Dirs: o.Dirs}
+		s := Scenario{Name: sc.Name, Description: sc.Description, Dirs: o.Dirs, judged: o.Judged}
 		if o.Err != nil {
 			s.Error = o.Err.Error()
 		} else if o.Judged != nil {

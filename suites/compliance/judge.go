@@ -50,6 +50,8 @@ func JudgeRunsWith(p *policy.Policy, sc *policy.Scenario, dirs []string, held ma
 		return nil, err
 	}
 	in.Elsewhere = elsewhere
+	// The reports list what this pass reads (reports.Attach).
+	in.Listing = true
 	attempts := len(dirs) / len(sc.RunsOf())
 	for i, d := range dirs {
 		h, ok := held[d]

@@ -92,7 +92,13 @@ func Judge(in Input) (*Result, error) {
 		k, diag = j.diagnostic(sc.Diagnostic)
 		all = append(all, k)
 	}
+	if in.Listing {
+		j.fields = NewFieldCounter(in.Policy)
+	}
 	for _, rv := range j.runs {
+		if in.Listing {
+			rv.lister = newLister(in.Policy, &rv.RunData, j.fields)
+		}
 		if err := j.stream(rv, all); err != nil {
 			return nil, fmt.Errorf("judge scenario %s: %w", sc.Name, err)
 		}
@@ -109,7 +115,12 @@ func Judge(in Input) (*Result, error) {
 			break
 		}
 	}
-	res := &Result{Scenario: sc.Name, Findings: []Finding{}, Diagnostic: diag}
+	res := &Result{Scenario: sc.Name, Findings: []Finding{}, Diagnostic: diag, fields: j.fields}
+	if in.Listing {
+		for _, rv := range j.runs {
+			res.listers = append(res.listers, rv.lister)
+		}
+	}
 	// A clause whose evidence never arrived has not passed: its checks
 	// had nothing to look at (a violation found anyway still stands).
 	missingFor := map[string][]string{}
@@ -240,6 +251,8 @@ type runView struct {
 	blind []blindExchange
 	// empty counts tunnels that carried no byte (capture.Exchange.Empty).
 	empty int
+	// lister keeps what a report lists of the run (Input.Listing).
+	lister *lister
 }
 
 // judgement holds the state shared by the checks of one Judge call.
@@ -258,6 +271,9 @@ type judgement struct {
 	// elsewhere are the values other scenarios planted (Input.Elsewhere),
 	// less this scenario's own.
 	elsewhere []canary.Canary
+	// fields counts the field table while the captures stream
+	// (Input.Listing).
+	fields *FieldCounter
 }
 
 func newJudgement(in Input, sc *policy.Scenario) (*judgement, error) {

@@ -123,97 +123,141 @@ func (l EvidenceLine) Cites(path string) bool {
 // with the run's canaries), and when fc is not nil the JSON bodies are
 // counted into its field table. A folder that cannot be read is noted in
 // the listing's Error, never fatal: the verdicts stand without it. Capture
-// is the capture file's path as the run folder gives it.
+// is the capture file's path as the run folder gives it. Judge does the
+// same while it judges (Input.Listing); ListRun is for run folders judged
+// elsewhere (a merged report).
 func ListRun(dir string, p *policy.Policy, cited map[int64]bool, fc *FieldCounter) RunListing {
-	run := RunListing{Requests: []ListedRequest{}}
-	lists := TagLists(p)
 	jr, err := OpenRun(dir)
 	if err != nil {
-		run.Error = err.Error()
-		return run
+		return RunListing{Requests: []ListedRequest{}, Error: err.Error()}
 	}
-	run.Capture = jr.Capture
-	red := NewRedactor(jr.Canaries, p)
-	var base time.Time
+	l := newLister(p, &jr, fc)
+	lists := TagLists(p)
+	err = jr.EachExchange(func(ex *capture.Exchange) error {
+		var o *observe.Observation
+		if fc != nil || cited[ex.Seq] {
+			// Observation is only needed for the field table and the
+			// evidence; skipping it elsewhere saves a JSON parse per body.
+			if ob, oerr := observe.Observe(ex, observe.Options{TagLists: lists}); oerr == nil {
+				o = ob
+			}
+		}
+		l.exchange(ex, o, cited[ex.Seq])
+		return nil
+	})
+	if err != nil {
+		l.run.Error = err.Error()
+	}
+	run, _ := l.listing(cited)
+	return run
+}
+
+// lister builds one run's listing as its exchanges stream past, once: for
+// ListRun, and inside Judge's own pass over the capture.
+type lister struct {
+	p    *policy.Policy
+	run  RunListing
+	red  *Redactor
+	base time.Time
+	// first are the MaxListedRequests lowest sequence numbers.
+	first seqHeap
+	// printed are the requests pretty-printed because a finding might
+	// cite them, by sequence number.
+	printed map[int64]ListedRequest
+	fc      *FieldCounter
+}
+
+func newLister(p *policy.Policy, jr *RunData, fc *FieldCounter) *lister {
+	l := &lister{p: p, run: RunListing{Requests: []ListedRequest{}, Capture: jr.Capture}, red: NewRedactor(jr.Canaries, p),
+		printed: map[int64]ListedRequest{}, fc: fc}
 	if f := jr.Facts; f != nil {
-		run.Start, run.MainExit, run.End = f.Start, f.MainExit, f.End
-		run.DurationMS = ms(f.MainExit.Sub(f.Start))
+		l.run.Start, l.run.MainExit, l.run.End = f.Start, f.MainExit, f.End
+		l.run.DurationMS = ms(f.MainExit.Sub(f.Start))
 		code := f.ExitCode
-		run.ExitCode = &code
-		run.TimedOut, run.Killed = f.TimedOut, len(f.Killed)
-		run.Host = f.Host
-		base = f.Start
+		l.run.ExitCode = &code
+		l.run.TimedOut, l.run.Killed = f.TimedOut, len(f.Killed)
+		l.run.Host = f.Host
+		l.base = f.Start
 	}
 	if fc != nil {
 		fc.runs++
 	}
-	var first seqHeap        // the MaxListedRequests lowest sequence numbers
-	var kept []ListedRequest // the cited requests, with evidence
-	err = jr.EachExchange(func(ex *capture.Exchange) error {
-		run.TotalRequests++
-		run.TotalBytes += ex.Body.Size
-		isCited := cited[ex.Seq]
-		var o *observe.Observation
-		if fc != nil || isCited {
-			// Observation is only needed for the field table and the
-			// evidence; skipping it elsewhere saves a JSON parse per body.
-			ob, oerr := observe.Observe(ex, observe.Options{TagLists: lists})
-			if oerr == nil {
-				o = ob
-			}
-			if fc != nil && o != nil && o.IsJSON {
-				fc.add(ex.Seq, o)
-			}
-		}
-		if !isCited && first.full() && ex.Seq > first.max() {
-			return nil
-		}
-		// URL, Host and Note are redacted at the end, once the listed ones
-		// are known, so that an exchange dropped later costs no redaction.
-		rq := ListedRequest{Seq: ex.Seq, Kind: string(ex.Kind), Method: ex.Method, URL: ex.URL, Host: ex.Host,
-			Size: ex.Body.Size, Note: ex.Note}
-		if rq.Kind == "" {
-			rq.Kind = string(capture.KindHTTP)
-		}
-		if u, err := url.Parse(ex.URL); err == nil && ex.Method != "" && ex.Method != "CONNECT" {
-			if t, ok := p.Attribute(ex.Method, u.Hostname(), u.Path); ok {
-				rq.Attributed = t.Name + ": " + t.Reason
-			}
-		}
-		if base.IsZero() {
-			rq.OffsetMS = ms(time.Duration(ex.Mono))
-		} else {
-			rq.OffsetMS = ms(ex.Time.Sub(base))
-		}
-		if ex.Response != nil {
-			rq.Status = ex.Response.Status
-			if !ex.Response.Time.IsZero() {
-				rq.LatencyMS = ms(ex.Response.Time.Sub(ex.Time))
-			}
-		}
-		if isCited {
-			ev := rq
-			ev.Evidence = pretty(ex, o, red)
-			kept = append(kept, ev)
-		}
-		first.push(rq)
-		return nil
-	})
-	if err != nil {
-		run.Error = err.Error()
+	return l
+}
+
+// exchange counts ex, keeps its summary when it is among the first, and
+// pretty-prints it when print is set. o is its observation, nil when it
+// was not observed.
+func (l *lister) exchange(ex *capture.Exchange, o *observe.Observation, print bool) {
+	l.run.TotalRequests++
+	l.run.TotalBytes += ex.Body.Size
+	if l.fc != nil && o != nil && o.IsJSON {
+		l.fc.add(ex.Seq, o)
 	}
-	for _, rq := range first {
+	if !print && l.first.full() && ex.Seq > l.first.max() {
+		return
+	}
+	// URL, Host and Note are redacted at the end, once the listed ones
+	// are known, so that an exchange dropped later costs no redaction.
+	rq := ListedRequest{Seq: ex.Seq, Kind: string(ex.Kind), Method: ex.Method, URL: ex.URL, Host: ex.Host,
+		Size: ex.Body.Size, Note: ex.Note}
+	if rq.Kind == "" {
+		rq.Kind = string(capture.KindHTTP)
+	}
+	if u, err := url.Parse(ex.URL); err == nil && ex.Method != "" && ex.Method != "CONNECT" {
+		if t, ok := l.p.Attribute(ex.Method, u.Hostname(), u.Path); ok {
+			rq.Attributed = t.Name + ": " + t.Reason
+		}
+	}
+	if l.base.IsZero() {
+		rq.OffsetMS = ms(time.Duration(ex.Mono))
+	} else {
+		rq.OffsetMS = ms(ex.Time.Sub(l.base))
+	}
+	if ex.Response != nil {
+		rq.Status = ex.Response.Status
+		if !ex.Response.Time.IsZero() {
+			rq.LatencyMS = ms(ex.Response.Time.Sub(ex.Time))
+		}
+	}
+	if print {
+		ev := rq
+		ev.Evidence = pretty(ex, o, l.red)
+		l.printed[ex.Seq] = ev
+	}
+	l.first.push(rq)
+}
+
+// listing is the run's listing for a report that cites the exchanges
+// cited: the first MaxListedRequests and every cited one, with its
+// evidence. ok is false when a cited exchange was not printed as it
+// passed (a whole-run check cited it at the end, or no such exchange was
+// captured): a caller that wants it listed reads the run again (ListRun).
+func (l *lister) listing(cited map[int64]bool) (run RunListing, ok bool) {
+	run, ok = l.run, true
+	var kept []ListedRequest
+	for seq := range cited {
+		ev, printed := l.printed[seq]
+		if !printed {
+			// Cited at the end of the run, or never captured: only a
+			// second read can tell.
+			ok = false
+			continue
+		}
+		kept = append(kept, ev)
+	}
+	for _, rq := range l.first {
 		if !cited[rq.Seq] { // kept already, with its evidence
 			kept = append(kept, rq)
 		}
 	}
 	slices.SortFunc(kept, func(a, b ListedRequest) int { return cmp.Compare(a.Seq, b.Seq) })
 	for i := range kept {
-		kept[i].URL, kept[i].Host, kept[i].Note = red.Text(kept[i].URL), red.Text(kept[i].Host), red.Text(kept[i].Note)
+		kept[i].URL, kept[i].Host, kept[i].Note = l.red.Text(kept[i].URL), l.red.Text(kept[i].Host), l.red.Text(kept[i].Note)
 	}
-	run.Requests = append(run.Requests, kept...)
+	run.Requests = append(slices.Clone(run.Requests), kept...)
 	run.RequestsOmitted = run.TotalRequests - len(run.Requests)
-	return run
+	return run, ok
 }
 
 // ms is d in milliseconds, rounded to a tenth.

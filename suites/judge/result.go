@@ -104,6 +104,33 @@ type Result struct {
 	// Diagnostic compares a diagnostic mode's printout with what it sent;
 	// nil unless the scenario is one (policy.Scenario.Diagnostic).
 	Diagnostic *Diagnostic `json:"diagnostic,omitempty"`
+
+	// listers and fields are what the pass over the captures kept for the
+	// reports (Input.Listing); nil otherwise.
+	listers []*lister
+	fields  *FieldCounter
+}
+
+// Listing is what Judge read of run i (in Input.Runs' order) for a report
+// citing the exchanges cited: its facts, its first MaxListedRequests
+// requests and every cited one with its evidence. ok is false when the
+// judge kept no listing (Input.Listing was off) or could not list a cited
+// exchange (one a whole-run check cited at its end): read the run folder
+// with ListRun then.
+func (r *Result) Listing(i int, cited map[int64]bool) (RunListing, bool) {
+	if r == nil || i < 0 || i >= len(r.listers) {
+		return RunListing{}, false
+	}
+	return r.listers[i].listing(cited)
+}
+
+// FieldTable is the field table of the scenario's reports that Judge
+// counted while it read them; nil when Input.Listing was off.
+func (r *Result) FieldTable() *FieldTable {
+	if r == nil || r.fields == nil {
+		return nil
+	}
+	return r.fields.Table(r.Scenario)
 }
 
 // Compliant reports whether no clause was violated.
@@ -137,6 +164,10 @@ type Input struct {
 	// (suites/differential); nil when none were made, and the
 	// differential check then adds nothing.
 	Differential *Differential
+	// Listing keeps, in the same pass over the captures, what a report
+	// lists of each run (Result.Listing, Result.FieldTable), so that the
+	// reports need not read the captures again.
+	Listing bool
 }
 
 // ErrNoRuns is returned when Input has no run.

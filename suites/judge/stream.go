@@ -23,35 +23,15 @@ func (j *judgement) stream(rv *runView, ks []*checker) error {
 		marks[i] = len(k.out.findings)
 	}
 	err := j.eachPrepared(rv, func(x *item) {
-		switch {
-		case x.ex.FromServer:
-			// What the server said (forward mode) is not the tool's.
+		if rv.lister == nil {
+			j.judgeItem(rv, ks, x)
 			return
-		case x.ex.Kind == capture.KindWebSocketMessage:
-			// A message on an upgrade is judged like a body, but it is
-			// no request of its own (failure-harmless counts requests).
-		default:
-			rv.exchanges++
 		}
-		rv.lastSeq = max(rv.lastSeq, x.ex.Seq)
-		switch {
-		case x.o == nil && x.ex.Empty():
-			// Nothing went through it: there is nothing to be blind to.
-			rv.empty++
-		case x.o == nil:
-			rv.blind = append(rv.blind, blindExchange{Seq: x.ex.Seq, Kind: x.ex.Kind, Host: x.ex.Host})
-		default:
-			rv.observed++
-			// A cut body is seen only in part: the run is blind to the rest.
-			if r := cutReason(x.ex); r != "" {
-				rv.blind = append(rv.blind, blindExchange{Seq: x.ex.Seq, Kind: x.ex.Kind, Host: x.ex.Host, Why: r})
-			}
-		}
-		for _, k := range ks {
-			if k.each != nil {
-				k.each(rv, x)
-			}
-		}
+		// An exchange a finding arose on is printed now, while it is in
+		// hand: the reports then need not read the capture again.
+		before := findingCount(ks)
+		j.judgeItem(rv, ks, x)
+		rv.lister.exchange(x.ex, x.o, findingCount(ks) > before)
 	})
 	if err != nil {
 		return fmt.Errorf("run %d: %w", rv.idx+1, err)
@@ -66,6 +46,48 @@ func (j *judgement) stream(rv *runView, ks []*checker) error {
 		}
 	}
 	return nil
+}
+
+// findingCount is how many findings the checks kept so far.
+func findingCount(ks []*checker) int {
+	n := 0
+	for _, k := range ks {
+		n += len(k.out.findings)
+	}
+	return n
+}
+
+// judgeItem runs every check on one exchange of rv.
+func (j *judgement) judgeItem(rv *runView, ks []*checker, x *item) {
+	switch {
+	case x.ex.FromServer:
+		// What the server said (forward mode) is not the tool's.
+		return
+	case x.ex.Kind == capture.KindWebSocketMessage:
+		// A message on an upgrade is judged like a body, but it is
+		// no request of its own (failure-harmless counts requests).
+	default:
+		rv.exchanges++
+	}
+	rv.lastSeq = max(rv.lastSeq, x.ex.Seq)
+	switch {
+	case x.o == nil && x.ex.Empty():
+		// Nothing went through it: there is nothing to be blind to.
+		rv.empty++
+	case x.o == nil:
+		rv.blind = append(rv.blind, blindExchange{Seq: x.ex.Seq, Kind: x.ex.Kind, Host: x.ex.Host})
+	default:
+		rv.observed++
+		// A cut body is seen only in part: the run is blind to the rest.
+		if r := cutReason(x.ex); r != "" {
+			rv.blind = append(rv.blind, blindExchange{Seq: x.ex.Seq, Kind: x.ex.Kind, Host: x.ex.Host, Why: r})
+		}
+	}
+	for _, k := range ks {
+		if k.each != nil {
+			k.each(rv, x)
+		}
+	}
 }
 
 // inFlight bounds the exchanges between the capture reader, the workers
