@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"regexp"
 	"strconv"
 	"strings"
@@ -181,7 +180,9 @@ func pretty(ex *capture.Exchange, o *observe.Observation, red *Redactor) []Evide
 	if o != nil && o.IsJSON {
 		pp.tagsOf = o
 	}
-	if n, err := parseOrdered(body); err == nil {
+	// The observation's own parser, keeping repeated keys: what is
+	// printed is what the checks read.
+	if n, err := observe.Tree(body); err == nil {
 		pp.node(n, "$", "", "", false)
 		lines = append(lines, pp.lines...)
 	} else {
@@ -218,75 +219,6 @@ func textBody(b []byte, red *Redactor) []EvidenceLine {
 	return out
 }
 
-// node is a JSON value that keeps its object keys in wire order.
-type node struct {
-	kind byte // '{', '[', 's' (string), 'l' (other literal)
-	keys []string
-	kids []*node
-	lit  string
-	// embedded is set for a string that held JSON: kids[0] is what it held.
-	embedded bool
-}
-
-func parseOrdered(b []byte) (*node, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	n, err := parseNode(dec, 0)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("trailing data after JSON value")
-	}
-	return n, nil
-}
-
-func parseNode(dec *json.Decoder, depth int) (*node, error) {
-	if depth > 64 {
-		return nil, fmt.Errorf("JSON nested too deeply")
-	}
-	t, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	switch v := t.(type) {
-	case json.Delim:
-		n := &node{kind: byte(v)}
-		for dec.More() {
-			if v == '{' {
-				kt, err := dec.Token()
-				if err != nil {
-					return nil, err
-				}
-				n.keys = append(n.keys, kt.(string))
-			}
-			c, err := parseNode(dec, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			n.kids = append(n.kids, c)
-		}
-		if _, err := dec.Token(); err != nil {
-			return nil, err
-		}
-		return n, nil
-	case string:
-		n := &node{kind: 's', lit: v}
-		if s := strings.TrimSpace(v); len(s) > 1 && (s[0] == '{' || s[0] == '[') {
-			if inner, err := parseOrdered([]byte(s)); err == nil {
-				n.embedded, n.kids = true, []*node{inner}
-			}
-		}
-		return n, nil
-	case json.Number:
-		return &node{kind: 'l', lit: v.String()}, nil
-	case bool:
-		return &node{kind: 'l', lit: strconv.FormatBool(v)}, nil
-	default:
-		return &node{kind: 'l', lit: "null"}, nil
-	}
-}
-
 // printer writes a node tree as indented lines.
 type printer struct {
 	red    *Redactor
@@ -294,39 +226,38 @@ type printer struct {
 	tagsOf *observe.Observation
 }
 
-func (pp *printer) node(n *node, path, indent, label string, comma bool) {
+func (pp *printer) node(n *observe.Node, path, indent, label string, comma bool) {
 	end := ""
 	if comma {
 		end = ","
 	}
 	switch {
-	case n.kind == '{' || n.kind == '[':
+	case n.Kind == '{' || n.Kind == '[':
 		open, closeB := "{", "}"
-		if n.kind == '[' {
+		if n.Kind == '[' {
 			open, closeB = "[", "]"
 		}
-		if len(n.kids) == 0 {
+		if len(n.Kids) == 0 {
 			pp.lines = append(pp.lines, EvidenceLine{Text: indent + label + open + closeB + end, Path: path})
 			return
 		}
 		pp.lines = append(pp.lines, EvidenceLine{Text: indent + label + open, Path: path})
-		for i, c := range n.kids {
+		for i, c := range n.Kids {
 			var cp, cl string
-			if n.kind == '{' {
-				cp, cl = observe.ChildKey(path, n.keys[i]), jsonString(pp.red.Text(n.keys[i]))+": "
+			if n.Kind == '{' {
+				cp, cl = observe.ChildKey(path, n.Keys[i]), jsonString(pp.red.Text(n.Keys[i]))+": "
 			} else {
 				cp = path + "[" + strconv.Itoa(i) + "]"
 			}
-			pp.node(c, cp, indent+"  ", cl, i < len(n.kids)-1)
+			pp.node(c, cp, indent+"  ", cl, i < len(n.Kids)-1)
 		}
 		pp.lines = append(pp.lines, EvidenceLine{Text: indent + closeB + end})
-	case n.embedded:
-		inner := n.kids[0]
-		pp.node(inner, path, indent, label+"(JSON in a string) ", comma)
-	case n.kind == 's':
-		pp.lines = append(pp.lines, EvidenceLine{Text: indent + label + clip(jsonString(pp.red.Text(n.lit))) + end, Path: path, Alt: pp.tagAlt(path)})
+	case n.Inner != nil:
+		pp.node(n.Inner, path, indent, label+"(JSON in a string) ", comma)
+	case n.Kind == 's':
+		pp.lines = append(pp.lines, EvidenceLine{Text: indent + label + clip(jsonString(pp.red.Text(n.Lit))) + end, Path: path, Alt: pp.tagAlt(path)})
 	default:
-		pp.lines = append(pp.lines, EvidenceLine{Text: indent + label + pp.red.Text(n.lit) + end, Path: path})
+		pp.lines = append(pp.lines, EvidenceLine{Text: indent + label + pp.red.Text(n.Lit) + end, Path: path})
 	}
 }
 

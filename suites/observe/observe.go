@@ -252,11 +252,9 @@ func (o *Observation) body(lists []tagList, maxDepth int) {
 		lists:    lists,
 		o:        o,
 	}
-	v, err := p.value("$")
+	v, _, err := p.value("$")
 	if err == nil {
-		if _, terr := p.dec.Token(); terr == nil || !errors.Is(terr, io.EOF) {
-			err = fmt.Errorf("offset %d: data after the JSON value", p.nextStart())
-		}
+		err = p.end()
 	}
 	if err != nil {
 		// A half-parsed body would let rules pass on what they cannot see:
@@ -272,6 +270,45 @@ func (o *Observation) body(lists []tagList, maxDepth int) {
 }
 
 var errTooDeep = errors.New("nesting too deep")
+
+// end checks that nothing follows the JSON value.
+func (p *parser) end() error {
+	if _, err := p.dec.Token(); err == nil || !errors.Is(err, io.EOF) {
+		return fmt.Errorf("offset %d: data after the JSON value", p.nextStart())
+	}
+	return nil
+}
+
+// Node is a JSON value with every object member in wire order, repeated
+// keys included: what a printout of the body shows.
+type Node struct {
+	// Kind is '{' (object), '[' (array), 's' (string) or 'l' (a number,
+	// true, false or null).
+	Kind byte
+	// Keys are an object's member keys, Kids its values or an array's
+	// elements.
+	Keys []string
+	Kids []*Node
+	// Lit is a string's text or a literal as written.
+	Lit string
+	// Inner is what a string that held JSON held (parsed as the
+	// observation parses it, see Observation.Embedded); nil otherwise.
+	Inner *Node
+}
+
+// Tree parses b as JSON with the parser observations use, keeping every
+// member in wire order; an error when b is not one JSON value.
+func Tree(b []byte) (*Node, error) {
+	p := &parser{dec: newDecoder(b), data: b, maxDepth: DefaultMaxDepth, o: &Observation{}, tree: true}
+	_, n, err := p.value("$")
+	if err == nil {
+		err = p.end()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return n, nil
+}
 
 func newDecoder(b []byte) *json.Decoder {
 	d := json.NewDecoder(bytes.NewReader(b))
@@ -320,6 +357,8 @@ type parser struct {
 	maxDepth int
 	lists    []tagList
 	o        *Observation
+	// tree asks every value for its Node too (Tree).
+	tree bool
 }
 
 // nextStart is the offset where the next token starts.
@@ -336,14 +375,14 @@ func (p *parser) nextStart() int {
 	return i
 }
 
-func (p *parser) value(path string) (any, error) {
+func (p *parser) value(path string) (any, *Node, error) {
 	start := -1
 	if p.span == nil {
 		start = p.nextStart()
 	}
 	tok, err := p.dec.Token()
 	if err != nil {
-		return nil, p.wrap(start, err)
+		return nil, nil, p.wrap(start, err)
 	}
 	end := int(p.dec.InputOffset())
 	if p.span != nil {
@@ -357,24 +396,33 @@ func (p *parser) value(path string) (any, error) {
 		case '[':
 			return p.array(path, start)
 		}
-		return nil, p.wrap(start, fmt.Errorf("unexpected %q", rune(t)))
+		return nil, nil, p.wrap(start, fmt.Errorf("unexpected %q", rune(t)))
 	case string:
 		return p.str(path, t, start, end)
 	case json.Number:
 		p.leaf(path, string(t), KindNumber, start, end)
-		return t, nil
+		return t, p.literal(string(t)), nil
 	case bool:
 		text := "false"
 		if t {
 			text = "true"
 		}
 		p.leaf(path, text, KindBool, start, end)
-		return t, nil
+		return t, p.literal(text), nil
 	case nil:
 		p.leaf(path, "null", KindNull, start, end)
-		return nil, nil
+		return nil, p.literal("null"), nil
 	}
-	return nil, p.wrap(start, fmt.Errorf("unexpected token %T", tok))
+	return nil, nil, p.wrap(start, fmt.Errorf("unexpected token %T", tok))
+}
+
+// literal is the Node of a number, true, false or null; nil unless a tree
+// is wanted.
+func (p *parser) literal(text string) *Node {
+	if !p.tree {
+		return nil
+	}
+	return &Node{Kind: 'l', Lit: text}
 }
 
 func (p *parser) wrap(off int, err error) error {
@@ -396,45 +444,52 @@ func (p *parser) enter(start int) error {
 	return nil
 }
 
-func (p *parser) object(path string, start int) (any, error) {
+func (p *parser) object(path string, start int) (any, *Node, error) {
 	if err := p.enter(start); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer func() { p.depth-- }()
 	m := map[string]any{}
 	var keys []string
+	var n *Node
+	if p.tree {
+		n = &Node{Kind: '{'}
+	}
 	for p.dec.More() {
 		off := p.nextStart()
 		kt, err := p.dec.Token()
 		if err != nil {
-			return nil, p.wrap(off, err)
+			return nil, nil, p.wrap(off, err)
 		}
 		key, ok := kt.(string)
 		if !ok {
-			return nil, p.wrap(off, errors.New("object key is not a string"))
+			return nil, nil, p.wrap(off, errors.New("object key is not a string"))
 		}
 		child := ChildKey(path, key)
 		if _, dup := m[key]; dup {
 			p.o.DuplicateKeys = append(p.o.DuplicateKeys, child)
 		}
 		keys = append(keys, key)
-		v, err := p.value(child)
+		v, kid, err := p.value(child)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		m[key] = v
+		if n != nil {
+			n.Keys, n.Kids = append(n.Keys, key), append(n.Kids, kid)
+		}
 	}
 	off := p.nextStart()
 	if _, err := p.dec.Token(); err != nil {
-		return nil, p.wrap(off, err)
+		return nil, nil, p.wrap(off, err)
 	}
 	p.o.objects = append(p.o.objects, object{path: path, keys: keys})
-	return m, nil
+	return m, n, nil
 }
 
-func (p *parser) array(path string, start int) (any, error) {
+func (p *parser) array(path string, start int) (any, *Node, error) {
 	if err := p.enter(start); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer func() { p.depth-- }()
 	var list *tagList
@@ -445,22 +500,29 @@ func (p *parser) array(path string, start int) (any, error) {
 		}
 	}
 	a := []any{}
+	var n *Node
+	if p.tree {
+		n = &Node{Kind: '['}
+	}
 	for i := 0; p.dec.More(); i++ {
 		child := childIndex(path, i)
-		v, err := p.value(child)
+		v, kid, err := p.value(child)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		a = append(a, v)
+		if n != nil {
+			n.Kids = append(n.Kids, kid)
+		}
 		if s, ok := v.(string); ok && list != nil {
 			p.tag(list, child, i, s)
 		}
 	}
 	off := p.nextStart()
 	if _, err := p.dec.Token(); err != nil {
-		return nil, p.wrap(off, err)
+		return nil, nil, p.wrap(off, err)
 	}
-	return a, nil
+	return a, n, nil
 }
 
 func (p *parser) tag(list *tagList, path string, i int, s string) {
@@ -472,7 +534,11 @@ func (p *parser) tag(list *tagList, path string, i int, s string) {
 
 // str records a string leaf, or parses it when it holds a JSON object or
 // array (JSON sent inside a JSON string, as Pants' `content`).
-func (p *parser) str(path, s string, start, end int) (any, error) {
+func (p *parser) str(path, s string, start, end int) (any, *Node, error) {
+	var n *Node
+	if p.tree {
+		n = &Node{Kind: 's', Lit: s}
+	}
 	b := []byte(s)
 	if looksJSON(b) && json.Valid(b) {
 		sub := &parser{
@@ -483,14 +549,18 @@ func (p *parser) str(path, s string, start, end int) (any, error) {
 			maxDepth: p.maxDepth,
 			lists:    p.lists,
 			o:        p.o,
+			tree:     p.tree,
 		}
-		v, err := sub.value(path)
+		v, inner, err := sub.value(path)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		p.o.Embedded = append(p.o.Embedded, path)
-		return v, nil
+		if n != nil {
+			n.Inner = inner
+		}
+		return v, n, nil
 	}
 	p.leaf(path, s, KindString, start, end)
-	return s, nil
+	return s, n, nil
 }
