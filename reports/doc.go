@@ -12,17 +12,20 @@
 // (junit.xml comes from Ginkgo's reporter.) Build makes the model from the
 // policy and the per-scenario verdicts; every clause of the policy appears
 // exactly once with one verdict, and "not exercised" marks a defect of the
-// run, never a pass. Attach then reads the run folders (captures, run.json,
-// canaries.json) for what the verdicts alone do not hold: the requests with
+// run, never a pass. Attach then adds what the judge read of each run folder
+// while judging it (judge.Result.Listing and FieldTable): the requests with
 // their timing, the pretty-printed request each finding cites with the
 // offending path marked, and the fields the opt-in scenario sent beside the
-// documented ones. It streams each capture once, so memory follows what
-// the report lists, not the capture: the first MaxListedRequests requests
-// of a run and every cited one are listed, the rest counted; likewise a
-// clause lists the findings the judge kept (judge.MaxFindings per
-// scenario) and counts the others (Clause.Omitted), and every writer says
-// how many are not listed. Nothing a writer prints holds a planted value
-// or a secret header: they are redacted as «role» and «secret».
+// documented ones. The reports read no capture themselves; for a run the
+// judge kept no listing of (a merged report, or an exchange a whole-run
+// check cited at the end) judge.ListRun streams the folder once. Memory
+// follows what the report lists, not the capture: the first
+// MaxListedRequests requests of a run and every cited one are listed, the
+// rest counted; likewise a clause lists the findings the judge kept
+// (judge.MaxFindings per scenario) and counts the others (Clause.Omitted),
+// and every writer says how many are not listed. Nothing a writer prints
+// holds a planted value or a secret header: they are redacted as «role» and
+// «secret».
 //
 //	rep := reports.Build(p, outcomes)
 //	reports.Attach(rep, p, out)
