@@ -307,11 +307,17 @@ func loadRunPolicy(opts runOptions) (*policy.Policy, string, func(), error) {
 // bundled reference under root.
 func toolWords(ctx context.Context, tool, root string) ([]string, error) {
 	if strings.TrimSpace(tool) == "" {
+		ref := filepath.Join(root, "fixtures", "reference", "pants.py")
+		// The reference stands in only for the Pants promise it was
+		// written for; any other policy's tool must be named.
+		if _, err := os.Stat(ref); err != nil {
+			return nil, fmt.Errorf("no --tool given, and the bundled reference (%s) is not beside this policy: give the command of the tool the policy is for, e.g. --tool \"npx mytool\"", filepath.Join("fixtures", "reference", "pants.py"))
+		}
 		py, err := scenario.Python(ctx)
 		if err != nil {
 			return nil, err
 		}
-		return []string{py, filepath.Join(root, "fixtures", "reference", "pants.py")}, nil
+		return []string{py, ref}, nil
 	}
 	words, err := shlex.Split(tool)
 	if err != nil {

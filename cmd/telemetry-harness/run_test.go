@@ -38,6 +38,17 @@ var _ = Describe("run", func() {
 		Expect(stderr.String()).To(ContainSubstring("--tool"))
 	})
 
+	It("asks for --tool when a policy other than the bundled one has no reference beside it", func(ctx SpecContext) {
+		pol, err := filepath.Abs(filepath.Join(repoRoot, "policies", "storybook.yaml"))
+		Expect(err).NotTo(HaveOccurred(), "filepath.Abs")
+		out := filepath.Join(GinkgoT().TempDir(), "report")
+		code := runRun(ctx, runOptions{Policy: pol, Out: out}, stdout, stderr)
+
+		Expect(code).To(Equal(exitUsage))
+		Expect(stderr.String()).To(ContainSubstring("no --tool given"))
+		Expect(out).NotTo(BeADirectory(), "nothing was started")
+	})
+
 	It("rejects a --tool that holds no command, naming the flag rather than printing a nil error", func(ctx SpecContext) {
 		code := runRun(ctx, runOptions{Tool: `# only a comment`, Out: GinkgoT().TempDir()}, stdout, stderr)
 
