@@ -26,7 +26,6 @@ import (
 // File names inside the private CA folder.
 const (
 	caCertName = "ca.pem"
-	caKeyName  = "ca-key.pem"
 	bundleName = "bundle.pem"
 	certDirSub = "certs"
 )
@@ -67,7 +66,9 @@ type authority struct {
 }
 
 // newAuthority creates a fresh ECDSA P-256 CA in a new 0700 folder under
-// parent and writes ca.pem, ca-key.pem (0600), bundle.pem and certs/.
+// parent and writes ca.pem, bundle.pem and certs/. The private key stays
+// in this process's memory: no file holds it, so a harness killed before
+// it can clean up (SIGKILL) leaves only public certificates behind.
 func newAuthority(parent string) (*authority, error) {
 	dir, err := os.MkdirTemp(parent, "certs-")
 	if err != nil {
@@ -121,12 +122,7 @@ func writeAuthority(dir string) (*authority, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse CA certificate: %w", err)
 	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return nil, fmt.Errorf("encode CA key: %w", err)
-	}
 	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
 
 	a := &authority{
 		cert:        cert,
@@ -134,9 +130,6 @@ func writeAuthority(dir string) (*authority, error) {
 		tlsCert:     tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert},
 		dir:         dir,
 		subjectHash: opensslNameHash(cn),
-	}
-	if err := os.WriteFile(filepath.Join(dir, caKeyName), keyPEM, 0o600); err != nil {
-		return nil, fmt.Errorf("write CA key: %w", err)
 	}
 	if err := os.WriteFile(a.certFile(), certPEM, 0o644); err != nil {
 		return nil, fmt.Errorf("write CA certificate: %w", err)

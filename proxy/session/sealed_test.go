@@ -267,7 +267,9 @@ var _ = Describe("sealed Record", func() {
 		It("leaves no process or namespace behind when the harness is killed, a daemon the tool forked included", func(ctx SpecContext) {
 			marker := filepath.Join(GinkgoT().TempDir(), "marker")
 			harness := exec.Command("/proc/self/exe", "-test.run=^$")
-			harness.Env = append(os.Environ(), childHarnessEnv+"="+marker, "TH_TEST_PYTHON="+python, "TH_TEST_OUT="+out)
+			// The killed harness cannot remove its temporary folders (the
+			// session CA's certificates): they go with the spec's.
+			harness.Env = append(os.Environ(), childHarnessEnv+"="+marker, "TH_TEST_PYTHON="+python, "TH_TEST_OUT="+out, "TMPDIR="+GinkgoT().TempDir())
 			harness.Stdout, harness.Stderr = GinkgoWriter, GinkgoWriter
 			Expect(harness.Start()).To(Succeed())
 			DeferCleanup(func() { _ = harness.Process.Kill(); _ = harness.Wait() })
