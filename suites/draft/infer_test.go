@@ -191,12 +191,18 @@ var _ = Describe("a tool that ignores HTTPS_PROXY", func() {
 		Expect(scenarioClauses(p, "opt-out")).To(ContainElement(ClauseEgress))
 	})
 
-	It("drafts no egress clause, saying why, when requests bypassed the proxy (egress is judged in every scenario)", func() {
+	It("drafts an egress clause that allows direct requests, saying why, when requests bypassed the proxy", func() {
 		p, notes := draft(2)
-		for _, c := range p.Clauses {
-			Expect(c.ID).NotTo(Equal(ClauseEgress))
+		var egress *policy.Clause
+		for i, c := range p.Clauses {
+			Expect(c.ID).NotTo(Equal(ClauseEgress), "a proxy-only clause would fail every run")
+			if c.ID == ClauseEgressDirect {
+				egress = &p.Clauses[i]
+			}
 		}
-		Expect(scenarioClauses(p, "opt-out")).NotTo(ContainElement(ClauseEgress))
+		Expect(egress).NotTo(BeNil())
+		Expect(egress.Checks).To(ConsistOf(policy.Check{Kind: policy.KindEgress, AllowDirect: true}))
+		Expect(scenarioClauses(p, "default")).To(ContainElement(ClauseEgressDirect))
 		Expect(notes).To(ContainElement(ContainSubstring("2 request(s) ignored HTTPS_PROXY")))
 	})
 })

@@ -17,7 +17,10 @@ const (
 	ClauseAnonymity   = "anonymity.no-planted-values"
 	ClauseDestination = "destination.endpoint-only"
 	ClauseEgress      = "egress.proxy-only"
-	ClauseReports     = "reports.one-per-run"
+	// ClauseEgressDirect is the egress clause of a tool that connects
+	// directly.
+	ClauseEgressDirect = "egress.no-other-channel"
+	ClauseReports      = "reports.one-per-run"
 )
 
 // secretHeaders are headers whose values a report never prints: a
@@ -92,9 +95,14 @@ func (inf *inferrer) policy(ep Destination, headers []string, res *Result, repor
 	switch {
 	case res.Sealed && res.Bypassed > 0:
 		// Reaching the endpoint without the proxy is how the tool sends,
-		// not a leak of its own; egress is judged in every scenario, so
-		// the clause would fail every run.
-		inf.notes = append(inf.notes, fmt.Sprintf("%d request(s) ignored HTTPS_PROXY and were caught by the sealed namespace's transparent listener (the tool connects directly), so no egress clause was drafted; add one (kind: egress) only if the tool promises to use a configured proxy", res.Bypassed))
+		// not a leak of its own (egress is judged in every scenario):
+		// the clause accepts it and still finds every escaped packet.
+		p.Clauses = append(p.Clauses, policy.Clause{ID: ClauseEgressDirect, Section: "TODO", Testable: policy.TestableClient,
+			Promise: todo("nothing leaves but the requests these clauses judge (no datagram, no other port, no hard-coded address, no outside resolver); the tool connects to its endpoint directly"),
+			Checks:  []policy.Check{{Kind: policy.KindEgress, AllowDirect: true}}})
+		optInClauses = append(optInClauses, ClauseEgressDirect)
+		quietClauses = append(quietClauses, ClauseEgressDirect)
+		inf.notes = append(inf.notes, fmt.Sprintf("%d request(s) ignored HTTPS_PROXY and were caught by the sealed namespace's transparent listener (the tool connects directly): the egress clause allows that (allow_direct) and still finds any packet that escaped; drop allow_direct if the tool promises to use a configured proxy", res.Bypassed))
 	case res.Sealed:
 		p.Clauses = append(p.Clauses, policy.Clause{ID: ClauseEgress, Section: "TODO", Testable: policy.TestableClient,
 			Promise: todo("nothing leaves but through the configured proxy (no hard-coded address, no request that ignores HTTPS_PROXY)"),

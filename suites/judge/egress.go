@@ -29,7 +29,9 @@ func egressBlind(rv *runView) string {
 // the transparent listeners, which the sink dropped) is a finding with its
 // address; so is every request that bypassed the proxy and was caught by a
 // transparent listener (its content is judged by the other clauses like
-// any request). A run that was not sealed is unobservable, never passed; a
+// any request), unless the check allows direct connections (allow_direct:
+// a tool that ignores HTTPS_PROXY by design). A run that was not sealed is
+// unobservable, never passed; a
 // sealed run whose processes were not contained in a PID namespace passes
 // with a note saying so.
 func (j *judgement) egress(clause string, c policy.Check) *checker {
@@ -83,7 +85,7 @@ func (j *judgement) egress(clause string, c policy.Check) *checker {
 		}
 	}
 	k.each = func(rv *runView, x *item) {
-		if sealed && x.ex.Path == capture.PathTransparent {
+		if sealed && x.ex.Path == capture.PathTransparent && !c.AllowDirect {
 			out.add(j.finding(clause, c.Kind, rv, x.ex.Seq, "url",
 				fmt.Sprintf("a request bypassed the proxy (HTTPS_PROXY ignored) and was caught by the transparent listener: %s", j.exchangeShown(x.ex)), ""))
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/telemetry-harness/telemetry-harness/proxy/capture"
 	"github.com/telemetry-harness/telemetry-harness/suites/judge"
+	"github.com/telemetry-harness/telemetry-harness/suites/policy"
 )
 
 // copyCase copies a hand-written capture folder into a temp dir, so a spec
@@ -43,6 +44,34 @@ var _ = Describe("egress.proxy-only", func() {
 			cr, _ := res.Clause(id)
 			Expect(cr.Verdict).To(Equal(judge.Passed), "%s judged the transparent request: %s", id, cr.Reason)
 		}
+	})
+
+	Context("with allow_direct, for a tool that ignores HTTPS_PROXY by design", func() {
+		allowDirect := func() *policy.Policy {
+			GinkgoHelper()
+			p := loadPolicy("policy.yaml")
+			for i := range p.Clauses {
+				for j := range p.Clauses[i].Checks {
+					if p.Clauses[i].Checks[j].Kind == policy.KindEgress {
+						p.Clauses[i].Checks[j].AllowDirect = true
+					}
+				}
+			}
+			return p
+		}
+
+		It("accepts the request that bypassed the proxy", func() {
+			res := judgeFolders(allowDirect(), "opt-in-custom-goals", filepath.Join(root, "fixtures/captures/transparent-bypass"))
+			Expect(res.Findings).To(BeEmpty())
+			cr, _ := res.Clause("egress.proxy-only")
+			Expect(cr.Verdict).To(Equal(judge.Passed), cr.Reason)
+		})
+
+		It("still finds an escaped packet", func() {
+			res := judgeFolders(allowDirect(), "opt-in-custom-goals", filepath.Join(root, "fixtures/captures/escape-hardcoded-ip"))
+			Expect(res.Findings).To(HaveLen(1))
+			Expect(res.Findings[0].Message).To(ContainSubstring("198.51.100.7:443 outside the proxy"))
+		})
 	})
 
 	It("finds a DNS lookup of the endpoint when nothing may be sent", func() {

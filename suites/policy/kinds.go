@@ -8,7 +8,7 @@ import "strings"
 
 // checkParams are every parameter a check may carry, in the order error
 // messages list them.
-var checkParams = []string{"fields", "field", "tag", "vocabulary", "roles", "ignore_forms", "patterns", "tolerance", "max_requests", "time_pattern", "time_layout", "time_zone", "timestamp_field", "slack", "random", "random_bytes", "random_pattern"}
+var checkParams = []string{"fields", "field", "tag", "vocabulary", "roles", "ignore_forms", "patterns", "tolerance", "max_requests", "time_pattern", "time_layout", "time_zone", "timestamp_field", "slack", "random", "random_bytes", "random_pattern", "allow_direct"}
 
 // KindSpec says which parameters a check kind reads.
 type KindSpec struct {
@@ -42,7 +42,7 @@ func Kinds() []KindSpec {
 		{Kind: KindFailureHarmless, Required: []string{"max_requests"}, Doc: "an endpoint failure leaves the exit as expected and causes no retries"},
 		{Kind: KindRandom, Required: []string{"field", "random"}, Optional: []string{"random_bytes", "random_pattern"}, Doc: "the field (or its random_pattern group) is random: a well-formed version-4 UUID or N bytes, different in every run, with no byte value repeated as a random source would not"},
 		{Kind: KindDifferential, Doc: "with run --differential: no value position changes when only the planted values change, unless declared derived from them (an id), and none changes between two identical runs unless declared varies: per-run; without the differential runs this check adds nothing"},
-		{Kind: KindEgress, Doc: "in a sealed run nothing left but through the proxy: no escape flow, no request that bypassed it (egress.json; unobservable when not sealed)"},
+		{Kind: KindEgress, Optional: []string{"allow_direct"}, Doc: "in a sealed run nothing left but through the proxy: no escape flow, no request that bypassed it unless allow_direct (egress.json; unobservable when not sealed)"},
 	}
 }
 

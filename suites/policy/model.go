@@ -463,6 +463,12 @@ type Check struct {
 	// RandomPattern's first group is the field's random part (random);
 	// empty when the whole value is random.
 	RandomPattern string `yaml:"random_pattern,omitempty" example:"'_([0-9a-f]{32})$'"`
+	// AllowDirect accepts requests that ignored the configured proxy and
+	// reached the sealed namespace's transparent listeners (egress): for
+	// a tool that connects directly by design (Node's fetch), whose
+	// requests are judged by the other clauses like any other. Escape
+	// flows stay findings.
+	AllowDirect bool `yaml:"allow_direct,omitempty" example:"true"`
 }
 
 // Random kinds (Check.Random).

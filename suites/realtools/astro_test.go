@@ -79,5 +79,10 @@ var _ = describeTool(realTool{
 			Why: "the same documented event as the default run (on a plain host: no CI detector is swept)"},
 		{Scenario: "env-sweep", Clause: "destination.astro-only", Verdict: judge.Passed,
 			Why: "the one request goes to telemetry.astro.build"},
+
+		{Scenario: "default", Clause: "egress.no-other-channel", Verdict: judge.Passed,
+			Why: "the endpoint requests reached the transparent listener directly (allowed); no other packet left the sealed namespace"},
+		{Scenario: "git-repo", Clause: "egress.no-other-channel", Verdict: judge.Passed,
+			Why: "the endpoint requests reached the transparent listener directly (allowed); no other packet left the sealed namespace"},
 	},
 })

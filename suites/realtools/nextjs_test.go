@@ -82,5 +82,10 @@ var _ = describeTool(realTool{
 			Why: "the events keep their documented fields; the advisory request to registry.npmjs.org is declared other traffic"},
 		{Scenario: "env-sweep", Clause: "destination.nextjs-only", Verdict: judge.Passed,
 			Why: "telemetry goes to telemetry.nextjs.org; the npm advisory check is attributed (other_traffic npm-advisories)"},
+
+		{Scenario: "default", Clause: "egress.no-other-channel", Verdict: judge.Passed,
+			Why: "the endpoint requests reached the transparent listener directly (allowed); no other packet left the sealed namespace"},
+		{Scenario: "git-repo", Clause: "egress.no-other-channel", Verdict: judge.Passed,
+			Why: "the endpoint requests reached the transparent listener directly (allowed); no other packet left the sealed namespace"},
 	},
 })

@@ -70,5 +70,10 @@ var _ = describeTool(realTool{
 			Why: "with --disable-telemetry nothing is sent (10.6 queues the boot event until the flag is read, then drops it)"},
 		{Scenario: "config-opt-out", Clause: "consent.config-opt-out", Verdict: judge.Passed,
 			Why: "with core.disableTelemetry nothing is sent, stricter than the page's boot-event exception"},
+
+		{Scenario: "default", Clause: "egress.no-other-channel", Verdict: judge.Passed,
+			Why: "the endpoint requests reached the transparent listener directly (allowed); no other packet left the sealed namespace"},
+		{Scenario: "git-repo", Clause: "egress.no-other-channel", Verdict: judge.Passed,
+			Why: "the endpoint requests reached the transparent listener directly (allowed); no other packet left the sealed namespace"},
 	},
 })

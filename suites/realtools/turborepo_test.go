@@ -98,5 +98,12 @@ var _ = describeTool(realTool{
 			Why: "with DO_NOT_TRACK=1 the capture holds no request"},
 		{Scenario: "command-opt-out", Clause: "consent.command-opt-out", Verdict: judge.Passed,
 			Why: "after turbo telemetry disable (telemetry.json enabled: false) the run sends nothing"},
+
+		{Scenario: "default", Clause: "egress.proxy-only", Verdict: judge.Passed,
+			Why: "every request went through the proxy (turbo honours HTTPS_PROXY); no packet left the sealed namespace any other way"},
+		{Scenario: "custom-names", Clause: "egress.proxy-only", Verdict: judge.Passed,
+			Why: "every request went through the proxy (turbo honours HTTPS_PROXY); no packet left the sealed namespace any other way"},
+		{Scenario: "debug", Clause: "egress.proxy-only", Verdict: judge.Passed,
+			Why: "every request went through the proxy (turbo honours HTTPS_PROXY); no packet left the sealed namespace any other way"},
 	},
 })
